@@ -1,0 +1,204 @@
+package libxml
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"strings"
+	"unsafe"
+)
+
+// Node is an element of a Document. The zero Node stands for "no node" (the whole document where a
+// root is expected). A Node is valid only while its Document is open.
+type Node struct {
+	doc *Document
+	p   *C.xmlNode
+}
+
+// IsZero reports whether n is the zero Node.
+func (n Node) IsZero() bool { return n.p == nil }
+
+// Root returns the document element.
+func (d *Document) Root() Node {
+	for c := d.doc.children; c != nil; c = c.next {
+		if c._type == C.XML_ELEMENT_NODE {
+			return Node{doc: d, p: c}
+		}
+	}
+	return Node{}
+}
+
+func goStr(s *C.xmlChar) string {
+	if s == nil {
+		return ""
+	}
+	return C.GoString((*C.char)(unsafe.Pointer(s)))
+}
+
+// LocalName is the element's local name.
+func (n Node) LocalName() string { return goStr(n.p.name) }
+
+// NamespaceURI is the element's namespace name ("" for none).
+func (n Node) NamespaceURI() string {
+	if n.p.ns == nil {
+		return ""
+	}
+	return goStr(n.p.ns.href)
+}
+
+// Is reports whether n is the element {ns}local.
+func (n Node) Is(ns, local string) bool {
+	return !n.IsZero() && n.LocalName() == local && n.NamespaceURI() == ns
+}
+
+// Line is the line the element starts on (1-based; 0 if libxml2 did not record it).
+func (n Node) Line() int { return int(C.xmlGetLineNo(n.p)) }
+
+// Parent returns the parent element, or the zero Node at the document element.
+func (n Node) Parent() Node {
+	if p := n.p.parent; p != nil && p._type == C.XML_ELEMENT_NODE {
+		return Node{doc: n.doc, p: p}
+	}
+	return Node{}
+}
+
+// Children returns the child elements in document order.
+func (n Node) Children() []Node {
+	var out []Node
+	for c := n.p.children; c != nil; c = c.next {
+		if c._type == C.XML_ELEMENT_NODE {
+			out = append(out, Node{doc: n.doc, p: c})
+		}
+	}
+	return out
+}
+
+// Attr returns the value of the attribute with the given local name and no namespace.
+func (n Node) Attr(name string) (string, bool) {
+	for a := n.p.properties; a != nil; a = a.next {
+		if a.ns == nil && goStr(a.name) == name {
+			return attrValue(a), true
+		}
+	}
+	return "", false
+}
+
+func attrValue(a *C.xmlAttr) string {
+	var b strings.Builder
+	for t := a.children; t != nil; t = t.next {
+		if t._type == C.XML_TEXT_NODE {
+			b.WriteString(goStr(t.content))
+		}
+	}
+	return b.String()
+}
+
+// Text returns the concatenated character data of the element's direct text and CDATA children.
+func (n Node) Text() string {
+	var b strings.Builder
+	for c := n.p.children; c != nil; c = c.next {
+		if c._type == C.XML_TEXT_NODE || c._type == C.XML_CDATA_SECTION_NODE {
+			b.WriteString(goStr(c.content))
+		}
+	}
+	return b.String()
+}
+
+// Contains reports whether m is n or one of its descendants.
+func (n Node) Contains(m Node) bool {
+	for p := m.p; p != nil; p = p.parent {
+		if p == n.p {
+			return true
+		}
+	}
+	return false
+}
+
+// Walk calls fn for every element in document order until fn returns false.
+func (d *Document) Walk(fn func(Node) bool) {
+	root := d.Root()
+	if root.IsZero() {
+		return
+	}
+	// Iterative pre-order walk: depth is bounded by Limits, but recursion is not needed.
+	cur := root.p
+	for cur != nil {
+		if !fn(Node{doc: d, p: cur}) {
+			return
+		}
+		if c := firstElement(cur.children); c != nil {
+			cur = c
+			continue
+		}
+		for cur != nil && cur != root.p {
+			if s := firstElement(cur.next); s != nil {
+				cur = s
+				break
+			}
+			cur = cur.parent
+		}
+		if cur == root.p {
+			return
+		}
+	}
+}
+
+func firstElement(c *C.xmlNode) *C.xmlNode {
+	for ; c != nil; c = c.next {
+		if c._type == C.XML_ELEMENT_NODE {
+			return c
+		}
+	}
+	return nil
+}
+
+// DuplicateIDError reports an identifier carried by more than one element: a signature-wrapping sign.
+type DuplicateIDError struct {
+	ID          string
+	First, Then int // lines of the two elements
+}
+
+func (e *DuplicateIDError) Error() string {
+	return fmt.Sprintf("xml: identifier %q appears twice (lines %d and %d)", e.ID, e.First, e.Then)
+}
+
+// IDs indexes every element by the values of the given unqualified attributes (for XMLDSig "Id", "ID",
+// "id") and of xml:id. It fails on the first value carried twice, so no reference can be resolved to an
+// element an attacker added alongside the signed one.
+func (d *Document) IDs(attrNames ...string) (map[string]Node, error) {
+	ids := make(map[string]Node)
+	var dup error
+	d.Walk(func(n Node) bool {
+		for a := n.p.properties; a != nil; a = a.next {
+			name := goStr(a.name)
+			match := false
+			if a.ns == nil {
+				for _, want := range attrNames {
+					if name == want {
+						match = true
+						break
+					}
+				}
+			} else if name == "id" && goStr(a.ns.href) == "http://www.w3.org/XML/1998/namespace" {
+				match = true
+			}
+			if !match {
+				continue
+			}
+			v := attrValue(a)
+			if prev, ok := ids[v]; ok {
+				dup = &DuplicateIDError{ID: v, First: prev.Line(), Then: n.Line()}
+				return false
+			}
+			ids[v] = n
+		}
+		return true
+	})
+	if dup != nil {
+		return nil, dup
+	}
+	return ids, nil
+}

@@ -1,0 +1,181 @@
+package libxml
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// prescan makes one linear pass over raw input and refuses, before libxml2 allocates anything, the
+// shapes that could make parsing expensive: oversize input, encodings we do not read, a DOCTYPE, deep
+// nesting, many attributes on one element, too many nodes or an over-long text run. It is a lexer, not
+// a parser: it decides nothing about well-formedness, which libxml2 checks afterwards under the same
+// limits, so a disagreement can only make it stricter, never let a document through.
+func prescan(data []byte, lim Limits) error {
+	if int64(len(data)) > lim.MaxBytes {
+		return &Error{Kind: KindLimit, Msg: fmt.Sprintf("input is %d bytes, more than the limit of %d", len(data), lim.MaxBytes)}
+	}
+	if err := checkEncoding(data); err != nil {
+		return err
+	}
+	var (
+		depth int
+		nodes int64
+		i     int
+		n     = len(data)
+	)
+	fail := func(pos int, kind Kind, format string, args ...any) error {
+		line, col := position(data, pos)
+		return &Error{Kind: kind, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
+	}
+	for i < n {
+		lt := bytes.IndexByte(data[i:], '<')
+		if lt < 0 {
+			lt = n - i
+		}
+		if int64(lt) > lim.MaxTextBytes {
+			return fail(i, KindLimit, "text longer than %d bytes", lim.MaxTextBytes)
+		}
+		i += lt
+		if i >= n {
+			break
+		}
+		start := i
+		if i+1 >= n {
+			return nil // truncated: libxml2 reports it
+		}
+		switch c := data[i+1]; {
+		case c == '/':
+			end := bytes.IndexByte(data[i:], '>')
+			if end < 0 {
+				return nil
+			}
+			i += end + 1
+			if depth > 0 {
+				depth--
+			}
+		case c == '?':
+			end := bytes.Index(data[i+2:], []byte("?>"))
+			if end < 0 {
+				return nil
+			}
+			i += 2 + end + 2
+			if nodes++; nodes > lim.MaxNodes {
+				return fail(start, KindLimit, "more than %d nodes", lim.MaxNodes)
+			}
+		case c == '!':
+			rest := data[i:]
+			switch {
+			case bytes.HasPrefix(rest, []byte("<!--")):
+				end := bytes.Index(data[i+4:], []byte("-->"))
+				if end < 0 {
+					return nil
+				}
+				i += 4 + end + 3
+				if nodes++; nodes > lim.MaxNodes {
+					return fail(start, KindLimit, "more than %d nodes", lim.MaxNodes)
+				}
+			case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+				end := bytes.Index(data[i+9:], []byte("]]>"))
+				if end < 0 {
+					return nil
+				}
+				if int64(end) > lim.MaxTextBytes {
+					return fail(start, KindLimit, "CDATA section longer than %d bytes", lim.MaxTextBytes)
+				}
+				i += 9 + end + 3
+			case bytes.HasPrefix(rest, []byte("<!DOCTYPE")):
+				return fail(start, KindForbidden, "DOCTYPE declarations are not accepted")
+			case bytes.HasPrefix(rest, []byte("<!ENTITY")):
+				return fail(start, KindForbidden, "entity declarations are not accepted")
+			default:
+				return fail(start, KindForbidden, "markup declarations are not accepted")
+			}
+		default:
+			// Start tag: count attributes ('=' outside quoted values) up to the closing '>'.
+			attrs := 0
+			j := i + 1
+			var last byte
+			for j < n && data[j] != '>' {
+				switch data[j] {
+				case '"', '\'':
+					q := bytes.IndexByte(data[j+1:], data[j])
+					if q < 0 {
+						return nil
+					}
+					j += q + 1
+				case '=':
+					if attrs++; attrs > lim.MaxAttrs {
+						return fail(start, KindLimit, "more than %d attributes on one element", lim.MaxAttrs)
+					}
+				}
+				if data[j] != ' ' && data[j] != '\t' && data[j] != '\r' && data[j] != '\n' {
+					last = data[j]
+				}
+				j++
+			}
+			if j >= n {
+				return nil
+			}
+			if nodes++; nodes > lim.MaxNodes {
+				return fail(start, KindLimit, "more than %d nodes", lim.MaxNodes)
+			}
+			if last != '/' {
+				if depth++; depth > lim.MaxDepth {
+					return fail(start, KindLimit, "elements nested deeper than %d", lim.MaxDepth)
+				}
+			}
+			i = j + 1
+		}
+	}
+	return nil
+}
+
+// checkEncoding accepts UTF-8 (with or without BOM), ISO-8859-2 and its ASCII subset, as declared in
+// the XML declaration; everything else, UTF-16 and UTF-32 included, is refused.
+func checkEncoding(data []byte) error {
+	if len(data) >= 2 && (data[0] == 0 || data[1] == 0 || (data[0] == 0xFE && data[1] == 0xFF) || (data[0] == 0xFF && data[1] == 0xFE)) {
+		return &Error{Kind: KindMalformed, Line: 1, Column: 1, Msg: "only UTF-8 and ISO-8859-2 input is accepted (UTF-16/32 found)"}
+	}
+	data = bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
+	if !bytes.HasPrefix(data, []byte("<?xml")) || len(data) < 6 || !isSpace(data[5]) {
+		return nil
+	}
+	end := bytes.Index(data, []byte("?>"))
+	if end < 0 {
+		return nil
+	}
+	decl := string(data[:end])
+	k := strings.Index(decl, "encoding")
+	if k < 0 {
+		return nil
+	}
+	rest := strings.TrimLeft(decl[k+len("encoding"):], " \t\r\n")
+	rest = strings.TrimPrefix(rest, "=")
+	rest = strings.TrimLeft(rest, " \t\r\n")
+	if len(rest) < 2 || (rest[0] != '"' && rest[0] != '\'') {
+		return nil
+	}
+	q := strings.IndexByte(rest[1:], rest[0])
+	if q < 0 {
+		return nil
+	}
+	switch enc := strings.ToUpper(rest[1 : 1+q]); enc {
+	case "UTF-8", "UTF8", "ISO-8859-2", "ISO8859-2", "ISO_8859-2", "LATIN2", "US-ASCII", "ASCII":
+		return nil
+	default:
+		return &Error{Kind: KindMalformed, Line: 1, Column: 1, Msg: fmt.Sprintf("encoding %q is not accepted: use UTF-8 or ISO-8859-2", rest[1:1+q])}
+	}
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
+
+// position turns a byte offset into a 1-based line and column (columns count bytes).
+func position(data []byte, pos int) (line, col int) {
+	if pos > len(data) {
+		pos = len(data)
+	}
+	line = 1 + bytes.Count(data[:pos], []byte{'\n'})
+	col = pos - bytes.LastIndexByte(data[:pos], '\n')
+	return line, col
+}

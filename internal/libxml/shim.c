@@ -1,0 +1,297 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <malloc.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include <libxml/xmlIO.h>
+#include <libxml/xmlerror.h>
+#include "shim.h"
+#include "_cgo_export.h"
+
+/* No external resource is ever loaded: not a DTD, not an entity, not a schema import. */
+static xmlParserInputPtr tg_no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
+	(void)id;
+	if (ctxt != NULL) {
+		tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+		if (st != NULL && st->kind == TG_OK) {
+			st->kind = TG_FORBIDDEN;
+			snprintf(st->msg, sizeof st->msg, "external resource refused: %s", url ? url : "(none)");
+		}
+	}
+	return NULL;
+}
+
+void tg_init(void) {
+	xmlInitParser();
+	xmlSetExternalEntityLoader(tg_no_loader);
+}
+
+static void tg_fail(xmlParserCtxtPtr ctxt, int kind, const char *msg) {
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	if (st->kind == TG_OK) {
+		st->kind = kind;
+		st->line = xmlSAX2GetLineNumber(ctxt);
+		st->col = xmlSAX2GetColumnNumber(ctxt);
+		snprintf(st->msg, sizeof st->msg, "%s", msg);
+	}
+	xmlStopParser(ctxt);
+}
+
+static void tg_serror(void *data, xmlErrorPtr err) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)data;
+	if (ctxt == NULL || err == NULL || err->level < XML_ERR_ERROR)
+		return;
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	if (st == NULL || st->kind != TG_OK)
+		return;
+	st->kind = TG_SYNTAX;
+	st->line = err->line;
+	st->col = err->int2;
+	snprintf(st->msg, sizeof st->msg, "%s", err->message ? err->message : "malformed XML");
+	size_t n = strlen(st->msg);
+	while (n > 0 && (st->msg[n - 1] == '\n' || st->msg[n - 1] == ' '))
+		st->msg[--n] = 0;
+}
+
+static void tg_internal_subset(void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid) {
+	(void)name; (void)eid; (void)sid;
+	tg_fail((xmlParserCtxtPtr)ctx, TG_FORBIDDEN, "DOCTYPE declarations are not accepted");
+}
+
+static void tg_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *pid, const xmlChar *sid,
+	xmlChar *content) {
+	(void)name; (void)type; (void)pid; (void)sid; (void)content;
+	tg_fail((xmlParserCtxtPtr)ctx, TG_FORBIDDEN, "entity declarations are not accepted");
+}
+
+static xmlEntityPtr tg_get_entity(void *ctx, const xmlChar *name) {
+	(void)name;
+	tg_fail((xmlParserCtxtPtr)ctx, TG_FORBIDDEN, "entity references are not accepted");
+	return NULL;
+}
+
+static int tg_count_node(xmlParserCtxtPtr ctxt) {
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	if (++st->nodes > st->max_nodes) {
+		tg_fail(ctxt, TG_LIMIT, "too many nodes");
+		return 0;
+	}
+	st->text = 0;
+	return 1;
+}
+
+static void tg_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI,
+	int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+	const xmlChar **attributes) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	if (!tg_count_node(ctxt))
+		return;
+	if (++st->depth > st->max_depth) {
+		tg_fail(ctxt, TG_LIMIT, "elements nested too deeply");
+		return;
+	}
+	if (nb_attributes + nb_namespaces > st->max_attrs) {
+		tg_fail(ctxt, TG_LIMIT, "too many attributes on one element");
+		return;
+	}
+	st->orig_start(ctx, localname, prefix, URI, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
+		attributes);
+}
+
+static void tg_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	st->depth--;
+	st->text = 0;
+	st->orig_end(ctx, localname, prefix, URI);
+}
+
+static int tg_count_text(xmlParserCtxtPtr ctxt, int len) {
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	st->text += len;
+	if (st->text > st->max_text) {
+		tg_fail(ctxt, TG_LIMIT, "text node too long");
+		return 0;
+	}
+	return 1;
+}
+
+static void tg_chars(void *ctx, const xmlChar *ch, int len) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
+	if (tg_count_text(ctxt, len))
+		((tg_parse_state *)ctxt->_private)->orig_chars(ctx, ch, len);
+}
+
+static void tg_cdata(void *ctx, const xmlChar *ch, int len) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
+	if (tg_count_text(ctxt, len))
+		((tg_parse_state *)ctxt->_private)->orig_cdata(ctx, ch, len);
+}
+
+static void tg_comment(void *ctx, const xmlChar *value) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
+	if (tg_count_node(ctxt))
+		((tg_parse_state *)ctxt->_private)->orig_comment(ctx, value);
+}
+
+static void tg_pi(void *ctx, const xmlChar *target, const xmlChar *data) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
+	if (tg_count_node(ctxt))
+		((tg_parse_state *)ctxt->_private)->orig_pi(ctx, target, data);
+}
+
+xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
+	xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, len);
+	if (ctxt == NULL) {
+		st->kind = TG_INTERNAL;
+		snprintf(st->msg, sizeof st->msg, "cannot create parser context");
+		return NULL;
+	}
+	/* HUGE lifts libxml2's own fixed caps (10 MB text, depth 256); our limits above replace them.
+	 * No NOENT, DTDLOAD, DTDATTR or DTDVALID: nothing from a DTD is ever used. */
+	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	ctxt->_private = st;
+	xmlSAXHandlerPtr sax = ctxt->sax;
+	sax->serror = tg_serror;
+	sax->internalSubset = tg_internal_subset;
+	sax->externalSubset = tg_internal_subset;
+	sax->entityDecl = tg_entity_decl;
+	sax->getEntity = tg_get_entity;
+	sax->getParameterEntity = tg_get_entity;
+	st->orig_start = sax->startElementNs;
+	st->orig_end = sax->endElementNs;
+	st->orig_chars = sax->characters;
+	st->orig_cdata = sax->cdataBlock;
+	st->orig_comment = sax->comment;
+	st->orig_pi = sax->processingInstruction;
+	sax->startElementNs = tg_start;
+	sax->endElementNs = tg_end;
+	sax->characters = tg_chars;
+	sax->ignorableWhitespace = tg_chars;
+	sax->cdataBlock = tg_cdata;
+	sax->comment = tg_comment;
+	sax->processingInstruction = tg_pi;
+
+	xmlParseDocument(ctxt);
+	xmlDocPtr doc = ctxt->myDoc;
+	int ok = ctxt->wellFormed && st->kind == TG_OK;
+	if (!ok && st->kind == TG_OK) {
+		st->kind = TG_SYNTAX;
+		snprintf(st->msg, sizeof st->msg, "malformed XML");
+	}
+	ctxt->myDoc = NULL;
+	xmlFreeParserCtxt(ctxt);
+	if (!ok) {
+		if (doc != NULL)
+			xmlFreeDoc(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* Visibility for document-subset canonicalization: a node is in the subset if it lies in root's subtree
+ * and in none of the excluded subtrees. Namespace and attribute nodes belong to their element. */
+typedef struct {
+	xmlNodePtr root;
+	xmlNodePtr *exclude;
+	int nexclude;
+} tg_subset;
+
+static int tg_visible(void *user, xmlNodePtr node, xmlNodePtr parent) {
+	tg_subset *s = (tg_subset *)user;
+	xmlNodePtr n = node;
+	if (node == NULL)
+		return 0;
+	if (node->type == XML_NAMESPACE_DECL)
+		n = parent;
+	for (xmlNodePtr p = n; p != NULL; p = p->parent) {
+		for (int i = 0; i < s->nexclude; i++)
+			if (p == s->exclude[i])
+				return 0;
+		if (p == s->root)
+			return 1;
+		if (p->type == XML_DOCUMENT_NODE)
+			break;
+	}
+	return 0;
+}
+
+static int tg_write(void *ctx, const char *buf, int len) {
+	return tgGoWrite((uintptr_t)ctx, (char *)buf, len);
+}
+
+static int tg_close(void *ctx) {
+	(void)ctx;
+	return 0;
+}
+
+int tg_c14n(xmlDocPtr doc, xmlNodePtr root, xmlNodePtr *exclude, int nexclude, int mode, int with_comments,
+	xmlChar **inclusive_prefixes, uintptr_t writer) {
+	xmlOutputBufferPtr out = xmlOutputBufferCreateIO(tg_write, tg_close, (void *)writer, NULL);
+	if (out == NULL)
+		return -1;
+	tg_subset s = {root, exclude, nexclude};
+	int rc;
+	if (root == NULL && nexclude == 0)
+		rc = xmlC14NExecute(doc, NULL, NULL, mode, inclusive_prefixes, with_comments, out);
+	else {
+		if (root == NULL)
+			s.root = (xmlNodePtr)doc;
+		rc = xmlC14NExecute(doc, tg_visible, &s, mode, inclusive_prefixes, with_comments, out);
+	}
+	int crc = xmlOutputBufferClose(out);
+	if (rc < 0 || crc < 0)
+		return -1;
+	return 0;
+}
+
+static void tg_problem(void *data, xmlErrorPtr err) {
+	tg_problems *p = (tg_problems *)data;
+	if (err == NULL || err->level < XML_ERR_ERROR)
+		return;
+	if (p->count >= TG_MAX_PROBLEMS) {
+		p->dropped++;
+		return;
+	}
+	p->line[p->count] = err->line;
+	p->msg[p->count] = strdup(err->message ? err->message : "schema error");
+	if (p->msg[p->count] != NULL) {
+		size_t n = strlen(p->msg[p->count]);
+		while (n > 0 && (p->msg[p->count][n - 1] == '\n' || p->msg[p->count][n - 1] == ' '))
+			p->msg[p->count][--n] = 0;
+	}
+	p->count++;
+}
+
+xmlSchemaPtr tg_schema_compile(const char *buf, int len, tg_problems *p) {
+	xmlSchemaParserCtxtPtr pc = xmlSchemaNewMemParserCtxt(buf, len);
+	if (pc == NULL)
+		return NULL;
+	xmlSchemaSetParserStructuredErrors(pc, tg_problem, p);
+	xmlSchemaPtr s = xmlSchemaParse(pc);
+	xmlSchemaFreeParserCtxt(pc);
+	return s;
+}
+
+int tg_schema_validate(xmlSchemaPtr schema, xmlDocPtr doc, tg_problems *p) {
+	xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
+	if (vc == NULL)
+		return -1;
+	xmlSchemaSetValidStructuredErrors(vc, tg_problem, p);
+	int rc = xmlSchemaValidateDoc(vc, doc);
+	xmlSchemaFreeValidCtxt(vc);
+	return rc;
+}
+
+void tg_problems_free(tg_problems *p) {
+	for (int i = 0; i < p->count; i++)
+		free(p->msg[i]);
+	p->count = 0;
+}
+
+size_t tg_heap_in_use(void) {
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}

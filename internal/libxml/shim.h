@@ -1,0 +1,63 @@
+/* C side of package libxml: hardened parsing, canonicalization and XSD validation over libxml2.
+ * Everything here works on one parser/validation context at a time and keeps no global state except
+ * the external-entity loader installed once by tg_init. */
+#ifndef TAGDIJ_LIBXML_SHIM_H
+#define TAGDIJ_LIBXML_SHIM_H
+
+#include <stdint.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/c14n.h>
+#include <libxml/xmlschemas.h>
+
+/* Failure kinds reported by tg_parse; mirrored by Kind in Go. */
+enum { TG_OK = 0, TG_SYNTAX = 1, TG_FORBIDDEN = 2, TG_LIMIT = 3, TG_INTERNAL = 4 };
+
+typedef struct {
+	/* limits, set by the caller; 0 means "no limit" (never used by the Go side) */
+	int max_depth;
+	int max_attrs;
+	long max_nodes;
+	long max_text;
+	/* running counters */
+	int depth;
+	long nodes;
+	long text;
+	/* first failure */
+	int kind;
+	int line;
+	int col;
+	char msg[320];
+	/* the SAX2 handlers we wrap */
+	startElementNsSAX2Func orig_start;
+	endElementNsSAX2Func orig_end;
+	charactersSAXFunc orig_chars;
+	cdataBlockSAXFunc orig_cdata;
+	commentSAXFunc orig_comment;
+	processingInstructionSAXFunc orig_pi;
+} tg_parse_state;
+
+void tg_init(void);
+xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st);
+
+/* Canonicalization of the subtree at root (NULL = whole document), leaving out the subtrees in exclude. */
+int tg_c14n(xmlDocPtr doc, xmlNodePtr root, xmlNodePtr *exclude, int nexclude, int mode, int with_comments,
+	xmlChar **inclusive_prefixes, uintptr_t writer);
+
+/* XSD. Messages are collected in C, up to TG_MAX_PROBLEMS, then read by Go and freed. */
+#define TG_MAX_PROBLEMS 64
+typedef struct {
+	int count;   /* problems recorded */
+	int dropped; /* problems beyond TG_MAX_PROBLEMS */
+	int line[TG_MAX_PROBLEMS];
+	char *msg[TG_MAX_PROBLEMS];
+} tg_problems;
+
+xmlSchemaPtr tg_schema_compile(const char *buf, int len, tg_problems *p);
+int tg_schema_validate(xmlSchemaPtr schema, xmlDocPtr doc, tg_problems *p);
+void tg_problems_free(tg_problems *p);
+
+/* glibc heap in use, for leak tests. */
+size_t tg_heap_in_use(void);
+
+#endif
