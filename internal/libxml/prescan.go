@@ -60,6 +60,10 @@ func prescan(data []byte, lim Limits) error {
 				return nil
 			}
 			i += 2 + end + 2
+			// The XML declaration looks like a PI but is not a node (libxml2 does not count it).
+			if isXMLDecl(data, start) {
+				continue
+			}
 			if nodes++; nodes > lim.MaxNodes {
 				return fail(start, KindLimit, "more than %d nodes", lim.MaxNodes)
 			}
@@ -138,7 +142,13 @@ func checkEncoding(data []byte) error {
 		return &Error{Kind: KindMalformed, Line: 1, Column: 1, Msg: "only UTF-8 and ISO-8859-2 input is accepted (UTF-16/32 found)"}
 	}
 	data = bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
-	if !bytes.HasPrefix(data, []byte("<?xml")) || len(data) < 6 || !isSpace(data[5]) {
+	// A document in UTF-8 or ISO-8859-2 starts with '<' or white space. Anything else is either not
+	// XML or an encoding libxml2 would detect from the first bytes on its own (EBCDIC starts with
+	// 0x4C 0x6F 0xA7 0x94), which this lexer could not read: its markup has no '<' byte at all.
+	if len(data) > 0 && data[0] != '<' && !isSpace(data[0]) {
+		return &Error{Kind: KindMalformed, Line: 1, Column: 1, Msg: "input does not start with '<' or white space: only UTF-8 and ISO-8859-2 XML is accepted"}
+	}
+	if !isXMLDecl(data, 0) {
 		return nil
 	}
 	end := bytes.Index(data, []byte("?>"))
@@ -169,6 +179,16 @@ func checkEncoding(data []byte) error {
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
+
+// isXMLDecl reports whether the markup at pos is the XML declaration: "<?xml" and white space at the
+// start of the document (after a UTF-8 byte order mark).
+func isXMLDecl(data []byte, pos int) bool {
+	if pos != 0 && !(pos == 3 && bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF})) {
+		return false
+	}
+	d := data[pos:]
+	return len(d) >= 6 && bytes.HasPrefix(d, []byte("<?xml")) && isSpace(d[5])
+}
 
 // position turns a byte offset into a 1-based line and column (columns count bytes).
 func position(data []byte, pos int) (line, col int) {
