@@ -101,7 +101,9 @@ func TestValidAdoazonositoNegative(t *testing.T) {
 	}
 }
 
-func pad3(n int) string { return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)}) }
+func pad3(n int) string {
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
 
 func TestBirthDate(t *testing.T) {
 	for _, tc := range []struct {
