@@ -118,6 +118,7 @@ func TestCanonicalizeKnownForms(t *testing.T) {
 		{"comments kept", "<!--x-->\n<a><!--y--></a>", C14N{Method: C14N10, WithComments: true}, "<!--x-->\n<a><!--y--></a>"},
 		{"comments dropped", "<!--x-->\n<a><!--y--></a>", C14N{Method: C14N10}, "<a></a>"},
 		{"pi spacing", "<?p   d  ?><a/>", C14N{Method: C14N10}, "<?p d  ?>\n<a></a>"},
+		{"char refs decoded", `<a x="&lt;&#233;">&amp;&gt;&#x151;</a>`, C14N{Method: C14N10}, `<a x="&lt;é">&amp;&gt;ő</a>`},
 		{"cdata to text", `<a><![CDATA[<&>]]></a>`, C14N{Method: C14N10}, `<a>&lt;&amp;&gt;</a>`},
 	}
 	for _, tt := range tests {
