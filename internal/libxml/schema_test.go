@@ -138,6 +138,11 @@ func TestSchemaInvalid(t *testing.T) {
 				t.Fatalf("err = %v, want *ValidationError with problems", err)
 			}
 			t.Log(err)
+			// A syntax error in the schema document is reported with its position, not only as
+			// "failed to parse".
+			if name == "not xml" && !strings.Contains(err.Error(), "line 1: Couldn't find end of Start Tag") {
+				t.Errorf("syntax error not reported with its line: %v", err)
+			}
 		})
 	}
 	if _, err := CompileSchema("empty", nil); err == nil {
