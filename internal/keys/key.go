@@ -96,6 +96,10 @@ var (
 	// ErrModule is returned when a PKCS#11 module cannot be loaded or
 	// initialised, or the token cannot be found.
 	ErrModule = errors.New("keys: PKCS#11 module or token unavailable (a PKCS#11 modul vagy token nem érhető el)")
+	// ErrUnsupportedMechanism is returned when a token does not support the
+	// requested signature or decryption scheme (for example SoftHSM 2.6
+	// implements RSA-OAEP only with SHA-1 and MGF1-SHA-1).
+	ErrUnsupportedMechanism = errors.New("keys: the token does not support this algorithm (a token nem támogatja ezt az algoritmust)")
 	// ErrUnsupportedKey is returned for key types other than RSA and ECDSA
 	// P-256/P-384/P-521, or RSA keys shorter than 2048 bits.
 	ErrUnsupportedKey = errors.New("keys: unsupported key type (nem támogatott kulcstípus)")

@@ -91,6 +91,9 @@ func (k *p11Key) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 	}
 	c, sh := k.sess.ctx(), k.sess.h
 	if err := c.SignInit(sh, []*pkcs11.Mechanism{mech}, k.handle); err != nil {
+		if isMechanismError(err) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnsupportedMechanism, k.desc, err)
+		}
 		return nil, k.opError("sign", err)
 	}
 	if err := k.contextLogin(); err != nil {
@@ -179,6 +182,9 @@ func (d p11Decrypter) Decrypt(rand io.Reader, ciphertext []byte, opts crypto.Dec
 	}
 	c, sh := k.sess.ctx(), k.sess.h
 	err := c.DecryptInit(sh, []*pkcs11.Mechanism{mech}, k.handle)
+	if isMechanismError(err) {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnsupportedMechanism, k.desc, err)
+	}
 	if err == nil {
 		if err = k.contextLogin(); err != nil {
 			_, _ = c.Decrypt(sh, ciphertext)
@@ -200,10 +206,22 @@ func (d p11Decrypter) Decrypt(rand io.Reader, ciphertext []byte, opts crypto.Dec
 		if errors.Is(err, pkcs11.Error(pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED)) {
 			return nil, k.opError("decrypt", err)
 		}
-		// Do not tell padding failures apart from other errors.
-		return nil, fmt.Errorf("keys: pkcs11: decryption with %s failed", k.desc)
+		if errors.Is(err, pkcs11.Error(pkcs11.CKR_ENCRYPTED_DATA_INVALID)) || errors.Is(err, pkcs11.Error(pkcs11.CKR_ENCRYPTED_DATA_LEN_RANGE)) {
+			// Say no more than crypto/rsa does about padding failures.
+			return nil, fmt.Errorf("keys: pkcs11: decryption with %s failed", k.desc)
+		}
+		return nil, k.opError("decrypt", err)
 	}
 	return pt, nil
+}
+
+// isMechanismError reports whether an Init call failed because the token
+// does not support the mechanism or its parameters. (SoftHSM 2.6 answers
+// CKR_ARGUMENTS_BAD to OAEP with anything but SHA-1.)
+func isMechanismError(err error) bool {
+	return errors.Is(err, pkcs11.Error(pkcs11.CKR_MECHANISM_INVALID)) ||
+		errors.Is(err, pkcs11.Error(pkcs11.CKR_MECHANISM_PARAM_INVALID)) ||
+		errors.Is(err, pkcs11.Error(pkcs11.CKR_ARGUMENTS_BAD))
 }
 
 // hashMechanisms maps a hash to its PKCS#11 digest mechanism and MGF1 type.
