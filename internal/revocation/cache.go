@@ -1,0 +1,280 @@
+package revocation
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+)
+
+// Store is the storage behind a Cache: opaque values under keys made of [a-z0-9-]. Implementations
+// must make Put atomic (a reader sees the old or the new value, never a mix) and durable when it
+// returns. DirStore is the file-system implementation; a SQLite table can replace it.
+type Store interface {
+	// Get returns the value under key, or an error wrapping fs.ErrNotExist.
+	Get(key string) ([]byte, error)
+	Put(key string, value []byte) error
+	Delete(key string) error
+}
+
+// DirStore keeps one file per key in a directory.
+type DirStore struct {
+	dir string
+	// MaxValueBytes bounds what Get reads (DefaultMaxCRLBytes+1 KiB when zero), so a damaged or
+	// planted huge file cannot exhaust memory.
+	MaxValueBytes int64
+}
+
+// NewDirStore creates dir if needed and returns a store in it.
+func NewDirStore(dir string) (*DirStore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("revocation: cache directory: %w", err)
+	}
+	return &DirStore{dir: dir}, nil
+}
+
+func validKey(key string) bool {
+	if key == "" || len(key) > 200 {
+		return false
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *DirStore) path(key string) (string, error) {
+	if !validKey(key) {
+		return "", fmt.Errorf("revocation: invalid cache key %q", key)
+	}
+	return filepath.Join(s.dir, key+".rev"), nil
+}
+
+// Get reads the file of key.
+func (s *DirStore) Get(key string) ([]byte, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	limit := s.MaxValueBytes
+	if limit <= 0 {
+		limit = DefaultMaxCRLBytes + 1<<10
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("revocation: cache file %s exceeds %d bytes", p, limit)
+	}
+	return b, nil
+}
+
+// Put writes value atomically and durably: temporary file, fsync, rename, fsync of the directory.
+func (s *DirStore) Put(key string, value []byte) error {
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.dir, ".tmp-"+key+"-*")
+	if err != nil {
+		return fmt.Errorf("revocation: cache write: %w", err)
+	}
+	clean := func(err error) error {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("revocation: cache write %s: %w", key, err)
+	}
+	if _, err := tmp.Write(value); err != nil {
+		return clean(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return clean(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return clean(err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("revocation: cache write %s: %w", key, err)
+	}
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("revocation: cache write %s: syncing directory: %w", key, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("revocation: cache write %s: syncing directory: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes the file of key; a missing file is not an error.
+func (s *DirStore) Delete(key string) error {
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Cache keeps verified revocation evidence as raw DER in a Store. It never trusts what it reads
+// back: the Checker re-verifies every entry (signature, issuer, freshness at the validation time)
+// before serving it, so a corrupt, stale or planted entry is a miss, not an answer. Entries are
+// keyed by the SHA-256 of the issuer's SubjectPublicKeyInfo and the serial (OCSP) or the
+// distribution point URL (CRL). Safe for concurrent use.
+type Cache struct {
+	store Store
+
+	hits, misses, corrupt, writes, writeErrors atomic.Uint64
+}
+
+// NewCache returns a cache over store.
+func NewCache(store Store) *Cache { return &Cache{store: store} }
+
+// NewDirCache returns a cache keeping its entries as files in dir.
+func NewDirCache(dir string) (*Cache, error) {
+	s, err := NewDirStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	return NewCache(s), nil
+}
+
+// CacheStats are the cache counters, for metrics.
+type CacheStats struct {
+	Hits, Misses uint64
+	// Corrupt counts entries that could not be decoded and were deleted.
+	Corrupt uint64
+	// Writes and WriteErrors count stores of fresh evidence.
+	Writes, WriteErrors uint64
+}
+
+// Hits is the number of lookups served from the cache.
+func (c *Cache) Hits() uint64 { return c.hits.Load() }
+
+// Misses is the number of lookups the cache could not serve (absent, stale, corrupt, not fresh
+// enough for the requested time).
+func (c *Cache) Misses() uint64 { return c.misses.Load() }
+
+// Stats returns all counters.
+func (c *Cache) Stats() CacheStats {
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Corrupt: c.corrupt.Load(),
+		Writes: c.writes.Load(), WriteErrors: c.writeErrors.Load()}
+}
+
+// HitRatio is Hits/(Hits+Misses), 0 before the first lookup.
+func (c *Cache) HitRatio() float64 {
+	h, m := c.hits.Load(), c.misses.Load()
+	if h+m == 0 {
+		return 0
+	}
+	return float64(h) / float64(h+m)
+}
+
+func issuerKeyID(issuer *x509.Certificate) string {
+	sum := sha256.Sum256(issuer.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(sum[:])
+}
+
+// OCSPCacheKey is the key of OCSP evidence about serial under issuer.
+func OCSPCacheKey(issuer *x509.Certificate, serial *big.Int) string {
+	s := "n0"
+	if serial != nil {
+		s = hex.EncodeToString(serial.Bytes())
+		if serial.Sign() < 0 {
+			s = "n" + s
+		}
+	}
+	return "ocsp-" + issuerKeyID(issuer) + "-" + s
+}
+
+// CRLCacheKey is the key of the CRL of issuer published at url.
+func CRLCacheKey(issuer *x509.Certificate, url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return "crl-" + issuerKeyID(issuer) + "-" + hex.EncodeToString(sum[:16])
+}
+
+// Entry format: magic line, URL line, raw DER.
+var cacheMagic = []byte("tagdij-revocation-cache-1\n")
+
+func encodeEntry(url string, der []byte) ([]byte, bool) {
+	if strings.ContainsAny(url, "\r\n") {
+		return nil, false
+	}
+	b := make([]byte, 0, len(cacheMagic)+len(url)+1+len(der))
+	b = append(b, cacheMagic...)
+	b = append(b, url...)
+	b = append(b, '\n')
+	return append(b, der...), true
+}
+
+func decodeEntry(b []byte) (url string, der []byte, ok bool) {
+	rest, found := bytes.CutPrefix(b, cacheMagic)
+	if !found {
+		return "", nil, false
+	}
+	u, der, found := bytes.Cut(rest, []byte{'\n'})
+	if !found || len(der) == 0 {
+		return "", nil, false
+	}
+	return string(u), der, true
+}
+
+// lookup returns the evidence under key that serve accepts. serve verifies the stored DER; an
+// entry it rejects counts as a miss. An undecodable entry is deleted.
+func (c *Cache) lookup(key string, serve func(url string, der []byte) (*Evidence, bool)) *Evidence {
+	b, err := c.store.Get(key)
+	if err != nil {
+		c.misses.Add(1)
+		return nil
+	}
+	url, der, ok := decodeEntry(b)
+	if !ok {
+		c.corrupt.Add(1)
+		c.misses.Add(1)
+		_ = c.store.Delete(key)
+		return nil
+	}
+	ev, ok := serve(url, der)
+	if !ok {
+		c.misses.Add(1)
+		return nil
+	}
+	c.hits.Add(1)
+	ev.FromCache = true
+	return ev
+}
+
+// put stores verified evidence; failures are counted, not returned: the cache is an optimisation.
+func (c *Cache) put(key string, ev *Evidence) error {
+	b, ok := encodeEntry(ev.URL, ev.Raw)
+	if !ok {
+		return nil
+	}
+	if err := c.store.Put(key, b); err != nil {
+		c.writeErrors.Add(1)
+		return err
+	}
+	c.writes.Add(1)
+	return nil
+}
