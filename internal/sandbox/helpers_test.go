@@ -1,0 +1,80 @@
+package sandbox_test
+
+import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"testing"
+)
+
+func pkixExt(id asn1.ObjectIdentifier, critical bool) pkix.Extension {
+	return pkix.Extension{Id: id, Critical: critical, Value: []byte{0x05, 0x00}}
+}
+
+func asErr(err error, target any) bool { return err != nil && errors.As(err, target) }
+
+// addOCSPNonce re-encodes an OCSP request with a nonce request extension.
+func addOCSPNonce(t *testing.T, req []byte, nonceValue []byte) []byte {
+	t.Helper()
+	var outer struct {
+		TBS asn1.RawValue
+	}
+	if _, err := asn1.Unmarshal(req, &outer); err != nil {
+		t.Fatal(err)
+	}
+	var tbs struct {
+		RequestList asn1.RawValue
+	}
+	if _, err := asn1.Unmarshal(outer.TBS.FullBytes, &tbs); err != nil {
+		t.Fatal(err)
+	}
+	type tbsWithExt struct {
+		RequestList asn1.RawValue
+		Extensions  []pkix.Extension `asn1:"explicit,tag:2"`
+	}
+	der, err := asn1.Marshal(struct{ TBS tbsWithExt }{tbsWithExt{tbs.RequestList,
+		[]pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}, Value: nonceValue}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// ocspResponseNonce returns the value of the nonce extension in the
+// responseExtensions of a BasicOCSPResponse (golang.org/x/crypto/ocsp only
+// exposes singleExtensions).
+func ocspResponseNonce(t *testing.T, der []byte) []byte {
+	t.Helper()
+	var resp struct {
+		Status asn1.Enumerated
+		Bytes  struct {
+			Type     asn1.ObjectIdentifier
+			Response []byte
+		} `asn1:"explicit,tag:0"`
+	}
+	if _, err := asn1.Unmarshal(der, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var basic struct {
+		TBS asn1.RawValue
+	}
+	if _, err := asn1.Unmarshal(resp.Bytes.Response, &basic); err != nil {
+		t.Fatal(err)
+	}
+	var data struct {
+		Version     int `asn1:"explicit,tag:0,default:0,optional"`
+		ResponderID asn1.RawValue
+		ProducedAt  asn1.RawValue
+		Responses   asn1.RawValue
+		Extensions  []pkix.Extension `asn1:"explicit,tag:1,optional"`
+	}
+	if _, err := asn1.Unmarshal(basic.TBS.FullBytes, &data); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range data.Extensions {
+		if e.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}) {
+			return e.Value
+		}
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Package sandboxtest starts a sandbox PKI with its trust services (TSA,
+// OCSP, CRL) for one test: a fresh directory under t.TempDir(), a server on
+// a 127.0.0.1:0 listener whose URL is in the certificates, shut down by
+// t.Cleanup.
+//
+//	env := sandboxtest.Start(t)
+//	signer := env.World.MustEntity("signer-pelda-1")
+//	client := tsp.Client{URL: env.TSAURL, ...}
+//
+// Key pool trade-off: generating the ~25 keys of a sandbox costs about a
+// second or more on a loaded machine. With [SharedKeys] every sandbox of the
+// test binary draws its keys from one pool generated once (sync.Once inside
+// this package): certificates, serials, passwords and directories stay
+// unique per test, but two sandboxes in the same binary then have the same
+// key pairs for the same entities. Tests that compare keys across sandboxes
+// or need key independence must not use SharedKeys.
+package sandboxtest
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/sandbox"
+)
+
+// Env is a running sandbox.
+type Env struct {
+	// Dir is the sandbox directory.
+	Dir string
+	// URL is the base URL of the server (also in the certificates).
+	URL string
+	// World is the loaded sandbox.
+	World *sandbox.World
+	// TSAURL and OCSPURL are the service endpoints.
+	TSAURL  string
+	OCSPURL string
+	// Clock is the server's clock; Advance it to simulate time passing
+	// (grace periods) without sleeping.
+	Clock *Clock
+}
+
+// CRLURL returns the URL of the CRL of CA name (e.g. sandbox.QualifiedCA).
+func (e *Env) CRLURL(name string) string { return e.URL + "/crl/" + name + ".crl" }
+
+// CAURL returns the URL of the certificate of CA name.
+func (e *Env) CAURL(name string) string { return e.URL + "/ca/" + name + ".crt" }
+
+// Revoke revokes the certificate ref (manifest name or serial) at `at`
+// (zero: the server clock's now), failing the test on error.
+func (e *Env) Revoke(t testing.TB, ref string, reason int, at time.Time) {
+	t.Helper()
+	if at.IsZero() {
+		at = e.Clock.Now()
+	}
+	if err := sandbox.Revoke(e.Dir, ref, reason, at); err != nil {
+		t.Fatalf("sandboxtest: revoke %s: %v", ref, err)
+	}
+}
+
+// Clock is a real-time clock with an adjustable offset; safe for
+// concurrent use.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns time.Now() plus the accumulated offset.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d (backward for negative d).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// Option configures Start.
+type Option func(*config)
+
+type config struct {
+	init   sandbox.InitOptions
+	serve  sandbox.ServeOptions
+	shared bool
+}
+
+// WithInit adjusts the InitOptions (BaseURL is always set by Start).
+func WithInit(f func(*sandbox.InitOptions)) Option { return func(c *config) { f(&c.init) } }
+
+// WithServe adjusts the ServeOptions (Now is always the Env's Clock).
+func WithServe(f func(*sandbox.ServeOptions)) Option { return func(c *config) { f(&c.serve) } }
+
+// WithLogger sends the server's request log to l (default: discarded).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.serve.Logger = l } }
+
+// SharedKeys draws the keys from the per-test-binary key pool (see the
+// package documentation for the trade-off).
+func SharedKeys() Option { return func(c *config) { c.shared = true } }
+
+// FreshKeys generates fresh keys for this sandbox (the default).
+func FreshKeys() Option { return func(c *config) { c.shared = false } }
+
+// Start initialises a sandbox in t.TempDir(), serves it on 127.0.0.1 and
+// registers the shutdown with t.Cleanup.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ln, err := sandbox.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("sandboxtest: %v", err)
+	}
+	url := "http://" + ln.Addr().String()
+	dir := t.TempDir()
+	cfg.init.BaseURL = url
+	if cfg.shared && cfg.init.Keys == nil {
+		cfg.init.Keys = newPoolSource()
+	}
+	if err := sandbox.Init(dir, cfg.init); err != nil {
+		ln.Close()
+		t.Fatalf("sandboxtest: %v", err)
+	}
+	w, err := sandbox.Load(dir)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("sandboxtest: %v", err)
+	}
+	clock := &Clock{}
+	cfg.serve.Now = clock.Now
+	if cfg.serve.Logger == nil {
+		cfg.serve.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sandbox.Serve(ctx, ln, w.Handler(cfg.serve)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("sandboxtest: %v", err)
+		}
+		http.DefaultClient.CloseIdleConnections()
+	})
+	return &Env{Dir: dir, URL: url, World: w, TSAURL: url + "/tsa", OCSPURL: url + "/ocsp", Clock: clock}
+}
+
+// pool holds keys generated once per test binary.
+var pool struct {
+	mu   sync.Mutex
+	keys map[sandbox.KeyAlg][]crypto.Signer
+}
+
+// newPoolSource returns a KeySource handing out the pool's keys in order,
+// each at most once per source (per sandbox), growing the pool as needed.
+func newPoolSource() sandbox.KeySource {
+	var mu sync.Mutex
+	used := map[sandbox.KeyAlg]int{}
+	return func(alg sandbox.KeyAlg) (crypto.Signer, error) {
+		mu.Lock()
+		i := used[alg]
+		used[alg]++
+		mu.Unlock()
+		pool.mu.Lock()
+		if pool.keys == nil {
+			pool.keys = map[sandbox.KeyAlg][]crypto.Signer{}
+		}
+		have := len(pool.keys[alg])
+		pool.mu.Unlock()
+		for have <= i {
+			k, err := sandbox.GenerateKey(alg)
+			if err != nil {
+				return nil, fmt.Errorf("sandboxtest: key pool: %w", err)
+			}
+			pool.mu.Lock()
+			pool.keys[alg] = append(pool.keys[alg], k)
+			have = len(pool.keys[alg])
+			pool.mu.Unlock()
+		}
+		pool.mu.Lock()
+		defer pool.mu.Unlock()
+		return pool.keys[alg][i], nil
+	}
+}
