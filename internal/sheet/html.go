@@ -1,0 +1,121 @@
+package sheet
+
+import (
+	"bufio"
+	"fmt"
+	"html/template"
+	"io"
+
+	"github.com/tagdij/tagdij/internal/declaration"
+	"github.com/tagdij/tagdij/internal/hunid"
+)
+
+const nbsp = "\u00a0"
+
+var page = template.Must(template.New("page").Funcs(template.FuncMap{
+	"ft":  func(n int64) string { return Forint(n, nbsp) },
+	"taj": hunid.FormatTAJ,
+	"to": func(d *declaration.Date) string {
+		if d == nil {
+			return ""
+		}
+		return d.String()
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="hu">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tagdíjbevallás {{.D.Header.Period}} – {{.D.Declarant.Name}}</title>
+<style>
+  @page { size: A4 landscape; margin: 12mm; }
+  body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; font-size: 10pt; color: #000; margin: 16px; }
+  h1, h2 { font-size: 13pt; margin: 0.6em 0 0.3em; }
+  .en { color: #555; font-weight: normal; font-size: 88%; }
+  table { border-collapse: collapse; }
+  th, td { border: 1px solid #888; padding: 2px 5px; vertical-align: top; }
+  th { background: #eee; text-align: left; }
+  td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+  table.meta th { width: 18em; }
+  table.items { width: 100%; }
+  table.items thead { display: table-header-group; }
+  table.items tr { page-break-inside: avoid; break-inside: avoid; }
+  tfoot td { font-weight: bold; background: #f4f4f4; }
+  .notice { border: 2px solid #b00; padding: 6px 10px; margin: 10px 0; max-width: 60em; }
+  .warn { color: #b00; font-weight: bold; }
+  section.items { break-before: page; page-break-before: always; }
+  @media print { body { margin: 0; } .notice { break-inside: avoid; } }
+</style>
+</head>
+<body>
+<header>
+<h1>Tagdíjbevallás <span class="en">Pension contribution declaration</span></h1>
+<table class="meta">
+{{range .Fields}}<tr><th>{{.Label}}</th><td>{{.Value}}</td></tr>
+{{end}}</table>
+<div class="notice">
+<p><strong>Mit ír alá?</strong> {{.HU}}</p>
+<p lang="en"><strong>What will you sign?</strong> {{.EN}}</p>
+</div>
+</header>
+<section class="summary">
+<h2>Összesítő adatlap <span class="en">Summary sheet</span></h2>
+<table class="meta">
+{{range .Totals}}<tr><th>{{.Label}}</th><td class="num">{{ft .Value}}{{"\u00a0"}}{{.Unit}}</td></tr>
+{{end}}</table>
+{{if .Mismatch}}<p class="warn">A tételek összege eltér az összesítő adatlaptól. <span lang="en">The items do not add up to the summary sheet.</span></p>{{end}}
+</section>
+<section class="items">
+<h2>Tételes lista <span class="en">Itemised list</span> ({{ft .Computed.HeadCount}} tétel / items)</h2>
+<table class="items">
+<thead><tr>
+<th class="num">Ssz.<br><span class="en">Row</span></th><th>Név<br><span class="en">Name</span></th>
+<th>Születési dátum<br><span class="en">Birth date</span></th><th>TAJ<br><span class="en">TAJ no.</span></th>
+<th>Adóazonosító jel<br><span class="en">Tax id</span></th><th>Jogviszony kezdete<br><span class="en">Employed from</span></th>
+<th>Jogviszony vége<br><span class="en">Employed to</span></th><th class="num">Járulékalap<br><span class="en">Base</span></th>
+<th class="num">Tagdíj<br><span class="en">Member contr.</span></th><th class="num">Munkáltatói kiegészítés<br><span class="en">Employer suppl.</span></th>
+</tr></thead>
+<tbody>
+{{range .D.Items}}<tr><td class="num">{{.Row}}</td><td>{{.Name}}</td><td>{{.BirthDate}}</td><td>{{taj .TAJ}}</td><td>{{.TaxID}}</td><td>{{.EmploymentFrom}}</td><td>{{to .EmploymentTo}}</td><td class="num">{{ft .Base}}</td><td class="num">{{ft .MemberContribution}}</td><td class="num">{{ft .Supplement}}</td></tr>
+{{end}}</tbody>
+<tfoot><tr><td></td><td colspan="6">Összesen / Total ({{ft .Computed.HeadCount}})</td><td class="num">{{ft .Computed.BaseTotal}}</td><td class="num">{{ft .Computed.MemberTotal}}</td><td class="num">{{ft .Computed.SupplementTotal}}</td></tr></tfoot>
+</table>
+</section>
+</body>
+</html>
+`))
+
+type htmlField struct{ Label, Value string }
+type htmlTotal struct {
+	Label string
+	Value int64
+	Unit  string
+}
+
+// HTML writes a standalone printable page: header (declarant, period, fund, type, submission id), the
+// SIG-20 notice, the summary sheet, then every item with a total row. All document text is escaped by
+// html/template; the page loads nothing from outside.
+func HTML(w io.Writer, d *declaration.Declaration, o Options) error {
+	var fields []htmlField
+	for _, f := range headerFields(d, o) {
+		fields = append(fields, htmlField{f.label, clean(f.value)})
+	}
+	var totals []htmlTotal
+	for _, t := range summaryLines(d.Summary) {
+		totals = append(totals, htmlTotal{t.label, t.value, t.unit})
+	}
+	computed := d.ComputeSummary()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := page.Execute(bw, struct {
+		D        *declaration.Declaration
+		Fields   []htmlField
+		Totals   []htmlTotal
+		Computed declaration.Summary
+		Mismatch bool
+		HU, EN   string
+	}{d, fields, totals, computed, computed != d.Summary, wysiwysHU, wysiwysEN})
+	if err != nil {
+		return fmt.Errorf("sheet: rendering HTML: %w", err)
+	}
+	return bw.Flush()
+}
