@@ -1,11 +1,13 @@
 package declaration
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/hunid"
+	"github.com/tagdij/tagdij/schema"
 )
 
 // FirstPeriod is the earliest period a declaration may cover: the mandatory private pension fund system
@@ -221,4 +223,19 @@ func Count(findings []errcode.Finding) (errors, warnings int) {
 		}
 	}
 	return errors, warnings
+}
+
+// Validate is the whole check of a declaration file's bytes: hardened parse, XSD, then Check. It returns
+// the parsed declaration (nil when the bytes did not get past the parser or the schema) and every
+// finding; the declaration is acceptable when !Rejects(findings).
+func Validate(data []byte, schemas *schema.Set, ctx CheckContext) (*Declaration, []errcode.Finding, error) {
+	d, err := Parse(data, schemas)
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return nil, pe.Findings, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, Check(d, ctx), nil
 }

@@ -1,0 +1,36 @@
+// Command sender is the employer's program (SPEC §1): it builds a contribution declaration, shows it,
+// and — in later subcommands — packs, signs, timestamps, verifies and sends it.
+//
+// Every subcommand lives in its own file and is registered in the commands table below.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/tagdij/tagdij/internal/cli"
+)
+
+// programName and programVersion go into the header of every declaration the sender assembles.
+const (
+	programName    = "tagdij-sender"
+	programVersion = "0.1.0"
+)
+
+// commands is the sender's command table.
+var commands = []*cli.Command{
+	declarationCmd, // declaration.go: generate, validate, show
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, cli.OSEnv(), os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it with buffers.
+func run(ctx context.Context, env *cli.Env, args []string) int {
+	return cli.Main(ctx, env, "sender", commands, args)
+}

@@ -1,0 +1,299 @@
+// Package cli is the small shared plumbing of Tagdíj's command-line programs: the exit statuses of
+// SPEC §9, a usage-error type, nested subcommand dispatch with --help, flag parsing that accepts flags
+// after positional arguments, JSON output, bilingual printing of findings, and a terminal check.
+// Secrets are not handled here (internal/keys reads them from a prompt, a file or the environment).
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/tagdij/tagdij/internal/errcode"
+)
+
+// Exit statuses (SPEC §9).
+const (
+	ExitOK         = 0 // success; a document or signature is valid
+	ExitInvalid    = 1 // invalid or rejected
+	ExitIncomplete = 2 // incomplete (befejezetlen), e.g. revocation data not yet available
+	ExitUsage      = 3 // usage or system error
+)
+
+// UsageError is a mistake in the command line. It exits with ExitUsage and the command's usage is
+// printed after it.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef builds a *UsageError; write the message bilingually ("hiányzó fájl / missing file").
+func Usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Sprintf(format, args...)} }
+
+// ExitError ends a command with a given status after its output was written (e.g. ExitInvalid when a
+// validated document has errors). Msg, if set, is printed to stderr.
+type ExitError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitError) Error() string {
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// Exit returns an *ExitError with code and no message.
+func Exit(code int) error { return &ExitError{Code: code} }
+
+// ExitCode maps a command's error to its exit status: nil → 0, *ExitError → its code, *UsageError → 3,
+// anything else (I/O, system) → 3.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return ExitUsage
+}
+
+// Env is what a command may touch of the outside world; tests pass buffers and a fixed clock.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+}
+
+// OSEnv is the process's real environment.
+func OSEnv() *Env {
+	return &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now}
+}
+
+// StdoutIsTerminal reports whether the command's stdout is an interactive terminal (for progress bars
+// and paging decisions). It is false for buffers, pipes and files.
+func (e *Env) StdoutIsTerminal() bool { return IsTerminal(e.Stdout) }
+
+// IsTerminal reports whether w is an *os.File connected to a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Command is one subcommand. A command has either Run (a leaf) or Sub (a group of subcommands).
+type Command struct {
+	Name    string
+	Summary string // one line, bilingual
+	Usage   string // the argument synopsis after the command path, e.g. "[--json] FILE"
+	Help    string // longer description printed by --help
+	// Flags declares the command's flags on fs; it is called once per invocation.
+	Flags func(fs *flag.FlagSet)
+	// Run executes the command with the flags parsed and the positional arguments.
+	Run func(ctx context.Context, env *Env, fs *flag.FlagSet, args []string) error
+	Sub []*Command
+}
+
+// Main dispatches args (without the program name) to the command tree under prog and returns the exit
+// status. Errors are printed to env.Stderr; usage errors are followed by the command's usage.
+func Main(ctx context.Context, env *Env, prog string, cmds []*Command, args []string) int {
+	root := &Command{Name: prog, Sub: cmds}
+	err := dispatch(ctx, env, root, prog, args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Msg != "" {
+			fmt.Fprintln(env.Stderr, ee.Msg)
+		}
+		return ee.Code
+	}
+	fmt.Fprintf(env.Stderr, "%s: %v\n", prog, err)
+	return ExitCode(err)
+}
+
+func dispatch(ctx context.Context, env *Env, c *Command, path string, args []string) error {
+	if c.Run == nil {
+		if len(args) == 0 {
+			groupUsage(env.Stderr, c, path)
+			return Usagef("hiányzó alparancs / missing subcommand")
+		}
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			groupUsage(env.Stdout, c, path)
+			return nil
+		}
+		for _, s := range c.Sub {
+			if s.Name == args[0] {
+				return dispatch(ctx, env, s, path+" "+s.Name, args[1:])
+			}
+		}
+		groupUsage(env.Stderr, c, path)
+		return Usagef("ismeretlen alparancs / unknown subcommand %q", args[0])
+	}
+	fs := flag.NewFlagSet(path, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c.Flags != nil {
+		c.Flags(fs)
+	}
+	pos, err := ParseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		leafUsage(env.Stdout, c, path, fs)
+		return err
+	}
+	if err != nil {
+		leafUsage(env.Stderr, c, path, fs)
+		return &UsageError{Msg: err.Error()}
+	}
+	err = c.Run(ctx, env, fs, pos)
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		leafUsage(env.Stderr, c, path, fs)
+	}
+	return err
+}
+
+// ParseFlags parses flags anywhere among args ("validate FILE --json" as well as "validate --json
+// FILE") and returns the positional arguments in order. Everything after "--" is positional.
+func ParseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		// flag stops at "--" (consuming it) or at the first non-flag argument.
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func groupUsage(w io.Writer, c *Command, path string) {
+	fmt.Fprintf(w, "Használat / Usage: %s <alparancs / subcommand> [--help]\n", path)
+	if c.Help != "" {
+		fmt.Fprintf(w, "\n%s\n", c.Help)
+	}
+	fmt.Fprintf(w, "\nAlparancsok / Subcommands:\n")
+	width := 0
+	for _, s := range c.Sub {
+		width = max(width, len(s.Name))
+	}
+	for _, s := range c.Sub {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, s.Name, s.Summary)
+	}
+}
+
+func leafUsage(w io.Writer, c *Command, path string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Használat / Usage: %s %s\n", path, c.Usage)
+	if c.Summary != "" {
+		fmt.Fprintf(w, "\n%s\n", c.Summary)
+	}
+	if c.Help != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(c.Help, "\n"))
+	}
+	var flags []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f) })
+	if len(flags) == 0 {
+		return
+	}
+	sort.Slice(flags, func(i, j int) bool { return flags[i].Name < flags[j].Name })
+	fmt.Fprintf(w, "\nKapcsolók / Flags:\n")
+	for _, f := range flags {
+		name, usage := flag.UnquoteUsage(f)
+		head := "  --" + f.Name
+		if name != "" {
+			head += " " + name
+		}
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			def = fmt.Sprintf(" (alapértelmezés / default: %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n      %s%s\n", head, usage, def)
+	}
+}
+
+// WriteJSON writes v as indented JSON followed by a newline, for machine readers (--json).
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("cli: writing JSON: %w", err)
+	}
+	return nil
+}
+
+// WriteFindings prints findings for people, one block per finding with both languages:
+//
+//	E0 D005 tétel 12 / item 12
+//	   Hibás TAJ szám. (TAJ 123456789)
+//	   Invalid TAJ (social security) number. (TAJ 123456789)
+func WriteFindings(w io.Writer, findings []errcode.Finding) error {
+	for _, f := range findings {
+		loc := ""
+		if f.Location != "" {
+			loc = " " + f.Location
+		}
+		if _, err := fmt.Fprintf(w, "%s %s%s\n   %s\n   %s\n", f.Severity, f.Code, loc, f.HU, f.EN); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadFile reads a file a user named, refusing more than max bytes (a declaration or package is never
+// larger than the parser's limit, so reading further would only waste memory).
+func ReadFile(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s: nagyobb mint %d bájt / larger than %d bytes", path, max, max)
+	}
+	return data, nil
+}
+
+// CreateFile writes a new output file through write, removing it again if write fails, so that a
+// failed command never leaves a truncated document behind.
+func CreateFile(path string, write func(io.Writer) error) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	return f.Sync()
+}
