@@ -1,10 +1,20 @@
 package sandbox_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"os"
 	"testing"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/sandbox"
 )
 
 func pkixExt(id asn1.ObjectIdentifier, critical bool) pkix.Extension {
@@ -77,4 +87,24 @@ func ocspResponseNonce(t *testing.T, der []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// forgeSameIssuer writes (PEM) a certificate signed by the qualified CA that
+// is not in the manifest: the responder must say "unknown" for it.
+func forgeSameIssuer(t *testing.T, w *sandbox.World, path string) {
+	t.Helper()
+	ca := w.MustEntity(sandbox.QualifiedCA)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(424242), Subject: pkix.Name{CommonName: "Not Issued By The Sandbox"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -230,8 +230,6 @@ func ocspQuery(t testing.TB, env *sandboxtest.Env, leaf, issuer string, h crypto
 func TestOCSPStatuses(t *testing.T) {
 	env := sandboxtest.Start(t, sandboxtest.SharedKeys())
 	w := env.World
-	signer := w.MustEntity("signer-pelda-1")
-	qca := w.MustEntity(sandbox.QualifiedCA)
 	responder := w.MustEntity(sandbox.OCSPResponder)
 
 	check := func(t *testing.T, leaf, issuer string, h crypto.Hash, want int, wantSigner *sandbox.Entity) *ocsp.Response {
@@ -299,9 +297,6 @@ func TestOCSPStatuses(t *testing.T) {
 			t.Errorf("reason %d", r.RevocationReason)
 		}
 	})
-
-	_ = signer
-	_ = qca
 }
 
 func TestOCSPNonceAndGet(t *testing.T) {
