@@ -65,7 +65,7 @@ func TestParseValidFiles(t *testing.T) {
 }
 
 func TestParseFields(t *testing.T) {
-	d := load(t, "valid-self-revision.xml")
+	d := load(t, "valid-full.xml")
 	if d.Header.Type != SelfRevision || d.Header.PredecessorID != "5d0f2c1e-3a4b-4c5d-8e9f-0a1b2c3d4e5f" {
 		t.Errorf("header = %+v", d.Header)
 	}
@@ -117,7 +117,7 @@ func TestParseInvalidFiles(t *testing.T) {
 }
 
 func TestParseRefusesHostileXML(t *testing.T) {
-	base, _ := os.ReadFile(filepath.Join(testdata, "valid-nil-declaration.xml"))
+	base, _ := os.ReadFile(filepath.Join(testdata, "valid-minimal.xml"))
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -137,7 +137,7 @@ func TestParseRefusesHostileXML(t *testing.T) {
 }
 
 func TestParseISO88592(t *testing.T) {
-	utf8, _ := os.ReadFile(filepath.Join(testdata, "valid-self-revision.xml"))
+	utf8, _ := os.ReadFile(filepath.Join(testdata, "valid-full.xml"))
 	// Re-encode as ISO-8859-2 (every character of the file exists there).
 	var latin2 []byte
 	table := map[rune]byte{'á': 0xE1, 'é': 0xE9, 'í': 0xED, 'ó': 0xF3, 'ö': 0xF6, 'ő': 0xF5, 'ú': 0xFA, 'ü': 0xFC, 'ű': 0xFB,
@@ -161,7 +161,7 @@ func TestParseISO88592(t *testing.T) {
 }
 
 func TestParseCollapsesWhiteSpace(t *testing.T) {
-	data, _ := os.ReadFile(filepath.Join(testdata, "valid-self-revision.xml"))
+	data, _ := os.ReadFile(filepath.Join(testdata, "valid-full.xml"))
 	data = bytes.Replace(data, []byte("<Nev>Kovács János</Nev>"), []byte("<Nev>\n  Kovács \t János  </Nev>"), 1)
 	data = bytes.Replace(data, []byte("<Letrehozva>2026-11-05T08:00:00Z</Letrehozva>"), []byte("<Letrehozva> 2026-11-05T08:00:00Z\n</Letrehozva>"), 1)
 	data = bytes.Replace(data, []byte("<SzuletesiDatum>1967-02-13</SzuletesiDatum>"), []byte("<SzuletesiDatum> 1967-02-13 </SzuletesiDatum>"), 1)
@@ -175,7 +175,7 @@ func TestParseCollapsesWhiteSpace(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, name := range []string{"valid-self-revision.xml", "valid-nil-declaration.xml", "valid-declarant-personal.xml"} {
+	for _, name := range []string{"valid-full.xml", "valid-minimal.xml", "valid-declarant-personal.xml"} {
 		d := load(t, name)
 		out, err := d.Marshal()
 		if err != nil {
@@ -199,7 +199,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestMarshalEscapes(t *testing.T) {
-	d := load(t, "valid-self-revision.xml")
+	d := load(t, "valid-full.xml")
 	d.Items[0].Name = `<script>alert("x")</script> & Társa`
 	d.Declarant.Name = `"Kft." <b>`
 	out, err := d.Marshal()
@@ -219,7 +219,7 @@ func TestMarshalEscapes(t *testing.T) {
 }
 
 func TestMarshalRejectsInvalidDates(t *testing.T) {
-	d := load(t, "valid-self-revision.xml")
+	d := load(t, "valid-full.xml")
 	d.Items[0].BirthDate = Date{2023, 2, 29}
 	if _, err := d.Marshal(); err == nil {
 		t.Error("Marshal accepted 2023-02-29")
@@ -293,7 +293,7 @@ func TestCheckRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := load(t, "valid-self-revision.xml")
+			d := load(t, "valid-full.xml")
 			d.Items[1].Row = 12
 			if tc.mutate != nil {
 				tc.mutate(d)
@@ -317,7 +317,7 @@ func TestCheckRules(t *testing.T) {
 }
 
 func TestCheckDetailNamesTheFigures(t *testing.T) {
-	d := load(t, "valid-self-revision.xml")
+	d := load(t, "valid-full.xml")
 	d.Summary.BaseTotal = 1
 	got := Check(d, CheckContext{Now: now})
 	if len(got) != 1 || !strings.Contains(got[0].HU, "JarulekalapOsszesen: 1 ≠ Σ 750000") || !strings.Contains(got[0].EN, "750000") {
@@ -326,7 +326,7 @@ func TestCheckDetailNamesTheFigures(t *testing.T) {
 }
 
 func TestCheckZeroNowUsesClock(t *testing.T) {
-	d := load(t, "valid-self-revision.xml")
+	d := load(t, "valid-full.xml")
 	d.Header.Period = PeriodOf(time.Now()).Next()
 	d.Items[1].EmploymentTo = nil
 	if got := Check(d, CheckContext{}); len(got) != 1 || got[0].Code != errcode.D007 {
