@@ -1,0 +1,216 @@
+package libxml
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+)
+
+// declaration generates a contribution declaration of about size bytes: namespaced, with Hungarian
+// text, attributes and one comment per hundred members, the shape Tagdíj signs. It is built inside
+// each benchmark, so `go test` without -bench never pays for it.
+func declaration(size int) []byte {
+	var b bytes.Buffer
+	b.Grow(size + 512)
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	b.WriteString(`<bevallas xmlns="urn:tagdij:bevallas:1" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" verzio="1.0" Id="bevallas">` + "\n")
+	for i := 0; b.Len() < size; i++ {
+		if i%100 == 0 {
+			fmt.Fprintf(&b, "  <!-- %d. blokk -->\n", i/100)
+		}
+		fmt.Fprintf(&b, "  <tag azonosito=\"%d\" adoazonosito=\"8%09d\">\n    <nev>Kovács Ődön %d</nev>\n    <osszeg penznem=\"HUF\">%d</osszeg>\n  </tag>\n", i, i, i, 1000+i%50000)
+	}
+	b.WriteString("</bevallas>\n")
+	return b.Bytes()
+}
+
+var benchSizes = []struct {
+	name string
+	size int
+}{{"1MB", 1 << 20}, {"50MB", 50 << 20}}
+
+func BenchmarkParse(b *testing.B) {
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			data := declaration(sz.size)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			c0 := cpuTime()
+			for b.Loop() {
+				d, err := Parse(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				d.Close()
+			}
+			reportCPUThroughput(b, int64(len(data)), cpuTime()-c0)
+		})
+	}
+}
+
+func BenchmarkCanonicalize(b *testing.B) {
+	for _, sz := range benchSizes {
+		for _, c := range []C14N{{Method: C14N10}, {Method: ExcC14N10}, {Method: C14N11, WithComments: true}} {
+			if sz.size > 1<<20 && c.Method != ExcC14N10 {
+				continue // one method is enough to see how it scales
+			}
+			b.Run(fmt.Sprintf("%s/%s", sz.name, c.URI()[len(c.URI())-12:]), func(b *testing.B) {
+				d, err := Parse(declaration(sz.size))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer d.Close()
+				var n countWriter
+				if err := d.CanonicalizeTo(&n, Node{}, c); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				c0 := cpuTime()
+				for b.Loop() {
+					if err := d.CanonicalizeTo(io.Discard, Node{}, c); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportCPUThroughput(b, int64(n), cpuTime()-c0)
+			})
+		}
+	}
+}
+
+// BenchmarkCanonicalizeSubtree: a subtree reference deep in a large document (the visibility
+// callback is consulted for every node of the document, not only the subtree's).
+func BenchmarkCanonicalizeSubtree(b *testing.B) {
+	data := declaration(1 << 20)
+	d, err := Parse(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	root := d.Root().Children()[len(d.Root().Children())/2]
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.CanonicalizeTo(io.Discard, root, C14N{Method: ExcC14N10}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// cpuTime is the process's user+system CPU time. The benchmark machine is shared, so wall-clock MB/s
+// swings with the load; CPU MB/s (reported as cpu-MB/s) is the steadier figure.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPUThroughput(b *testing.B, bytesPerOp int64, cpu time.Duration) {
+	if cpu > 0 {
+		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
+	}
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// etreeDeclaration builds the declaration with etree, the way Tagdíj's producers do.
+func etreeDeclaration(members int) *etree.Document {
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
+	root := doc.CreateElement("bevallas")
+	root.CreateAttr("xmlns", "urn:tagdij:bevallas:1")
+	root.CreateAttr("verzio", "1.0")
+	for i := range members {
+		tag := root.CreateElement("tag")
+		tag.CreateAttr("azonosito", fmt.Sprint(i))
+		tag.CreateElement("nev").SetText(fmt.Sprintf("Kovács Ődön %d", i))
+		o := tag.CreateElement("osszeg")
+		o.CreateAttr("penznem", "HUF")
+		o.SetText(fmt.Sprint(1000 + i))
+	}
+	return doc
+}
+
+// BenchmarkBoundary measures the etree → bytes → libxml2 crossing (etree WriteTo into a buffer, then
+// Parse) against the canonicalization that follows it, and reports their ratio: the price of the
+// "bytes cross the boundary, pointers never do" rule relative to the work it enables.
+func BenchmarkBoundary(b *testing.B) {
+	for _, members := range []int{100, 10_000} {
+		b.Run(fmt.Sprintf("members=%d", members), func(b *testing.B) {
+			doc := etreeDeclaration(members)
+			var buf bytes.Buffer
+			var cross, canon, write time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				buf.Reset()
+				if _, err := doc.WriteTo(&buf); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				d, err := Parse(buf.Bytes())
+				if err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				if err := d.CanonicalizeTo(io.Discard, Node{}, C14N{Method: ExcC14N10}); err != nil {
+					b.Fatal(err)
+				}
+				t3 := time.Now()
+				d.Close()
+				write += t1.Sub(t0)
+				cross += t2.Sub(t0)
+				canon += t3.Sub(t2)
+			}
+			b.SetBytes(int64(buf.Len()))
+			n := float64(b.N)
+			b.ReportMetric(float64(write.Nanoseconds())/n, "ns-etree-write/op")
+			b.ReportMetric(float64(cross.Nanoseconds())/n, "ns-crossing/op")
+			b.ReportMetric(float64(canon.Nanoseconds())/n, "ns-c14n/op")
+			b.ReportMetric(float64(cross)/float64(canon), "crossing/c14n")
+		})
+	}
+}
+
+// BenchmarkReject measures how fast each ~1 MB attack document is refused (MB/s of hostile input).
+func BenchmarkReject(b *testing.B) {
+	docs := attackDocs(1 << 20)
+	names := make([]string, 0, len(docs))
+	for name := range docs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a := docs[name]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(a.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if d, err := (Parser{Limits: a.limits}).Parse(a.data); err == nil {
+					d.Close()
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRejectBillionLaughs is the classic attack on its own.
+func BenchmarkRejectBillionLaughs(b *testing.B) {
+	data := billionLaughs()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(data); err == nil {
+			b.Fatal("accepted")
+		}
+	}
+}
