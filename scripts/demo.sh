@@ -35,7 +35,7 @@ step "3. Show the summary sheet and the itemised list (SND-08), and write the pr
 "$BIN/sender" declaration show "$OUT/bevallas.xml" --limit 8 --html "$OUT/bevallas.html"
 
 step "4. A broken declaration is refused with its D-code and row"
-sed 's#<tb:Tagdij>\([0-9]*\)</tb:Tagdij>#<tb:Tagdij>1\1</tb:Tagdij>#' "$OUT/bevallas.xml" > "$OUT/bevallas-hibas.xml" || true
+sed "0,/<Tagdij>/s#<Tagdij>\([0-9]*\)</Tagdij>#<Tagdij>1\1</Tagdij>#" "$OUT/bevallas.xml" > "$OUT/bevallas-hibas.xml" || true
 if "$BIN/sender" declaration validate "$OUT/bevallas-hibas.xml"; then
   echo "demo: the broken declaration was accepted" >&2; exit 1
 else
