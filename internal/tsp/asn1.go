@@ -158,7 +158,7 @@ type timeStampResp struct {
 
 type pkiStatusInfo struct {
 	Status       int
-	StatusString []string      `asn1:"optional,utf8"`
+	StatusString []string       `asn1:"optional,utf8"`
 	FailInfo     asn1.BitString `asn1:"optional"`
 }
 

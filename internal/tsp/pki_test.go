@@ -294,7 +294,7 @@ type tokenSpec struct {
 	cert        *x509.Certificate
 	key         crypto.Signer
 	chain       []*x509.Certificate
-	imprint     []byte // SHA-256 imprint
+	imprint     []byte            // SHA-256 imprint
 	essFor      *x509.Certificate // certificate hashed into ESSCertIDv2; nil: cert
 	noESS       bool
 	essV1       bool // SigningCertificate (SHA-1) instead of V2

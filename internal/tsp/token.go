@@ -93,6 +93,28 @@ func (t *Token) intermediates(extra []*x509.Certificate) []*x509.Certificate {
 // ParseToken does NOT check the imprint against any data nor whether the
 // TSA is trusted: use Verifier.Verify for that.
 func ParseToken(der []byte, extra ...*x509.Certificate) (*Token, error) {
+	d, err := decodeToken(der)
+	if err != nil {
+		return nil, err
+	}
+	return d.verify(extra)
+}
+
+// decodedToken is a token whose structure has been decoded and checked, but
+// none of whose cryptography has been.
+type decodedToken struct {
+	der        []byte
+	content    []byte // DER TSTInfo
+	rawCerts   []byte // CertificateSet contents; parsed by verify
+	si         signerInfo
+	info       *tstInfo
+	attrs      signedAttrs
+	digestHash crypto.Hash
+}
+
+// decodeToken does the structural half of ParseToken: no hashing, no
+// signature, no certificate matching.
+func decodeToken(der []byte) (*decodedToken, error) {
 	if len(der) > MaxTokenSize {
 		return nil, errorf(ErrTooLarge, "token of %d bytes exceeds %d", len(der), MaxTokenSize)
 	}
@@ -140,15 +162,8 @@ func ParseToken(der []byte, extra ...*x509.Certificate) (*Token, error) {
 	}
 	si := sd.SignerInfos[0]
 
-	var certs []*x509.Certificate
-	if len(sd.Certificates.FullBytes) > 0 {
-		if !sd.Certificates.IsCompound {
-			return nil, errorf(ErrMalformed, "certificates field is not constructed")
-		}
-		certs, err = x509.ParseCertificates(sd.Certificates.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: embedded certificates: %w", ErrMalformed, err)
-		}
+	if len(sd.Certificates.FullBytes) > 0 && !sd.Certificates.IsCompound {
+		return nil, errorf(ErrMalformed, "certificates field is not constructed")
 	}
 
 	info, err := parseTSTInfo(content)
@@ -181,6 +196,19 @@ func ParseToken(der []byte, extra ...*x509.Certificate) (*Token, error) {
 		return nil, errorf(ErrWeakAlgorithm, "signer digest algorithm %v not accepted", digestHash)
 	}
 
+	return &decodedToken{der: der, content: content, rawCerts: sd.Certificates.Bytes, si: si, info: info, attrs: attrs, digestHash: digestHash}, nil
+}
+
+// verify does the cryptographic half of ParseToken.
+func (d *decodedToken) verify(extra []*x509.Certificate) (*Token, error) {
+	content, si, info, attrs, digestHash := d.content, d.si, d.info, d.attrs, d.digestHash
+	var certs []*x509.Certificate
+	if len(d.rawCerts) > 0 {
+		var err error
+		if certs, err = x509.ParseCertificates(d.rawCerts); err != nil {
+			return nil, fmt.Errorf("%w: embedded certificates: %w", ErrMalformed, err)
+		}
+	}
 	md, err := attrs.single(oidAttrMessageDigest)
 	if err != nil {
 		return nil, err
@@ -220,7 +248,7 @@ func ParseToken(der []byte, extra ...*x509.Certificate) (*Token, error) {
 
 	imprintHash, _ := hashFromOID(info.MessageImprint.HashAlgorithm.Algorithm)
 	t := &Token{
-		DER:           append([]byte(nil), der...),
+		DER:           append([]byte(nil), d.der...),
 		GenTime:       info.GenTime.UTC(),
 		Accuracy:      time.Duration(info.Accuracy.Seconds)*time.Second + time.Duration(info.Accuracy.Millis)*time.Millisecond + time.Duration(info.Accuracy.Micros)*time.Microsecond,
 		SerialNumber:  info.SerialNumber,
