@@ -24,7 +24,7 @@ func pkixExt(id asn1.ObjectIdentifier, critical bool) pkix.Extension {
 func asErr(err error, target any) bool { return err != nil && errors.As(err, target) }
 
 // addOCSPNonce re-encodes an OCSP request with a nonce request extension.
-func addOCSPNonce(t *testing.T, req []byte, nonceValue []byte) []byte {
+func addOCSPNonce(t testing.TB, req []byte, nonceValue []byte) []byte {
 	t.Helper()
 	var outer struct {
 		TBS asn1.RawValue

@@ -1,0 +1,64 @@
+package sandboxtest_test
+
+import (
+	"crypto"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/sandbox"
+	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
+)
+
+func TestStartServesAndCleansUp(t *testing.T) {
+	var url string
+	t.Run("inner", func(t *testing.T) {
+		start := time.Now()
+		env := sandboxtest.Start(t)
+		t.Logf("Start with fresh keys: %v", time.Since(start))
+		url = env.URL
+		if env.World.BaseURL() != env.URL || env.TSAURL != env.URL+"/tsa" || env.CRLURL("root-ca") != env.URL+"/crl/root-ca.crl" {
+			t.Errorf("URLs: %+v", env)
+		}
+		// The qualified CA is issued by the root: caIssuers points at the root on this server.
+		if got := env.World.MustEntity(sandbox.QualifiedCA).Cert.IssuingCertificateURL; len(got) != 1 || got[0] != env.CAURL(sandbox.RootCA) {
+			t.Errorf("caIssuers %v", got)
+		}
+		resp, err := http.Get(env.URL + "/healthz")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("healthz: %v", err)
+		}
+		resp.Body.Close()
+		before := env.Clock.Now()
+		env.Clock.Advance(time.Hour)
+		if d := env.Clock.Now().Sub(before); d < time.Hour || d > time.Hour+time.Second {
+			t.Errorf("Advance: %v", d)
+		}
+	})
+	// After the subtest's cleanup the server is gone.
+	c := &http.Client{Timeout: 2 * time.Second}
+	if resp, err := c.Get(url + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Errorf("server still answering after cleanup")
+	}
+}
+
+func TestSharedKeysAreReusedAcrossSandboxes(t *testing.T) {
+	start := time.Now()
+	a := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	mid := time.Now()
+	b := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	t.Logf("first shared Start %v, second %v", mid.Sub(start), time.Since(mid))
+	ka := a.World.MustEntity("signer-pelda-1").Cert.PublicKey
+	kb := b.World.MustEntity("signer-pelda-1").Cert.PublicKey
+	if !ka.(interface{ Equal(crypto.PublicKey) bool }).Equal(kb) {
+		t.Error("SharedKeys sandboxes got different keys for the same entity")
+	}
+	if a.World.MustEntity("signer-pelda-1").Serial == b.World.MustEntity("signer-pelda-1").Serial {
+		t.Error("serials repeat across sandboxes")
+	}
+	f := sandboxtest.Start(t, sandboxtest.FreshKeys())
+	if ka.(interface{ Equal(crypto.PublicKey) bool }).Equal(f.World.MustEntity("signer-pelda-1").Cert.PublicKey) {
+		t.Error("FreshKeys sandbox reused a pooled key")
+	}
+}
