@@ -149,6 +149,11 @@ func TestSandboxSaysTest(t *testing.T) {
 	if g, _ := p.Grace(CRL); g != 5*time.Second {
 		t.Errorf("sandbox CRL grace %v", g)
 	}
+	// Test data may carry past dates; the production policy refuses them.
+	old := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	if err := p.CheckValidAt(old); err != nil || mustProduction(t).CheckValidAt(old) == nil {
+		t.Errorf("validity: sandbox %v, production accepts %v", err, old)
+	}
 	if bytes.Equal(p.Digest(), mustProduction(t).Digest()) || p.ID() == mustProduction(t).ID() {
 		t.Error("sandbox and production share identity or digest")
 	}
@@ -197,6 +202,26 @@ func TestFreshValues(t *testing.T) {
 	b := mustProduction(t)
 	if b.Gaps.SigningToTimestamp != 30*time.Minute || b.Documents[0].Formats[0].MIME != "application/pkcs7-mime" {
 		t.Fatal("Production returned shared state")
+	}
+}
+
+// TestConcurrentParse exercises the shared compiled schema from several goroutines (run with -race).
+func TestConcurrentParse(t *testing.T) {
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			doc := ProductionDocument()
+			if i%2 == 1 {
+				doc = SandboxDocument()
+			}
+			_, err := Parse(doc)
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
 
