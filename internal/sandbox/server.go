@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/digitorus/timestamp"
 	"golang.org/x/crypto/ocsp"
 )
 
@@ -205,16 +206,16 @@ func (s *server) handleTSA(rw http.ResponseWriter, r *http.Request) {
 		s.log.Info("tsa: "+msg, append([]any{"remote", r.RemoteAddr, "http", code}, args...)...)
 	}
 	if mt := mediaType(r); mt != ContentTypeTSQuery {
-		reply(http.StatusUnsupportedMediaType, tsaErrorResponse(2, "Content-Type must be "+ContentTypeTSQuery), "refused", "contentType", r.Header.Get("Content-Type"))
+		reply(http.StatusUnsupportedMediaType, tsaErrorResponse(timestamp.BadRequest, "Content-Type must be "+ContentTypeTSQuery), "refused", "contentType", r.Header.Get("Content-Type"))
 		return
 	}
 	body, tooLarge, err := s.readBody(rw, r)
 	if tooLarge {
-		reply(http.StatusRequestEntityTooLarge, tsaErrorResponse(2, "request too large"), "refused: body too large")
+		reply(http.StatusRequestEntityTooLarge, tsaErrorResponse(timestamp.BadRequest, "request too large"), "refused: body too large")
 		return
 	}
 	if err != nil {
-		reply(http.StatusBadRequest, tsaErrorResponse(2, "cannot read request"), "refused: reading body", "err", err)
+		reply(http.StatusBadRequest, tsaErrorResponse(timestamp.BadRequest, "cannot read request"), "refused: reading body", "err", err)
 		return
 	}
 	resp, terr := s.stamp(body, s.opts.Now())
