@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -144,6 +145,12 @@ func (s *DirStore) Delete(key string) error {
 // distribution point URL (CRL). Safe for concurrent use.
 type Cache struct {
 	store Store
+
+	// verified memoizes the time-independent part of verification (parsing, signatures, responder
+	// authorization, CertID, scope) by digest of the stored DER, the certificate and the issuer, so
+	// a hit costs a file read and a freshness check instead of two signature verifications.
+	mu       sync.Mutex
+	verified map[[32]byte]*Evidence
 
 	hits, misses, corrupt, writes, writeErrors atomic.Uint64
 }
@@ -277,4 +284,41 @@ func (c *Cache) put(key string, ev *Evidence) error {
 	}
 	c.writes.Add(1)
 	return nil
+}
+
+// maxVerified bounds the verification memo; it is simply emptied when full.
+const maxVerified = 4096
+
+func verifiedKey(m Method, der []byte, cert, issuer *x509.Certificate) [32]byte {
+	h := sha256.New()
+	h.Write([]byte{byte(m)})
+	c := sha256.Sum256(cert.Raw)
+	i := sha256.Sum256(issuer.Raw)
+	h.Write(c[:])
+	h.Write(i[:])
+	h.Write(der)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// memoGet returns a copy of evidence verified earlier from the same DER for the same certificate
+// and issuer, or nil.
+func (c *Cache) memoGet(k [32]byte) *Evidence {
+	c.mu.Lock()
+	ev := c.verified[k]
+	c.mu.Unlock()
+	if ev == nil {
+		return nil
+	}
+	return ev.clone()
+}
+
+func (c *Cache) memoPut(k [32]byte, ev *Evidence) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.verified == nil || len(c.verified) >= maxVerified {
+		c.verified = make(map[[32]byte]*Evidence)
+	}
+	c.verified[k] = ev.clone()
 }

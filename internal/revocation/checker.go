@@ -154,18 +154,36 @@ func (c *Checker) one(ctx context.Context, m Method, u string, q Query, now func
 var errNotAcceptable = errors.New("cached evidence does not answer the query")
 
 func (c *Checker) verifyStored(m Method, u string, der []byte, q Query, now time.Time) (*Evidence, error) {
-	var ev *Evidence
-	var err error
-	switch m {
-	case MethodOCSP:
-		ev, err = VerifyOCSP(der, q.Cert, q.Issuer, OCSPVerifyOptions{Now: now, Freshness: c.OCSP.Freshness, URL: u})
-	case MethodCRL:
-		ev, err = VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: u})
+	k := verifiedKey(m, der, q.Cert, q.Issuer)
+	ev := c.Cache.memoGet(k)
+	switch {
+	case ev != nil:
+		// Verified before; only the time-dependent checks are repeated.
+		fresh := c.OCSP.Freshness
+		if m == MethodCRL {
+			fresh = c.CRL.Freshness
+		}
+		if ev.OCSP != nil && ev.OCSP.ProducedAt.After(now.Add(fresh.Skew)) {
+			return nil, errNotAcceptable
+		}
+		if why := fresh.check(now, ev.ThisUpdate(), ev.NextUpdate()); why != "" {
+			return nil, errNotAcceptable
+		}
+		ev.URL = u
+	case m == MethodOCSP:
+		var err error
+		if ev, err = VerifyOCSP(der, q.Cert, q.Issuer, OCSPVerifyOptions{Now: now, Freshness: c.OCSP.Freshness, URL: u}); err != nil {
+			return nil, err
+		}
+		c.Cache.memoPut(k, ev)
+	case m == MethodCRL:
+		var err error
+		if ev, err = VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: u}); err != nil {
+			return nil, err
+		}
+		c.Cache.memoPut(k, ev)
 	default:
 		return nil, errNotAcceptable
-	}
-	if err != nil {
-		return nil, err
 	}
 	if nu := ev.NextUpdate(); nu.IsZero() || (!q.At.IsZero() && nu.Before(q.At)) {
 		return nil, errNotAcceptable

@@ -179,3 +179,18 @@ func (e *Evidence) NextUpdate() time.Time {
 func (e *Evidence) RevokedAtOrBefore(t time.Time) bool {
 	return e != nil && e.Status == StatusRevoked && !e.RevocationTime.After(t)
 }
+
+// clone returns a copy that shares no mutable struct with e (slices and certificates are shared;
+// they are never modified after verification).
+func (e *Evidence) clone() *Evidence {
+	c := *e
+	if e.OCSP != nil {
+		o := *e.OCSP
+		c.OCSP = &o
+	}
+	if e.CRL != nil {
+		r := *e.CRL
+		c.CRL = &r
+	}
+	return &c
+}

@@ -257,17 +257,29 @@ type OCSPVerifyOptions struct {
 	URL string
 }
 
-// VerifyOCSP parses and verifies a DER OCSPResponse about cert, issued by issuer: the response
-// status, the signature by the issuer or its authorized responder (RFC 6960 §4.2.2.2), the CertID
-// (issuer name hash, issuer key hash, serial), the nonce, critical extensions and freshness at
-// opts.Now. It never panics on any input.
-func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptions) (*Evidence, error) {
-	url := opts.URL
-	bad := func(reason error, format string, args ...any) (*Evidence, error) {
+// parsedOCSP is a decoded response before any verification.
+type parsedOCSP struct {
+	tbs     responseDataASN1
+	alg     x509.SignatureAlgorithm
+	sig     []byte
+	info    *OCSPInfo // ProducedAt, ResponderName/KeyHash, Certificates
+	ridTag  int
+	singles []parsedSingle
+	nonce   []byte // responseExtensions nonce extnValue; nil when absent
+}
+
+type parsedSingle struct {
+	raw       *singleResponseASN1
+	status    Status
+	revokedAt time.Time
+	reason    int
+}
+
+// parseOCSP decodes a DER OCSPResponse. A non-successful response status is unavailable evidence;
+// every other failure is malformed (invalid) evidence.
+func parseOCSP(der []byte, url string) (*parsedOCSP, error) {
+	bad := func(reason error, format string, args ...any) (*parsedOCSP, error) {
 		return nil, invalid(MethodOCSP, url, reason, format, args...)
-	}
-	if cert == nil || issuer == nil || cert.SerialNumber == nil {
-		return bad(ErrMalformed, "certificate or issuer missing")
 	}
 	var resp responseASN1
 	if rest, err := asn1.Unmarshal(der, &resp); err != nil {
@@ -287,17 +299,24 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 	} else if len(rest) != 0 {
 		return bad(ErrMalformed, "trailing data after BasicOCSPResponse")
 	}
-	tbs := basic.TBSResponseData
+	p := &parsedOCSP{tbs: basic.TBSResponseData, sig: basic.Signature.RightAlign()}
+	tbs := &p.tbs
 	if tbs.Version != 0 {
 		return bad(ErrMalformed, "unsupported version %d", tbs.Version)
 	}
-	info := &OCSPInfo{ProducedAt: tbs.ProducedAt, NonceSent: opts.Nonce}
+	if len(tbs.Responses) == 0 {
+		return bad(ErrMalformed, "no single responses")
+	}
+	p.info = &OCSPInfo{ProducedAt: tbs.ProducedAt}
 	for _, raw := range basic.Certificates {
 		c, err := x509.ParseCertificate(raw.FullBytes)
 		if err != nil {
 			return bad(ErrMalformed, "embedded certificate: %v", err)
 		}
-		info.Certificates = append(info.Certificates, c)
+		p.info.Certificates = append(p.info.Certificates, c)
+	}
+	if p.alg = signatureAlgorithm(basic.SignatureAlgorithm); p.alg == x509.UnknownSignatureAlgorithm {
+		return bad(ErrBadSignature, "unsupported signature algorithm %v", basic.SignatureAlgorithm.Algorithm)
 	}
 
 	// Responder ID: byName [1] Name, byKey [2] KeyHash (OCTET STRING, SHA-1 of the key bits).
@@ -305,36 +324,102 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 	if rid.Class != asn1.ClassContextSpecific {
 		return bad(ErrMalformed, "responder ID has class %d", rid.Class)
 	}
+	p.ridTag = rid.Tag
 	switch rid.Tag {
 	case 1:
 		var rdn pkix.RDNSequence
 		if rest, err := asn1.Unmarshal(rid.Bytes, &rdn); err != nil || len(rest) != 0 {
 			return bad(ErrMalformed, "responder ID by name")
 		}
-		info.ResponderName = rid.Bytes
+		p.info.ResponderName = rid.Bytes
 	case 2:
-		if rest, err := asn1.Unmarshal(rid.Bytes, &info.ResponderKeyHash); err != nil || len(rest) != 0 {
+		if rest, err := asn1.Unmarshal(rid.Bytes, &p.info.ResponderKeyHash); err != nil || len(rest) != 0 {
 			return bad(ErrMalformed, "responder ID by key")
 		}
 	default:
 		return bad(ErrMalformed, "responder ID tag %d", rid.Tag)
 	}
 
+	for _, e := range tbs.ResponseExtensions {
+		switch {
+		case e.Id.Equal(oidOCSPNonce):
+			p.nonce = e.Value
+			if p.nonce == nil {
+				p.nonce = []byte{}
+			}
+		case e.Critical:
+			return bad(ErrUnsupported, "response extension %v", e.Id)
+		}
+	}
+
+	for i := range tbs.Responses {
+		r := &tbs.Responses[i]
+		s := parsedSingle{raw: r, reason: NoReason}
+		for _, e := range r.SingleExtensions {
+			if e.Critical {
+				return bad(ErrUnsupported, "single extension %v", e.Id)
+			}
+		}
+		st := r.CertStatus
+		if st.Class != asn1.ClassContextSpecific {
+			return bad(ErrMalformed, "certStatus class %d", st.Class)
+		}
+		switch st.Tag {
+		case 0:
+			if len(st.Bytes) != 0 || st.IsCompound {
+				return bad(ErrMalformed, "certStatus good is not NULL")
+			}
+			s.status = StatusGood
+		case 1:
+			var ri revokedInfoASN1
+			if rest, err := asn1.UnmarshalWithParams(st.FullBytes, &ri, "tag:1"); err != nil || len(rest) != 0 {
+				return bad(ErrMalformed, "revokedInfo: %v", err)
+			}
+			s.status = StatusRevoked
+			s.revokedAt = ri.RevocationTime
+			s.reason = int(ri.Reason)
+		case 2:
+			if len(st.Bytes) != 0 || st.IsCompound {
+				return bad(ErrMalformed, "certStatus unknown is not NULL")
+			}
+			s.status = StatusUnknown
+		default:
+			return bad(ErrMalformed, "certStatus tag %d", st.Tag)
+		}
+		p.singles = append(p.singles, s)
+	}
+	return p, nil
+}
+
+// VerifyOCSP parses and verifies a DER OCSPResponse about cert, issued by issuer: the response
+// status, the signature by the issuer or its authorized responder (RFC 6960 §4.2.2.2), the CertID
+// (issuer name hash, issuer key hash, serial), the nonce, critical extensions and freshness at
+// opts.Now. It never panics on any input.
+func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptions) (*Evidence, error) {
+	url := opts.URL
+	bad := func(reason error, format string, args ...any) (*Evidence, error) {
+		return nil, invalid(MethodOCSP, url, reason, format, args...)
+	}
+	if cert == nil || issuer == nil || cert.SerialNumber == nil {
+		return bad(ErrMalformed, "certificate or issuer missing")
+	}
+	p, err := parseOCSP(der, url)
+	if err != nil {
+		return nil, err
+	}
+	info := p.info
+	info.NonceSent = opts.Nonce
+
 	// Who signed: the issuer itself, or a delegated responder it certified. The responder ID names
 	// the signer; the signature must verify with that signer's key; a delegated signer must be
 	// authorized. Anything else is an unauthorized responder.
-	alg := signatureAlgorithm(basic.SignatureAlgorithm)
-	if alg == x509.UnknownSignatureAlgorithm {
-		return bad(ErrBadSignature, "unsupported signature algorithm %v", basic.SignatureAlgorithm.Algorithm)
-	}
-	sig := basic.Signature.RightAlign()
 	var signer *x509.Certificate
-	if responderIs(rid.Tag, info, issuer) {
+	if responderIs(p.ridTag, info, issuer) {
 		signer = issuer
 		info.CASigned = true
 	} else {
 		for _, c := range info.Certificates {
-			if responderIs(rid.Tag, info, c) {
+			if responderIs(p.ridTag, info, c) {
 				signer = c
 				break
 			}
@@ -343,13 +428,13 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 	if signer == nil {
 		return bad(ErrUnauthorizedResponder, "the responder ID names neither the issuer nor an embedded certificate")
 	}
-	if err := signer.CheckSignature(alg, tbs.Raw, sig); err != nil {
+	if err := signer.CheckSignature(p.alg, p.tbs.Raw, p.sig); err != nil {
 		return bad(ErrBadSignature, "%v", err)
 	}
 	if !info.CASigned {
 		if bytes.Equal(signer.Raw, issuer.Raw) {
 			info.CASigned = true
-		} else if reason := authorizeResponder(signer, issuer, tbs.ProducedAt, opts.Skew); reason != "" {
+		} else if reason := authorizeResponder(signer, issuer, info.ProducedAt, opts.Skew); reason != "" {
 			return bad(ErrUnauthorizedResponder, "%s", reason)
 		} else {
 			info.NoCheck = hasExtension(signer.Extensions, oidOCSPNoCheck)
@@ -358,10 +443,10 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 	info.Signer = signer
 
 	// The single response about our certificate, matched on the whole CertID under its own hash.
-	var single *singleResponseASN1
-	for i := range tbs.Responses {
-		r := &tbs.Responses[i]
-		h := certIDHash(r.CertID.HashAlgorithm.Algorithm)
+	var single *parsedSingle
+	for i := range p.singles {
+		id := p.singles[i].raw.CertID
+		h := certIDHash(id.HashAlgorithm.Algorithm)
 		if h == 0 || !h.Available() {
 			continue
 		}
@@ -369,88 +454,44 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 		if err != nil {
 			return bad(ErrMalformed, "%v", err)
 		}
-		if r.CertID.SerialNumber != nil && r.CertID.SerialNumber.Cmp(want.SerialNumber) == 0 &&
-			bytes.Equal(r.CertID.NameHash, want.NameHash) && bytes.Equal(r.CertID.IssuerKeyHash, want.IssuerKeyHash) {
-			single = r
+		if id.SerialNumber != nil && id.SerialNumber.Cmp(want.SerialNumber) == 0 &&
+			bytes.Equal(id.NameHash, want.NameHash) && bytes.Equal(id.IssuerKeyHash, want.IssuerKeyHash) {
+			single = &p.singles[i]
 			break
 		}
 	}
 	if single == nil {
 		return bad(ErrCertIDMismatch, "serial %s", cert.SerialNumber.Text(16))
 	}
-	for _, e := range single.SingleExtensions {
-		if e.Critical {
-			return bad(ErrUnsupported, "single extension %v", e.Id)
-		}
-	}
 
 	// Nonce (RFC 8954). Some responders put the raw nonce in extnValue instead of the DER OCTET
 	// STRING; both forms of our nonce are accepted, anything else is a mismatch.
-	var echoed []byte
-	for _, e := range tbs.ResponseExtensions {
-		switch {
-		case e.Id.Equal(oidOCSPNonce):
-			echoed = e.Value
-			if echoed == nil {
-				echoed = []byte{}
-			}
-		case e.Critical:
-			return bad(ErrUnsupported, "response extension %v", e.Id)
-		}
-	}
 	if len(opts.Nonce) > 0 {
 		switch {
-		case echoed == nil && opts.RequireNonce:
+		case p.nonce == nil && opts.RequireNonce:
 			return bad(ErrNonceMismatch, "the response carries no nonce")
-		case echoed != nil:
+		case p.nonce != nil:
 			wrapped, _ := asn1.Marshal(opts.Nonce)
-			if !bytes.Equal(echoed, wrapped) && !bytes.Equal(echoed, opts.Nonce) {
+			if !bytes.Equal(p.nonce, wrapped) && !bytes.Equal(p.nonce, opts.Nonce) {
 				return bad(ErrNonceMismatch, "the response carries a different nonce")
 			}
 			info.NonceEchoed = true
 		}
 	}
 
-	info.ThisUpdate = single.ThisUpdate
-	info.NextUpdate = single.NextUpdate
-	ev := &Evidence{Method: MethodOCSP, RevocationReason: NoReason, Serial: cert.SerialNumber, URL: url, Raw: der, OCSP: info}
-	st := single.CertStatus
-	if st.Class != asn1.ClassContextSpecific {
-		return bad(ErrMalformed, "certStatus class %d", st.Class)
-	}
-	switch st.Tag {
-	case 0:
-		if len(st.Bytes) != 0 || st.IsCompound {
-			return bad(ErrMalformed, "certStatus good is not NULL")
-		}
-		ev.Status = StatusGood
-	case 1:
-		var ri revokedInfoASN1
-		if rest, err := asn1.UnmarshalWithParams(st.FullBytes, &ri, "tag:1"); err != nil || len(rest) != 0 {
-			return bad(ErrMalformed, "revokedInfo: %v", err)
-		}
-		ev.Status = StatusRevoked
-		ev.RevocationTime = ri.RevocationTime
-		ev.RevocationReason = int(ri.Reason)
-	case 2:
-		if len(st.Bytes) != 0 || st.IsCompound {
-			return bad(ErrMalformed, "certStatus unknown is not NULL")
-		}
-		ev.Status = StatusUnknown
-	default:
-		return bad(ErrMalformed, "certStatus tag %d", st.Tag)
-	}
-
 	if opts.Now.IsZero() {
 		return bad(ErrStale, "no validation time given")
 	}
-	if tbs.ProducedAt.After(opts.Now.Add(opts.Skew)) {
-		return bad(ErrStale, "producedAt %s is in the future", tbs.ProducedAt.UTC().Format(time.RFC3339))
+	if info.ProducedAt.After(opts.Now.Add(opts.Skew)) {
+		return bad(ErrStale, "producedAt %s is in the future", info.ProducedAt.UTC().Format(time.RFC3339))
 	}
-	if why := opts.Freshness.check(opts.Now, single.ThisUpdate, single.NextUpdate); why != "" {
+	if why := opts.Freshness.check(opts.Now, single.raw.ThisUpdate, single.raw.NextUpdate); why != "" {
 		return bad(ErrStale, "%s", why)
 	}
-	return ev, nil
+	info.ThisUpdate = single.raw.ThisUpdate
+	info.NextUpdate = single.raw.NextUpdate
+	return &Evidence{Method: MethodOCSP, Status: single.status, RevocationTime: single.revokedAt, RevocationReason: single.reason,
+		Serial: cert.SerialNumber, URL: url, Raw: der, OCSP: info}, nil
 }
 
 // responderIs reports whether the responder ID in info names c.
