@@ -372,10 +372,9 @@ type propertySpec struct {
 	code   Code
 }
 
-// properties maps XAdES property names to their specs. F001–F006 are the six properties SND-03 names,
-// in its order (SigningTime, SigningCertificate, SignaturePolicyIdentifier, DataObjectFormat,
-// CompleteCertificateRefs, SignatureTimeStamp) — the order the project's code catalogue
-// (internal/errcode) fixed for SPEC §7; CommitmentTypeIndication has its own code, F008. Properties a
+// properties maps XAdES property names to their specs. F001–F006 are the six properties in the order
+// SPEC §2 lists them (SigningTime, SigningCertificate, SignaturePolicyIdentifier, DataObjectFormat,
+// SignatureTimeStamp, CompleteCertificateRefs), as SPEC §7 numbers them and internal/errcode fixes; CommitmentTypeIndication has its own code, F008. Properties a
 // policy may additionally require have no code of their own and report A010 (policy).
 var properties = map[string]propertySpec{
 	"SigningTime":               {signed: true, code: F001},
@@ -385,8 +384,8 @@ var properties = map[string]propertySpec{
 	"CommitmentTypeIndication":  {signed: true, code: F008},
 	"SignerRole":                {signed: true, alts: []string{"SignerRoleV2"}, code: A010},
 	"SignatureProductionPlace":  {signed: true, alts: []string{"SignatureProductionPlaceV2"}, code: A010},
-	"SignatureTimeStamp":        {code: F006},
-	"CompleteCertificateRefs":   {alts: []string{"CompleteCertificateRefsV2"}, code: F005},
+	"SignatureTimeStamp":        {code: F005},
+	"CompleteCertificateRefs":   {alts: []string{"CompleteCertificateRefsV2"}, code: F006},
 	"CompleteRevocationRefs":    {code: A010},
 	"CertificateValues":         {code: A010},
 	"RevocationValues":          {code: A010},

@@ -270,7 +270,7 @@ func keyType(pub crypto.PublicKey) string {
 //   - timestamp later than arrival by more than ClockSkew: A009, TIMESTAMP_ORDER_FAILURE.
 //
 // Each limit itself is allowed. A zero time skips the rules that need it: a missing SigningTime is
-// F001 and a missing timestamp F006 elsewhere; a sender checking before upload passes the time it
+// F001 and a missing timestamp F005 elsewhere; a sender checking before upload passes the time it
 // would send as arrival.
 func (p *Policy) CheckTimeGaps(signingTime, timestampTime, arrival time.Time) []Finding {
 	var out []Finding

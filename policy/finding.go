@@ -14,8 +14,8 @@ const (
 	F002 Code = "F002" // SigningCertificate missing
 	F003 Code = "F003" // SignaturePolicyIdentifier missing
 	F004 Code = "F004" // DataObjectFormat missing
-	F005 Code = "F005" // CompleteCertificateRefs missing
-	F006 Code = "F006" // SignatureTimeStamp missing
+	F005 Code = "F005" // SignatureTimeStamp missing
+	F006 Code = "F006" // CompleteCertificateRefs missing
 	F007 Code = "F007" // content format (DataObjectFormat MIME type)
 	F008 Code = "F008" // commitment type
 	A003 Code = "A003" // no chain to an accepted CA (anchor not accepted by the policy)

@@ -33,7 +33,7 @@ func TestRenderTextFacts(t *testing.T) {
 	digest := hex.EncodeToString(p.Digest())
 	common := []string{p.ID(), digest, ProofOfOrigin, ProofOfReceipt, "2048", "P-256", "P-384", "SHA-1", "MD5",
 		"application/pkcs7-mime", "application/xpkcs-7", "text/xml", "QcCompliance", "QcSSCD", "nonRepudiation",
-		"timeStamping", "SigningTime (F001)", "SignatureTimeStamp (F006)", "producedAt", "thisUpdate"}
+		"timeStamping", "SigningTime (F001)", "SignatureTimeStamp (F005)", "producedAt", "thisUpdate"}
 	cases := map[string]struct{ has, hasNot []string }{
 		"hu": {
 			has: append([]string{"türelmi idő 4 óra", "producedAt ≥ T + 4 óra", "türelmi idő 24 óra", "thisUpdate ≥ T + 24 óra",

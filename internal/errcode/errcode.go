@@ -28,14 +28,16 @@ const (
 	T006 Code = "T006" // forbidden XML construct
 )
 
-// Missing or wrong signature properties (F001–F006 in the order SPEC §2 lists the required properties).
+// Missing or wrong signature properties: F001–F006 in the order SPEC §2 lists the required properties
+// (signed SigningTime, SigningCertificate, SignaturePolicyIdentifier, DataObjectFormat; unsigned
+// SignatureTimeStamp, CompleteCertificateRefs). SPEC wins over the SND-03 order of REQUIREMENTS.
 const (
 	F001 Code = "F001" // SigningTime
 	F002 Code = "F002" // SigningCertificate
 	F003 Code = "F003" // SignaturePolicyIdentifier
 	F004 Code = "F004" // DataObjectFormat
-	F005 Code = "F005" // CompleteCertificateRefs
-	F006 Code = "F006" // SignatureTimeStamp
+	F005 Code = "F005" // SignatureTimeStamp
+	F006 Code = "F006" // CompleteCertificateRefs
 	F007 Code = "F007" // content format
 	F008 Code = "F008" // commitment type
 	F009 Code = "F009" // signed comments (cs:Csomag)
@@ -105,8 +107,8 @@ var catalogue = map[Code]Info{
 	F002: {F002, Error, "Hiányzik vagy hibás az aláíró tanúsítvány hivatkozása (SigningCertificate).", "SigningCertificate is missing or wrong."},
 	F003: {F003, Error, "Hiányzik vagy hibás az aláírási szabályzat azonosítója (SignaturePolicyIdentifier).", "SignaturePolicyIdentifier is missing or wrong."},
 	F004: {F004, Error, "Hiányzik vagy hibás a tartalomformátum (DataObjectFormat).", "DataObjectFormat is missing or wrong."},
-	F005: {F005, Error, "Hiányoznak vagy hibásak a tanúsítványhivatkozások (CompleteCertificateRefs).", "CompleteCertificateRefs is missing or wrong."},
-	F006: {F006, Error, "Hiányzik vagy hibás az aláírási időbélyeg (SignatureTimeStamp).", "SignatureTimeStamp is missing or wrong."},
+	F005: {F005, Error, "Hiányzik vagy hibás az aláírási időbélyeg (SignatureTimeStamp).", "SignatureTimeStamp is missing or wrong."},
+	F006: {F006, Error, "Hiányoznak vagy hibásak a tanúsítványhivatkozások (CompleteCertificateRefs).", "CompleteCertificateRefs is missing or wrong."},
 	F007: {F007, Error, "Hibás tartalomformátum.", "Wrong content format."},
 	F008: {F008, Error, "Hibás vagy hiányzó kötelezettségvállalás-típus.", "Wrong or missing commitment type."},
 	F009: {F009, Error, "Hiányoznak vagy hibásak az aláírt megjegyzések (csomag metaadatai).", "The signed comments (package metadata) are missing or wrong."},
