@@ -159,3 +159,16 @@ type Issuer struct {
 	Name string
 	URI  string // optional
 }
+
+// Select names a policy the way configuration files and the --policy flag do: "production" (the
+// default when name is empty), "sandbox", or the path of a deployment's own policy document.
+func Select(name string) (*Policy, error) {
+	switch name {
+	case "", "production":
+		return Production()
+	case "sandbox":
+		return Sandbox()
+	default:
+		return Load(name)
+	}
+}

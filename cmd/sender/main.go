@@ -21,6 +21,7 @@ const (
 // commands is the sender's command table.
 var commands = []*cli.Command{
 	declarationCmd, // declaration.go: generate, validate, show
+	policyCmd,      // policy.go: show
 }
 
 func main() {
