@@ -3,6 +3,7 @@ package libxml
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -181,5 +182,29 @@ func TestDuplicateIDs(t *testing.T) {
 	d := mustParse(t, []byte(`<r><a Id="x"/><b id="x"/></r>`))
 	if _, err := d.IDs("Id"); err != nil {
 		t.Errorf("unrequested attribute counted: %v", err)
+	}
+}
+
+// Lines past 65535 (libxml2 stores element lines in 16 bits) are still reported exactly for elements
+// that start a line of text, which is what a large declaration or package looks like.
+func TestLinesBeyond16Bits(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("<r>\n")
+	for i := 0; i < 70000; i++ {
+		b.WriteString("<i>x</i>\n")
+	}
+	b.WriteString("<i Id=\"dup\">y</i>\n<i Id=\"dup\">z</i>\n</r>\n")
+	d, err := Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	_, err = d.IDs("Id")
+	var de *DuplicateIDError
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v, want *DuplicateIDError", err)
+	}
+	if de.First != 70002 || de.Then != 70003 {
+		t.Fatalf("lines %d and %d, want 70002 and 70003", de.First, de.Then)
 	}
 }

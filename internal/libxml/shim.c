@@ -166,7 +166,7 @@ xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
 	}
 	/* HUGE lifts libxml2's own fixed caps (10 MB text, depth 256); our limits above replace them.
 	 * No NOENT, DTDLOAD, DTDATTR or DTDVALID: nothing from a DTD is ever used. */
-	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_BIG_LINES | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	ctxt->_private = st;
 	xmlSAXHandlerPtr sax = ctxt->sax;
 	sax->serror = tg_serror;
