@@ -33,6 +33,12 @@ import (
 // binding, which frees it without wiping. Import production keys with the
 // token vendor's tools instead.
 func ImportToPKCS11(ctx context.Context, cfg PKCS11Config, label string, key crypto.Signer, cert *x509.Certificate, chain ...*x509.Certificate) ([]byte, error) {
+	return importToPKCS11(ctx, cfg, label, key, cert, false, chain)
+}
+
+// importToPKCS11 is ImportToPKCS11; alwaysAuth sets CKA_ALWAYS_AUTHENTICATE
+// on the private key, as qualified-signature cards do (tests use it).
+func importToPKCS11(ctx context.Context, cfg PKCS11Config, label string, key crypto.Signer, cert *x509.Certificate, alwaysAuth bool, chain []*x509.Certificate) ([]byte, error) {
 	if cert == nil || key == nil || !samePublicKey(key.Public(), cert.PublicKey) {
 		return nil, errors.New("keys: pkcs11 import: certificate does not match the private key")
 	}
@@ -134,6 +140,9 @@ func ImportToPKCS11(ctx context.Context, cfg PKCS11Config, label string, key cry
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_SIGN, sign),
 	)
+	if alwaysAuth {
+		privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_ALWAYS_AUTHENTICATE, true))
+	}
 	pubT = append(pubT,
 		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_VERIFY, sign),

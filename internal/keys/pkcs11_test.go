@@ -579,3 +579,64 @@ func FuzzParseSerial(f *testing.F) {
 		}
 	})
 }
+
+// Keys marked CKA_ALWAYS_AUTHENTICATE (qualified-signature cards) need the
+// PIN again for every operation; the Key reads it from the PIN source.
+func TestPKCS11AlwaysAuthenticate(t *testing.T) {
+	ctx := context.Background()
+	_, cfg := newToken(t)
+	defer checkRegistryEmpty(t)
+	ca := newTestCA(t)
+	key := testKey(t, "p256")
+	if _, err := importToPKCS11(ctx, cfg, "qes", key, ca.issue(t, key.Public(), "Minősített", 0), true, nil); err != nil {
+		t.Skipf("token does not accept CKA_ALWAYS_AUTHENTICATE: %v", err)
+	}
+	infos, err := ListPKCS11(ctx, cfg)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("list: %v %v", infos, err)
+	}
+
+	pin := &countingSecret{pin: testPIN}
+	cfg.PIN = pin
+	k, err := OpenPKCS11(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	for i := range 2 {
+		d := sha256Of(fmt.Sprint(i))
+		sig, err := k.Sign(rand.Reader, d, crypto.SHA256)
+		if err != nil {
+			t.Fatalf("sign %d: %v", i, err)
+		}
+		if err := verify(key.Public(), d, sig, crypto.SHA256); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pin.reads != 3 { // login + one per signature
+		t.Errorf("PIN read %d times, want 3", pin.reads)
+	}
+	// A wrong PIN at signing time fails that signature, and the session
+	// stays usable.
+	pin.pin = "0000"
+	if _, err := k.Sign(rand.Reader, sha256Of("x"), crypto.SHA256); !errors.Is(err, ErrIncorrectPIN) {
+		t.Errorf("wrong context PIN: err = %v, want ErrIncorrectPIN", err)
+	}
+	pin.pin = testPIN
+	if _, err := k.Sign(rand.Reader, sha256Of("y"), crypto.SHA256); err != nil {
+		t.Errorf("sign after a failed context login: %v", err)
+	}
+}
+
+type countingSecret struct {
+	mu    sync.Mutex
+	pin   string
+	reads int
+}
+
+func (c *countingSecret) Read(ctx context.Context) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	return []byte(c.pin), nil
+}
