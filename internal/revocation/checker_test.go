@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,4 +254,34 @@ func TestCache(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Concurrent checks share one cache (run with -race): every lookup is counted once, nothing fails.
+func TestCacheConcurrent(t *testing.T) {
+	f := newFixture(t)
+	cache, _ := NewDirCache(t.TempDir())
+	ch := &Checker{Cache: cache, Methods: []Method{MethodOCSP}}
+	certs := []*revtest.Identity{f.leaf, f.root.Issue(t, revtest.Spec{Name: "b", OCSP: []string{f.ocsp.URL}})}
+	const workers, each = 6, 15
+	errs := make(chan error, workers*each)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := ch.Check(context.Background(), certs[(w+i)%2].Cert, f.root.Cert, time.Now()); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if s := cache.Stats(); s.Hits+s.Misses != workers*each || s.Hits == 0 {
+		t.Fatalf("stats %+v", s)
+	}
 }
