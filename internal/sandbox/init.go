@@ -24,8 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tagdij/tagdij/internal/keys"
 	"github.com/tagdij/tagdij/internal/qc"
-	"software.sslmate.com/src/go-pkcs12"
 )
 
 // DefaultBaseURL is the base URL written into certificates when
@@ -600,7 +600,9 @@ func writeEntity(dir string, s spec, cert *x509.Certificate, chain []*x509.Certi
 	for _, c := range chain {
 		chainPEM = append(chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
-	p12, err := encodePKCS12(key, cert, chain, password)
+	// keys.EncodePKCS12: go-pkcs12 Modern (PBES2/AES-256-CBC, PBKDF2, SHA-256 MAC), which OpenSSL 3
+	// reads without the legacy provider, and the same writer the key store offers deployments.
+	p12, err := keys.EncodePKCS12(key, cert, chain, password)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: init: %s: %w", s.name, err)
 	}
@@ -619,18 +621,6 @@ func writeEntity(dir string, s spec, cert *x509.Certificate, chain []*x509.Certi
 		}
 	}
 	return e, nil
-}
-
-// encodePKCS12 writes key, cert and chain as PKCS#12 with go-pkcs12's Modern
-// encoder (PBES2/AES-256-CBC, PBKDF2, SHA-256 MAC), which OpenSSL 3 reads
-// without the legacy provider. It matches keys.EncodePKCS12; kept local so
-// the sandbox does not depend on the key-store package's release cadence.
-func encodePKCS12(key crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate, password []byte) ([]byte, error) {
-	der, err := pkcs12.Modern.Encode(key, cert, chain, string(password))
-	if err != nil {
-		return nil, fmt.Errorf("pkcs12 encode: %w", err)
-	}
-	return der, nil
 }
 
 func writeJSONAtomic(path string, v any, mode os.FileMode) error {
