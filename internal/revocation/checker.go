@@ -163,7 +163,7 @@ func (c *Checker) verifyStored(m Method, u string, der []byte, q Query, now time
 		if m == MethodCRL {
 			fresh = c.CRL.Freshness
 		}
-		if ev.OCSP != nil && ev.OCSP.ProducedAt.After(now.Add(fresh.Skew)) {
+		if ev.OCSP != nil && ev.OCSP.ProducedAt.After(now.Add(fresh.skew())) {
 			return nil, errNotAcceptable
 		}
 		if why := fresh.check(now, ev.ThisUpdate(), ev.NextUpdate()); why != "" {

@@ -213,32 +213,44 @@ type Freshness struct {
 	// validation time, even if its nextUpdate has not passed. When the evidence has no nextUpdate,
 	// MaxAge (or DefaultMaxAgeWithoutNextUpdate when MaxAge is zero) is the only bound.
 	MaxAge time.Duration
-	// Skew is the tolerated clock difference between us and the evidence issuer.
+	// Skew is the tolerated clock difference between us and the evidence issuer: DefaultSkew when
+	// zero, none when negative.
 	Skew time.Duration
+}
+
+func (f Freshness) skew() time.Duration {
+	switch {
+	case f.Skew == 0:
+		return DefaultSkew
+	case f.Skew < 0:
+		return 0
+	}
+	return f.Skew
 }
 
 // DefaultMaxAgeWithoutNextUpdate bounds evidence that gives no nextUpdate when Freshness.MaxAge is
 // zero. RFC 6960 §4.2.2.1: without nextUpdate, newer information is always available.
 const DefaultMaxAgeWithoutNextUpdate = time.Hour
 
-// DefaultSkew is the clock skew the Checker tolerates when none is configured.
+// DefaultSkew is the clock skew tolerated when Freshness.Skew is zero.
 const DefaultSkew = 5 * time.Minute
 
 // check returns a description of why evidence with these times is not fresh at now, or "".
 func (f Freshness) check(now, thisUpdate, nextUpdate time.Time) string {
+	skew := f.skew()
 	switch {
-	case thisUpdate.After(now.Add(f.Skew)):
+	case thisUpdate.After(now.Add(skew)):
 		return fmt.Sprintf("thisUpdate %s is in the future at %s", thisUpdate.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	case !nextUpdate.IsZero() && nextUpdate.Before(thisUpdate):
 		return "nextUpdate is before thisUpdate"
-	case !nextUpdate.IsZero() && now.After(nextUpdate.Add(f.Skew)):
+	case !nextUpdate.IsZero() && now.After(nextUpdate.Add(skew)):
 		return fmt.Sprintf("nextUpdate %s has passed at %s", nextUpdate.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	maxAge := f.MaxAge
 	if maxAge <= 0 && nextUpdate.IsZero() {
 		maxAge = DefaultMaxAgeWithoutNextUpdate
 	}
-	if maxAge > 0 && now.Sub(thisUpdate) > maxAge+f.Skew {
+	if maxAge > 0 && now.Sub(thisUpdate) > maxAge+skew {
 		return fmt.Sprintf("thisUpdate %s is older than %s at %s", thisUpdate.UTC().Format(time.RFC3339), maxAge, now.UTC().Format(time.RFC3339))
 	}
 	return ""
@@ -434,7 +446,7 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 	if !info.CASigned {
 		if bytes.Equal(signer.Raw, issuer.Raw) {
 			info.CASigned = true
-		} else if reason := authorizeResponder(signer, issuer, info.ProducedAt, opts.Skew); reason != "" {
+		} else if reason := authorizeResponder(signer, issuer, info.ProducedAt, opts.skew()); reason != "" {
 			return bad(ErrUnauthorizedResponder, "%s", reason)
 		} else {
 			info.NoCheck = hasExtension(signer.Extensions, oidOCSPNoCheck)
@@ -482,7 +494,7 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 	if opts.Now.IsZero() {
 		return bad(ErrStale, "no validation time given")
 	}
-	if info.ProducedAt.After(opts.Now.Add(opts.Skew)) {
+	if info.ProducedAt.After(opts.Now.Add(opts.skew())) {
 		return bad(ErrStale, "producedAt %s is in the future", info.ProducedAt.UTC().Format(time.RFC3339))
 	}
 	if why := opts.Freshness.check(opts.Now, single.raw.ThisUpdate, single.raw.NextUpdate); why != "" {

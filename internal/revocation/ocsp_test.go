@@ -93,8 +93,8 @@ func TestOCSPClient(t *testing.T) {
 		{name: "revoked without reason", cfg: func(c *revtest.OCSPConfig) {
 			c.Default = revtest.OCSPStatus{Status: ocsp.Revoked, RevokedAt: revokedAt, Reason: ocsp.Unspecified}
 		}, check: func(t *testing.T, ev *Evidence) {
-			if ev.Status != StatusRevoked {
-				t.Fatal("want revoked")
+			if ev.Status != StatusRevoked || ev.RevocationReason != NoReason {
+				t.Fatalf("want revoked without reason, got %v reason %d", ev.Status, ev.RevocationReason)
 			}
 		}},
 		{name: "unknown", cfg: func(c *revtest.OCSPConfig) { c.Default = revtest.OCSPStatus{Status: ocsp.Unknown} },
@@ -220,4 +220,31 @@ func TestVerifyOCSPAtValidationTime(t *testing.T) {
 	other := f.root.Issue(t, revtest.Spec{Name: "other"})
 	_, err = VerifyOCSP(der, other.Cert, f.root.Cert, OCSPVerifyOptions{Now: this})
 	wantErr(t, err, ErrCertIDMismatch, ErrInvalidEvidence)
+}
+
+func TestFreshnessBoundaries(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	none := Freshness{Skew: -1}
+	cases := []struct {
+		name       string
+		f          Freshness
+		this, next time.Time
+		fresh      bool
+	}{
+		{"inside the window", none, now.Add(-time.Hour), now.Add(time.Hour), true},
+		{"nextUpdate just passed, no skew", none, now.Add(-time.Hour), now.Add(-time.Second), false},
+		{"nextUpdate just passed, default skew", Freshness{}, now.Add(-time.Hour), now.Add(-time.Second), true},
+		{"nextUpdate passed beyond the default skew", Freshness{}, now.Add(-time.Hour), now.Add(-6 * time.Minute), false},
+		{"thisUpdate 3 min ahead, default skew", Freshness{}, now.Add(3 * time.Minute), now.Add(time.Hour), true},
+		{"thisUpdate 3 min ahead, no skew", none, now.Add(3 * time.Minute), now.Add(time.Hour), false},
+		{"no nextUpdate, 61 min old, default skew", Freshness{}, now.Add(-61 * time.Minute), time.Time{}, true},
+		{"no nextUpdate, 61 min old, no skew", none, now.Add(-61 * time.Minute), time.Time{}, false},
+		{"MaxAge exceeded before nextUpdate", Freshness{MaxAge: time.Hour, Skew: -1}, now.Add(-2 * time.Hour), now.Add(time.Hour), false},
+		{"nextUpdate before thisUpdate", none, now.Add(-time.Minute), now.Add(-2 * time.Minute), false},
+	}
+	for _, tc := range cases {
+		if got := tc.f.check(now, tc.this, tc.next) == ""; got != tc.fresh {
+			t.Errorf("%s: fresh = %v, want %v (%s)", tc.name, got, tc.fresh, tc.f.check(now, tc.this, tc.next))
+		}
+	}
 }
