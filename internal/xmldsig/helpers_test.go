@@ -203,9 +203,11 @@ func mustSign(t testing.TB, tmpl []byte, id string, k *testKey) []byte {
 }
 
 // xmlsec1Path returns the xmlsec1 binary or skips.
+func lookXmlsec() (string, error) { return exec.LookPath("xmlsec1") }
+
 func xmlsec1Path(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("xmlsec1")
+	p, err := lookXmlsec()
 	if err != nil {
 		t.Skip("xmlsec1 not installed (apt-get install xmlsec1): reference verifier unavailable")
 	}

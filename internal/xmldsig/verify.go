@@ -250,6 +250,12 @@ func verifyOne(d *libxml.Document, ids map[string]libxml.Node, n libxml.Node, op
 		return res
 	}
 	res.SignedInfo = buf.Bytes()
+	// A reference refused by design (external URI, XPath…) is the verdict whatever the key: it
+	// names the real problem.
+	if refErr != nil && isUnsupported(refErr) {
+		res.Err = refErr
+		return res
+	}
 
 	km, err := readKeyInfo(s.keyInfo)
 	if err != nil {
@@ -388,11 +394,15 @@ func verifyValue(alg sigAlg, pub crypto.PublicKey, digest, sig []byte) error {
 	case KeyECDSA:
 		k := pub.(*ecdsa.PublicKey)
 		size := (k.Curve.Params().BitSize + 7) / 8
-		if len(sig) != 2*size {
+		// XMLDSig 1.1 wants exactly 2*size bytes. A shorter even length is accepted as r||s with
+		// equal halves, as xmlsec1 does: some Java encoders drop a leading zero byte of both
+		// integers. Anything longer (padding, DER) is refused.
+		if len(sig) > 2*size || len(sig)%2 != 0 || len(sig) < size {
 			return fmt.Errorf("%w: ECDSA value of %d bytes, want %d (r||s, XMLDSig 1.1)", ErrSignatureInvalid, len(sig), 2*size)
 		}
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
+		half := len(sig) / 2
+		r := new(big.Int).SetBytes(sig[:half])
+		s := new(big.Int).SetBytes(sig[half:])
 		if !ecdsa.Verify(k, digest, r, s) {
 			return ErrSignatureInvalid
 		}
