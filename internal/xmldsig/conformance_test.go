@@ -70,9 +70,9 @@ var overrides = map[string]struct {
 	want outcome
 	why  string
 }{
-	"aleksey-xmldsig-01/enveloping-sha256-ecdsa-sha256_padded.xml":                    {invalid, "ECDSA value longer than r||s of the curve: rejected (xmlsec1 too)"},
-	"aleksey-xmldsig-01/enveloping-sha512-ecdsa-sha512-with-asn1.xml":                 {invalid, "ECDSA value DER-encoded instead of r||s: rejected (xmlsec1 too)"},
-	"aleksey-xmldsig-01/enveloped-ecdsa-java-bug.xml":                                 {valid, "P-521 r||s of 65+65 bytes (a Java encoder dropped the leading zero byte): accepted like xmlsec1"},
+	"aleksey-xmldsig-01/enveloping-sha256-ecdsa-sha256_padded.xml":    {invalid, "ECDSA value longer than r||s of the curve: rejected (xmlsec1 too)"},
+	"aleksey-xmldsig-01/enveloping-sha512-ecdsa-sha512-with-asn1.xml": {invalid, "ECDSA value DER-encoded instead of r||s: rejected (xmlsec1 too)"},
+	"aleksey-xmldsig-01/enveloped-ecdsa-java-bug.xml":                 {valid, "P-521 r||s of 65+65 bytes (a Java encoder dropped the leading zero byte): accepted like xmlsec1"},
 }
 
 var (
