@@ -1,0 +1,341 @@
+package props
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxDNLen bounds the RFC 4514 strings parsed for comparison.
+const maxDNLen = 8 << 10
+
+// NameString renders a DER-encoded X.501 Name (a certificate's RawIssuer or RawSubject, a CRL's issuer)
+// as an RFC 4514 string, keeping the RDN order and multi-valued RDNs of the DER. Known attribute types
+// use Go's short names (C, O, OU, CN, SERIALNUMBER, L, ST, STREET, POSTALCODE); every other type is
+// written as a dotted OID with a #hex BER value, as RFC 4514 section 2.4 prescribes. The result is
+// therefore stable for a given DER name, which is what XAdES needs when writing X509IssuerName.
+//
+// It differs from pkix.Name.String, which rebuilds the name from parsed fields in a fixed order and can
+// reorder attributes, and from OpenSSL/xmlsec output, which uses more short names (emailAddress, GN, SN,
+// organizationIdentifier) and RFC 2253's treatment of some characters. NameMatches accepts both forms.
+func NameString(der []byte) (string, error) {
+	var rdns pkix.RDNSequence
+	rest, err := asn1.Unmarshal(der, &rdns)
+	if err != nil {
+		return "", fmt.Errorf("xades: name: %w", err)
+	}
+	if len(rest) != 0 {
+		return "", errors.New("xades: name: trailing data")
+	}
+	return rdns.String(), nil
+}
+
+// IssuerSerialOf returns the ds:X509IssuerName string (NameString of the raw issuer) and the serial
+// number Tagdíj writes for cert in SigningCertificate and CompleteCertificateRefs.
+func IssuerSerialOf(cert *x509.Certificate) (string, *big.Int, error) {
+	name, err := NameString(cert.RawIssuer)
+	if err != nil {
+		return "", nil, err
+	}
+	return name, new(big.Int).Set(cert.SerialNumber), nil
+}
+
+// CertDigestMatches reports whether ref identifies cert: the digest over the certificate's DER must
+// equal ref's (SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512; whether the algorithm is acceptable is the
+// policy's decision), and, where ref carries them, the serial number must be equal and the issuer must
+// match: for v1 by NameMatches on ref.IssuerName, for v2 by comparing the directoryName of the RFC 5035
+// IssuerSerial with the certificate's raw issuer DER byte for byte.
+//
+// The digest alone already binds the certificate; the issuer and serial comparison exists because XAdES
+// requires it and because a mismatch reveals a producer bug or a substitution attempt.
+func CertDigestMatches(ref CertRef, cert *x509.Certificate) bool {
+	if cert == nil || !ref.Digest.Hash.Available() || len(ref.Digest.Value) != ref.Digest.Hash.Size() {
+		return false
+	}
+	h := ref.Digest.Hash.New()
+	h.Write(cert.Raw)
+	if subtle.ConstantTimeCompare(h.Sum(nil), ref.Digest.Value) != 1 {
+		return false
+	}
+	if ref.V2 {
+		if ref.IssuerSerialV2 == nil {
+			return true
+		}
+		issuer, serial, err := parseIssuerSerialV2(ref.IssuerSerialV2)
+		if err != nil {
+			return false
+		}
+		return serial.Cmp(cert.SerialNumber) == 0 && bytes.Equal(issuer, cert.RawIssuer)
+	}
+	if ref.SerialNumber == nil || ref.SerialNumber.Cmp(cert.SerialNumber) != 0 {
+		return false
+	}
+	return NameMatches(ref.IssuerName, cert.RawIssuer)
+}
+
+// issuerSerial is RFC 5035's IssuerSerial: GeneralNames and the serial number.
+type issuerSerial struct {
+	Issuer []asn1.RawValue
+	Serial *big.Int
+}
+
+// parseIssuerSerialV2 decodes the DER of an IssuerSerialV2 and returns the DER Name of its single
+// directoryName [4] and the serial.
+func parseIssuerSerialV2(der []byte) ([]byte, *big.Int, error) {
+	var is issuerSerial
+	rest, err := asn1.Unmarshal(der, &is)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rest) != 0 || is.Serial == nil {
+		return nil, nil, errors.New("trailing data or no serial")
+	}
+	if len(is.Issuer) != 1 {
+		return nil, nil, errors.New("issuer is not exactly one GeneralName")
+	}
+	gn := is.Issuer[0]
+	if gn.Class != asn1.ClassContextSpecific || gn.Tag != 4 || !gn.IsCompound {
+		return nil, nil, errors.New("issuer is not a directoryName")
+	}
+	// directoryName is EXPLICIT: its content is the DER Name itself.
+	var name asn1.RawValue
+	rest, err = asn1.Unmarshal(gn.Bytes, &name)
+	if err != nil || len(rest) != 0 {
+		return nil, nil, errors.New("bad directoryName")
+	}
+	return name.FullBytes, is.Serial, nil
+}
+
+// IssuerSerialV2Of returns the DER RFC 5035 IssuerSerial of cert, as SigningCertificateV2 carries it.
+func IssuerSerialV2Of(cert *x509.Certificate) ([]byte, error) {
+	dn := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: cert.RawIssuer}
+	return asn1.Marshal(issuerSerial{Issuer: []asn1.RawValue{dn}, Serial: cert.SerialNumber})
+}
+
+// shortNames maps the attribute descriptors seen in RFC 4514 / RFC 2253 strings (Go, OpenSSL, Java,
+// .NET, xmlsec) to OIDs. Keys are upper case. "SN" is surname as in OpenSSL and RFC 4519.
+var shortNames = map[string]string{
+	"CN": "2.5.4.3", "C": "2.5.4.6", "L": "2.5.4.7", "ST": "2.5.4.8", "S": "2.5.4.8", "O": "2.5.4.10",
+	"OU": "2.5.4.11", "STREET": "2.5.4.9", "POSTALCODE": "2.5.4.17", "SERIALNUMBER": "2.5.4.5",
+	"SN": "2.5.4.4", "SURNAME": "2.5.4.4", "GN": "2.5.4.42", "GIVENNAME": "2.5.4.42", "T": "2.5.4.12",
+	"TITLE": "2.5.4.12", "DC": "0.9.2342.19200300.100.1.25", "UID": "0.9.2342.19200300.100.1.1",
+	"E": "1.2.840.113549.1.9.1", "EMAIL": "1.2.840.113549.1.9.1", "EMAILADDRESS": "1.2.840.113549.1.9.1",
+	"ORGANIZATIONIDENTIFIER": "2.5.4.97", "DNQUALIFIER": "2.5.4.46", "PSEUDONYM": "2.5.4.65",
+	"INITIALS": "2.5.4.43", "GENERATIONQUALIFIER": "2.5.4.44",
+}
+
+// dnAttr is one attribute of a parsed DN string: the OID and either a string value or the DER of a
+// #hex value that is not a string.
+type dnAttr struct {
+	oid   string
+	str   string
+	isStr bool
+	der   []byte
+}
+
+// parseDN parses an RFC 4514 (or RFC 2253) string into RDNs in DER order (the string lists the last
+// RDN first). It accepts spaces around separators and ';' as an RDN separator (RFC 2253 legacy); it
+// does not accept RFC 1779 quoted values or OpenSSL's "/C=HU/O=…" form.
+func parseDN(s string) ([][]dnAttr, error) {
+	if len(s) > maxDNLen || !utf8.ValidString(s) {
+		return nil, errors.New("name too long or not UTF-8")
+	}
+	var rdns [][]dnAttr
+	var cur []dnAttr
+	i := 0
+	skipSpace := func() {
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	for {
+		skipSpace()
+		// attribute type
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ',' && s[i] != '+' && s[i] != ';' {
+			i++
+		}
+		if i >= len(s) || s[i] != '=' {
+			return nil, errors.New("attribute without '='")
+		}
+		typ := strings.TrimSpace(s[start:i])
+		i++
+		oid, err := attrOID(typ)
+		if err != nil {
+			return nil, err
+		}
+		skipSpace()
+		var a dnAttr
+		a.oid = oid
+		if i < len(s) && s[i] == '#' {
+			i++
+			start := i
+			for i < len(s) && isHex(s[i]) {
+				i++
+			}
+			der, err := hex.DecodeString(s[start:i])
+			if err != nil || len(der) == 0 {
+				return nil, errors.New("bad #hex value")
+			}
+			var v any
+			rest, err := asn1.Unmarshal(der, &v)
+			if err != nil || len(rest) != 0 {
+				return nil, errors.New("bad BER in #hex value")
+			}
+			if str, ok := v.(string); ok {
+				a.str, a.isStr = str, true
+			} else {
+				a.der = der
+			}
+			skipSpace()
+		} else {
+			var b strings.Builder
+			lastSig := 0 // length of b up to the last escaped or non-space character
+			for i < len(s) && s[i] != ',' && s[i] != '+' && s[i] != ';' {
+				c := s[i]
+				if c == '\\' {
+					if i+1 >= len(s) {
+						return nil, errors.New("dangling escape")
+					}
+					if isHex(s[i+1]) && i+2 < len(s) && isHex(s[i+2]) {
+						v, _ := hex.DecodeString(s[i+1 : i+3])
+						b.WriteByte(v[0])
+						i += 3
+					} else {
+						b.WriteByte(s[i+1])
+						i += 2
+					}
+					lastSig = b.Len()
+					continue
+				}
+				b.WriteByte(c)
+				if c != ' ' {
+					lastSig = b.Len()
+				}
+				i++
+			}
+			v := b.String()[:lastSig]
+			if !utf8.ValidString(v) {
+				return nil, errors.New("escaped value is not UTF-8")
+			}
+			a.str, a.isStr = v, true
+		}
+		cur = append(cur, a)
+		if i >= len(s) {
+			rdns = append(rdns, cur)
+			break
+		}
+		switch s[i] {
+		case '+':
+		case ',', ';':
+			rdns = append(rdns, cur)
+			cur = nil
+		default:
+			return nil, fmt.Errorf("unexpected %q", s[i])
+		}
+		i++
+	}
+	// The string form lists RDNs from the last to the first.
+	for l, r := 0, len(rdns)-1; l < r; l, r = l+1, r-1 {
+		rdns[l], rdns[r] = rdns[r], rdns[l]
+	}
+	return rdns, nil
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func attrOID(typ string) (string, error) {
+	if typ == "" {
+		return "", errors.New("empty attribute type")
+	}
+	if oid, ok := shortNames[strings.ToUpper(typ)]; ok {
+		return oid, nil
+	}
+	t := strings.TrimPrefix(strings.TrimPrefix(typ, "OID."), "oid.")
+	parts := strings.Split(t, ".")
+	if len(parts) < 2 {
+		return "", fmt.Errorf("unknown attribute type %q", typ)
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 20 || (len(p) > 1 && p[0] == '0') {
+			return "", fmt.Errorf("bad attribute type %q", typ)
+		}
+		for _, c := range []byte(p) {
+			if c < '0' || c > '9' {
+				return "", fmt.Errorf("unknown attribute type %q", typ)
+			}
+		}
+	}
+	return t, nil
+}
+
+// NameMatches reports whether the RFC 4514 / RFC 2253 string s denotes the DER Name der. Both sides
+// are reduced to RDNs of (OID, value); RDNs must appear in the same order, the attributes of a
+// multi-valued RDN in any order. String values compare case-insensitively after trimming and
+// collapsing internal white space (a simplification of RFC 4518's caseIgnoreMatch: no Unicode
+// normalisation, no insignificant-character handling); non-string values compare by DER.
+//
+// Limitations: an attribute type spelled with a descriptor not in the table above does not match; a
+// value that the producer transcoded differently (e.g. T61String bytes read as Latin-1) does not
+// match; RFC 1779 quoting and OpenSSL's slash form are refused.
+func NameMatches(s string, der []byte) bool {
+	var want pkix.RDNSequence
+	rest, err := asn1.Unmarshal(der, &want)
+	if err != nil || len(rest) != 0 {
+		return false
+	}
+	got, err := parseDN(s)
+	if err != nil || len(got) != len(want) {
+		return false
+	}
+	for i, rdn := range want {
+		if len(rdn) != len(got[i]) {
+			return false
+		}
+		used := make([]bool, len(rdn))
+		for _, atv := range rdn {
+			found := false
+			for j, a := range got[i] {
+				if !used[j] && attrEqual(atv, a) {
+					used[j], found = true, true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func attrEqual(atv pkix.AttributeTypeAndValue, a dnAttr) bool {
+	if atv.Type.String() != a.oid {
+		return false
+	}
+	if str, ok := atv.Value.(string); ok {
+		return a.isStr && foldValue(str) == foldValue(a.str)
+	}
+	if a.isStr {
+		return false
+	}
+	der, err := asn1.Marshal(atv.Value)
+	return err == nil && bytes.Equal(der, a.der)
+}
+
+func foldValue(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
