@@ -257,3 +257,23 @@ func sharedDir(t testing.TB) string {
 	}
 	return d
 }
+
+// keyValueXML renders the public key of k as RSAKeyValue or dsig11:ECKeyValue.
+func keyValueXML(t testing.TB, k *testKey) string {
+	t.Helper()
+	switch p := k.signer.Public().(type) {
+	case *rsa.PublicKey:
+		return `<ds:RSAKeyValue><ds:Modulus>` + base64.StdEncoding.EncodeToString(p.N.Bytes()) + `</ds:Modulus><ds:Exponent>` +
+			base64.StdEncoding.EncodeToString(big.NewInt(int64(p.E)).Bytes()) + `</ds:Exponent></ds:RSAKeyValue>`
+	case *ecdsa.PublicKey:
+		oid := map[int]string{256: "1.2.840.10045.3.1.7", 384: "1.3.132.0.34", 521: "1.3.132.0.35"}[p.Curve.Params().BitSize]
+		pt, err := p.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return `<dsig11:ECKeyValue xmlns:dsig11="` + NSDSig11 + `"><dsig11:NamedCurve URI="urn:oid:` + oid + `"/><dsig11:PublicKey>` +
+			base64.StdEncoding.EncodeToString(pt) + `</dsig11:PublicKey></dsig11:ECKeyValue>`
+	}
+	t.Fatalf("unknown key type")
+	return ""
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
@@ -103,7 +104,7 @@ var typeAliases = map[string]string{"e": "emailaddress", "email": "emailaddress"
 // sameDN compares a distinguished name string (RFC 4514 style, as written in XMLDSig) with a DER Name
 // as a multiset of (type, value) pairs.
 func sameDN(s string, raw []byte) bool {
-	var seq pkixRDNs
+	var seq pkix.RDNSequence
 	if rest, err := asn1.Unmarshal(raw, &seq); err != nil || len(rest) > 0 {
 		return false
 	}
@@ -137,13 +138,6 @@ outer:
 		return false
 	}
 	return true
-}
-
-type pkixRDNs []pkixRDN
-type pkixRDN []pkixATV
-type pkixATV struct {
-	Type  asn1.ObjectIdentifier
-	Value any
 }
 
 // splitDN splits "CN=a,O=b\,c" into normalized "cn=a", "o=b,c" (multi-valued RDNs joined with '+'

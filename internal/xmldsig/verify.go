@@ -257,35 +257,15 @@ func verifyOne(d *libxml.Document, ids map[string]libxml.Node, n libxml.Node, op
 		return res
 	}
 
-	km, err := readKeyInfo(s.keyInfo)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	res.KeyInfoCertificates = km.info.Certificates
-	pub, cert, err := chooseKey(km, opts.KeyResolver)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	res.PublicKey, res.Certificate = pub, cert
-	if err := checkKey(s.methodURI, s.method, pub, opts.MinRSABits); err != nil {
-		res.Err = err
-		return res
-	}
-	sv, err := decodeBase64(s.sigValue.Text())
-	if err != nil {
-		res.Err = malformed("SignatureValue: %v", err)
-		return res
-	}
-	h := s.method.hash.New()
-	h.Write(res.SignedInfo)
-	if err := verifyValue(s.method, pub, h.Sum(nil), sv); err != nil {
-		res.Err = err
-		return res
-	}
+	// XMLDSig core validation order: a failed reference is the verdict; the signature value is
+	// still checked so that the Result carries the key and certificate.
+	sigErr := verifySignatureValue(res, s, opts)
 	if refErr != nil {
 		res.Err = refErr
+		return res
+	}
+	if sigErr != nil {
+		res.Err = sigErr
 		return res
 	}
 	res.Valid = true
@@ -410,4 +390,29 @@ func verifyValue(alg sigAlg, pub crypto.PublicKey, digest, sig []byte) error {
 		return ErrSignatureInvalid
 	}
 	return nil
+}
+
+// verifySignatureValue resolves the key, checks it against the method and verifies SignatureValue over
+// res.SignedInfo, filling in the key fields of res.
+func verifySignatureValue(res *Result, s *signature, opts VerifyOptions) error {
+	km, err := readKeyInfo(s.keyInfo)
+	if err != nil {
+		return err
+	}
+	res.KeyInfoCertificates = km.info.Certificates
+	pub, cert, err := chooseKey(km, opts.KeyResolver)
+	if err != nil {
+		return err
+	}
+	res.PublicKey, res.Certificate = pub, cert
+	if err := checkKey(s.methodURI, s.method, pub, opts.MinRSABits); err != nil {
+		return err
+	}
+	sv, err := decodeBase64(s.sigValue.Text())
+	if err != nil {
+		return malformed("SignatureValue: %v", err)
+	}
+	h := s.method.hash.New()
+	h.Write(res.SignedInfo)
+	return verifyValue(s.method, pub, h.Sum(nil), sv)
 }
