@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -277,3 +278,5 @@ func keyValueXML(t testing.TB, k *testKey) string {
 	t.Fatalf("unknown key type")
 	return ""
 }
+
+var reSigValueAny = regexp.MustCompile(`(?s)<(?:\w+:)?SignatureValue[^>]*>([^<]*)</`)
