@@ -17,13 +17,18 @@
 //   - Signatures: RSA PKCS#1 v1.5 and RSA-PSS (RFC 9231 "<hash>-rsa-MGF1" URIs, MGF1 with the same
 //     hash, salt length equal to the hash length, trailer 1) and ECDSA on P-256, P-384 and P-521 with
 //     the XMLDSig 1.1 encoding of the value (r and s, each big-endian and padded to the size of the
-//     curve order, concatenated; never DER). SHA-1 and SHA-224 variants for verification only. DSA,
+//     curve order, concatenated; never DER; a shorter even-length value is read as two equal halves,
+//     as xmlsec1 does, because some Java encoders drop a leading zero byte). SHA-1 and SHA-224
+//     variants for verification only. DSA,
 //     EdDSA, GOST, ML-DSA, SLH-DSA, HMAC, MD5, RIPEMD-160 and SHA-3 are reported as
 //     *UnsupportedAlgorithmError ("unsupported algorithm <URI>") and never valid.
 //   - Keys: KeyInfo/X509Data/X509Certificate, KeyInfo/KeyValue (RSAKeyValue, dsig11:ECKeyValue with a
 //     NamedCurve) and, through VerifyOptions.KeyResolver, anything else (KeyName, X509IssuerSerial,
 //     X509SKI, X509SubjectName) resolved against certificates the caller supplies. RetrievalMethod is
 //     refused: it is an indirection that can point anywhere.
+//   - The base64 transform is supported because e-akta payload objects and the merlin samples use
+//     it: over a node set it decodes the text of the referenced element, which must have no child
+//     elements (XMLDSig's self::text() rule for that case); over octets it decodes them.
 //   - Manifests are not followed: the references inside a ds:Manifest are not validated, and a Result
 //     says so (Result.UnfollowedManifests).
 //
@@ -35,6 +40,14 @@
 // nodes its verified references cover (Result.Covered, Result.Covers): callers read only those, and may
 // check where in the document each resolved node sits (Result.References[i].Node). The number of
 // signatures, references and transforms is bounded (VerifyOptions).
+//
+// # Order of verdicts
+//
+// References are processed first and each is reported (ReferenceResult), even when the signature
+// method is unsupported, so that a caller sees which digests match. The verdict (Result.Err) is, in
+// this order: an unsupported signature method; a reference refused by design (external URI, XPath…);
+// any other reference failure (unresolvable, digest mismatch); then the key (ErrKey) and the
+// SignatureValue (ErrSignatureInvalid).
 //
 // # Editing the template
 //
