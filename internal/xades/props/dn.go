@@ -18,14 +18,15 @@ import (
 const maxDNLen = 8 << 10
 
 // NameString renders a DER-encoded X.501 Name (a certificate's RawIssuer or RawSubject, a CRL's issuer)
-// as an RFC 4514 string, keeping the RDN order and multi-valued RDNs of the DER. Known attribute types
-// use Go's short names (C, O, OU, CN, SERIALNUMBER, L, ST, STREET, POSTALCODE); every other type is
-// written as a dotted OID with a #hex BER value, as RFC 4514 section 2.4 prescribes. The result is
-// therefore stable for a given DER name, which is what XAdES needs when writing X509IssuerName.
+// as an RFC 4514 string with Go's pkix.RDNSequence.String, keeping the RDN order and multi-valued RDNs
+// of the DER. Known attribute types use Go's short names (C, O, OU, CN, SERIALNUMBER, L, ST, STREET,
+// POSTALCODE); other types are written as a dotted OID, with the value as an escaped string when it is a
+// string type (as RFC 2253 permits; RFC 4514 prefers #hex here) and as #hex DER otherwise. The result is
+// stable for a given DER name, which is what XAdES needs when writing X509IssuerName.
 //
 // It differs from pkix.Name.String, which rebuilds the name from parsed fields in a fixed order and can
 // reorder attributes, and from OpenSSL/xmlsec output, which uses more short names (emailAddress, GN, SN,
-// organizationIdentifier) and RFC 2253's treatment of some characters. NameMatches accepts both forms.
+// organizationIdentifier). NameMatches accepts all these forms.
 func NameString(der []byte) (string, error) {
 	var rdns pkix.RDNSequence
 	rest, err := asn1.Unmarshal(der, &rdns)
