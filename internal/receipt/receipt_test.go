@@ -267,7 +267,10 @@ func TestMarshalledVariantsAreSchemaValid(t *testing.T) {
 		r.PreCheck.Policy.ID = strings.Repeat("u", MaxPolicyIDChars)
 		r.Package.Size = 1<<63 - 1
 	})
-	add(func(r *Receipt) { r.Package.Type = declaration.Correction; r.Package.Period = declaration.Period{Year: 1998, Month: time.December} })
+	add(func(r *Receipt) {
+		r.Package.Type = declaration.Correction
+		r.Package.Period = declaration.Period{Year: 1998, Month: time.December}
+	})
 	variants = append(variants, minimalRejection())
 	rej := minimalRejection()
 	rej.Declarant = &Declarant{IDType: declaration.IDTAJ, ID: "123456788", Name: "Minta Bt."}
@@ -312,8 +315,12 @@ func TestCheckRules(t *testing.T) {
 		{"rejected without findings", rej, func(r *Receipt) { r.Errors = nil }, RuleRejectedError},
 		{"rejected with warnings only", rej, func(r *Receipt) { r.Errors[0].Severity = errcode.Warning }, RuleRejectedError},
 		{"rejected with final-check time", rej, func(r *Receipt) { r.EarliestFinalCheck = r.Arrival.Add(24 * time.Hour) }, RuleRejectedFinalCheck},
-		{"ERVENYES with TOTAL-FAILED", acc, func(r *Receipt) { r.PreCheck.Signatures[0].State, r.PreCheck.Signatures[0].Indication = Valid, TotalFailed }, RuleStateIndication},
-		{"ERVENYTELEN with TOTAL-PASSED", acc, func(r *Receipt) { r.PreCheck.Signatures[1].State, r.PreCheck.Signatures[1].Indication = Invalid, TotalPassed }, RuleStateIndication},
+		{"ERVENYES with TOTAL-FAILED", acc, func(r *Receipt) {
+			r.PreCheck.Signatures[0].State, r.PreCheck.Signatures[0].Indication = Valid, TotalFailed
+		}, RuleStateIndication},
+		{"ERVENYTELEN with TOTAL-PASSED", acc, func(r *Receipt) {
+			r.PreCheck.Signatures[1].State, r.PreCheck.Signatures[1].Indication = Invalid, TotalPassed
+		}, RuleStateIndication},
 		{"BEFEJEZETLEN with TOTAL-PASSED", acc, func(r *Receipt) { r.PreCheck.Signatures[1].Indication = TotalPassed }, RuleStateIndication},
 		{"ERVENYES with INDETERMINATE", acc, func(r *Receipt) { r.PreCheck.Signatures[0].State = Valid }, RuleStateIndication},
 
@@ -321,7 +328,9 @@ func TestCheckRules(t *testing.T) {
 		{"fund code with a non-ASCII digit", acc, func(r *Receipt) { r.Fund.Code = "012٣" }, RuleSchema},
 		{"fund name only spaces", acc, func(r *Receipt) { r.Fund.Name = " \t " }, RuleSchema},
 		{"tax number of 9 digits", acc, func(r *Receipt) { r.Declarant.ID = "123456789" }, RuleSchema},
-		{"personal tax id not starting with 8", acc, func(r *Receipt) { r.Declarant = &Declarant{IDType: declaration.IDAdoazonosito, ID: "7123456789", Name: "X"} }, RuleSchema},
+		{"personal tax id not starting with 8", acc, func(r *Receipt) {
+			r.Declarant = &Declarant{IDType: declaration.IDAdoazonosito, ID: "7123456789", Name: "X"}
+		}, RuleSchema},
 		{"unknown id type", acc, func(r *Receipt) { r.Declarant.IDType = "szemelyi" }, RuleSchema},
 		{"file name too long", rej, func(r *Receipt) { r.Package.FileName = strings.Repeat("a", MaxFileNameChars+1) }, RuleSchema},
 		{"file name with NUL", rej, func(r *Receipt) { r.Package.FileName = "a\x00b" }, RuleSchema},
@@ -358,7 +367,9 @@ func TestCheckRules(t *testing.T) {
 			}
 		}, RuleSchema},
 		{"bad code", rej, func(r *Receipt) { r.Errors[0].Code = "X001" }, RuleSchema},
-		{"unknown severity", rej, func(r *Receipt) { r.Errors = append(r.Errors, errcode.Finding{Code: "T001", Severity: "E1", HU: "h", EN: "e"}) }, RuleSchema},
+		{"unknown severity", rej, func(r *Receipt) {
+			r.Errors = append(r.Errors, errcode.Finding{Code: "T001", Severity: "E1", HU: "h", EN: "e"})
+		}, RuleSchema},
 		{"empty English text", rej, func(r *Receipt) { r.Errors[0].EN = "" }, RuleSchema},
 		{"text too long", rej, func(r *Receipt) { r.Errors[0].HU = strings.Repeat("x", MaxTextChars+1) }, RuleSchema},
 	} {
@@ -524,6 +535,9 @@ func TestParseLexicalForms(t *testing.T) {
 	r, err := Parse(latin2, schemas(t))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
+	}
+	if _, err := Parse(append([]byte("\uFEFF"), full...), schemas(t)); err != nil {
+		t.Errorf("UTF-8 byte order mark: %v", err)
 	}
 	if r.Fund.Name != "Minta Magánnyugdíjpénztár" || r.Package.Size != 48213 || !r.Arrival.Equal(mustTime("2026-02-10T08:15:00.123Z")) ||
 		r.PreCheck.Signatures[0].Certificate.Subject != "CN=Kovács Éva,O=Mintaker Kft.,C=HU" {

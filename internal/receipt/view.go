@@ -163,7 +163,7 @@ func shortTime(t time.Time) string {
 	if t.IsZero() {
 		return "–"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05Z")
+	return t.UTC().Format("2006-01-02 15:04:05.999999999Z")
 }
 
 // commonName returns the value of the first CN attribute of an RFC 4514 DN, or the whole DN.
