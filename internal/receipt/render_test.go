@@ -38,6 +38,7 @@ func TestTextFacts(t *testing.T) {
 		"urn:x-mnyp:policy:tagdij:1.0",
 		"Kovács Éva", "CN=Minta Minősített CA", "46531509088423167703827838132789149111794285545",
 		"INDETERMINATE / TRY_LATER", "együttes / jointly",
+		"2026-02-10 08:11:40.5Z", "2026-02-10 08:11:41.000000001Z", // signature times, uncut
 		"A012", "B005", "W0", // codes and severities
 		"A türelmi idő még nem telt le.", "The grace period is not over.",
 		"Beérkezés ideje / Arrival",

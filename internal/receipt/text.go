@@ -56,8 +56,8 @@ func writeText(w io.Writer, v view, lang string) error {
 			{bi{"Azonosító", "Id"}, 16, false},
 			{bi{"Aláíró", "Signer"}, 28, false},
 			{bi{"Szerep", "Role"}, 30, false},
-			{bi{"Aláírás (UTC)", "Signed (UTC)"}, 20, false},
-			{bi{"Időbélyeg (UTC)", "Timestamp (UTC)"}, 20, false},
+			{bi{"Aláírás (UTC)", "Signed (UTC)"}, 30, false},
+			{bi{"Időbélyeg (UTC)", "Timestamp (UTC)"}, 30, false},
 			{bi{"Állapot", "State"}, 12, false},
 			{bi{"Jelzés", "Indication"}, 60, false},
 		}
