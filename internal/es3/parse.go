@@ -432,7 +432,7 @@ func sequence(n libxml.Node, fields []field) (map[string][]libxml.Node, error) {
 			pos++
 		}
 		if pos == len(fields) {
-			if _, seen := got[c.LocalName()]; seen {
+			if slices.ContainsFunc(fields, func(f field) bool { return f.local == c.LocalName() }) {
 				return nil, refuse(errcode.T005, where(c),
 					fmt.Sprintf("%s ismétlődik vagy rossz helyen áll", qname(c)), fmt.Sprintf("%s repeated or out of order", qname(c)))
 			}

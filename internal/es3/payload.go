@@ -82,47 +82,82 @@ type b64Sink struct {
 	max     int64
 	written int64
 
-	state  int    // 0 start tag, 1 text, 2 after '<' in text, 3 end tag (ignore the rest)
-	quoted bool   // inside an attribute value of the start tag
-	padded bool   // a quantum with '=' has been decoded: only whitespace may follow
-	chars  []byte // base64 characters waiting to be decoded, a multiple of 4 once flushed
+	state  int  // 0 start tag, 1 text, 2 after '<' in text, 3 end tag (ignore the rest)
+	quoted bool // inside an attribute value of the start tag
+	padded bool // a quantum with '=' has been decoded: nothing but whitespace may follow
+	chars  []byte
+	n      int // base64 characters waiting in chars
 	dec    []byte
 }
 
-const sinkChunk = 64 << 10 // base64 characters decoded at a time
+const sinkChunk = 64 << 10 // base64 characters decoded at a time; a multiple of 4
+
+// Character classes of the text of a payload object.
+const (
+	clsOther = iota
+	clsB64
+	clsSpace
+	clsLT
+)
+
+var b64Class = func() (t [256]uint8) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = clsB64
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = clsB64
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = clsB64
+	}
+	t['+'], t['/'], t['='] = clsB64, clsB64, clsB64
+	t[' '], t['\t'], t['\n'] = clsSpace, clsSpace, clsSpace
+	t['<'] = clsLT
+	return t
+}()
 
 func (s *b64Sink) Write(p []byte) (int, error) {
+	if s.chars == nil {
+		s.chars = make([]byte, sinkChunk)
+		s.dec = make([]byte, sinkChunk/4*3)
+	}
 	for i := 0; i < len(p); i++ {
-		c := p[i]
 		switch s.state {
 		case 0:
-			switch {
+			switch c := p[i]; {
 			case c == '"':
 				s.quoted = !s.quoted
 			case c == '>' && !s.quoted:
 				s.state = 1
 			}
 		case 1:
-			switch {
-			case c == ' ' || c == '\t' || c == '\n':
-				// whitespace between base64 characters
-			case c == '<':
-				s.state = 2
-			case isB64(c):
-				if s.padded {
+			// The hot loop: one table lookup per byte.
+			for ; i < len(p); i++ {
+				c := p[i]
+				switch b64Class[c] {
+				case clsB64:
+					if s.padded {
+						return i, errBadBase64
+					}
+					s.chars[s.n] = c
+					s.n++
+					if s.n == len(s.chars) {
+						if err := s.flush(false); err != nil {
+							return i, err
+						}
+					}
+					continue
+				case clsSpace:
+					continue
+				case clsLT:
+					s.state = 2
+				default:
 					return i, errBadBase64
 				}
-				s.chars = append(s.chars, c)
-				if len(s.chars) >= sinkChunk {
-					if err := s.flush(false); err != nil {
-						return i, err
-					}
-				}
-			default:
-				return i, errBadBase64
+				break
 			}
 		case 2:
-			if c != '/' {
+			if p[i] != '/' {
 				return i, &payloadError{errcode.T005, "a ds:Object nem szöveget is tartalmaz", "the ds:Object holds more than text"}
 			}
 			s.state = 3
@@ -133,30 +168,25 @@ func (s *b64Sink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func isB64(c byte) bool {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '='
-}
-
-// flush decodes the complete quanta of s.chars (all of them when final).
+// flush decodes the complete quanta waiting in chars (all of them, which must be complete, when final)
+// and keeps the rest.
 func (s *b64Sink) flush(final bool) error {
-	n := len(s.chars)
-	if !final {
-		n -= n % 4
-	} else if n%4 != 0 {
+	n := s.n - s.n%4
+	if final && n != s.n {
 		return errBadBase64
 	}
 	if n == 0 {
 		return nil
 	}
-	if cap(s.dec) < n/4*3 {
-		s.dec = make([]byte, n/4*3)
-	}
-	k, err := base64.StdEncoding.Strict().Decode(s.dec[:cap(s.dec)], s.chars[:n])
+	k, err := base64.StdEncoding.Strict().Decode(s.dec, s.chars[:n])
 	if err != nil {
 		return errBadBase64
 	}
 	if s.chars[n-1] == '=' {
 		s.padded = true
+		if n != s.n { // characters after the padding
+			return errBadBase64
+		}
 	}
 	s.written += int64(k)
 	if s.written > s.max {
@@ -166,7 +196,7 @@ func (s *b64Sink) flush(final bool) error {
 	if _, err := s.out.Write(s.dec[:k]); err != nil {
 		return fmt.Errorf("es3: payload: writing: %w", err)
 	}
-	s.chars = append(s.chars[:0], s.chars[n:]...)
+	s.n = copy(s.chars, s.chars[n:s.n])
 	return nil
 }
 
