@@ -17,7 +17,7 @@ const interopBase = `<?xml version="1.0" encoding="UTF-8"?>
 <Doc xmlns:x="urn:x-test" xmlns:unused="urn:unused">
   <Adat Id="a1" x:attr="1">hello <b>world</b> &amp; more</Adat>
   <Masik Id="a2">
-    second	element
+    second	element <!-- a comment -->
   </Masik>
 </Doc>`
 
@@ -33,7 +33,7 @@ func interopCases() []interopCase {
 	for _, k := range []struct{ key, alg string }{
 		{"rsa2048", RSASHA256}, {"rsa2048", RSASHA512}, {"rsa2048", RSAPSSSHA256}, {"p256", ECDSASHA256}, {"p384", ECDSASHA384},
 	} {
-		for _, shape := range []string{"enveloped", "enveloping", "detached", "detached-exc-prefix", "c14n11"} {
+		for _, shape := range []string{"enveloped", "enveloping", "detached", "detached-exc-prefix", "c14n11", "xpointer"} {
 			cs = append(cs, interopCase{name: k.key + "/" + k.alg[strings.LastIndex(k.alg, "#")+1:] + "/" + shape, key: k.key, alg: k.alg, shape: shape})
 		}
 	}
@@ -68,6 +68,12 @@ func signInterop(t testing.TB, c interopCase) []byte {
 	case "c14n11":
 		ts.C14N = libxml.URIC14N11
 		ts.Refs = []tRef{{URI: "#a2", Transforms: []string{libxml.URIC14N11WithComments}}, {URI: "", Transforms: []string{TransformEnveloped, libxml.URIC14N11}}}
+		return mustSign(t, envelopedTemplate(t, interopBase, ts), "sig-1", k)
+	case "xpointer":
+		ts.Refs = []tRef{
+			{URI: "#xpointer(/)", Transforms: []string{TransformEnveloped, libxml.URIC14N10WithComments}},
+			{URI: "#xpointer(id('a2'))", Transforms: []string{libxml.URIExcC14NWithComment}},
+		}
 		return mustSign(t, envelopedTemplate(t, interopBase, ts), "sig-1", k)
 	}
 	t.Fatalf("unknown shape %q", c.shape)
@@ -116,6 +122,9 @@ func TestInterop(t *testing.T) {
 
 			tampers := map[string][]byte{}
 			switch {
+			case c.shape == "xpointer":
+				// Under #xpointer references comments are signed.
+				tampers["referenced element"] = bytes.Replace(signed, []byte("a comment"), []byte("a cOmment"), 1)
 			case bytes.Contains(signed, []byte("hello")) && c.shape != "c14n11":
 				tampers["referenced element"] = bytes.Replace(signed, []byte("hello"), []byte("hellp"), 1)
 			case bytes.Contains(signed, []byte("payload")):
