@@ -94,7 +94,11 @@ func collapseSpace(s string) string {
 	if !strings.ContainsAny(s, " \t\r\n") {
 		return s
 	}
-	return strings.Join(strings.Fields(s), " ")
+	// XSD whiteSpace="collapse" knows only #x20, #x9, #xA and #xD: strings.Fields would also fold
+	// no-break and other Unicode spaces, which the schema keeps.
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\r' || r == '\n'
+	}), " ")
 }
 
 func (d *Declaration) collapse() {
