@@ -65,7 +65,7 @@ type DocumentSpec struct {
 	Content []byte
 }
 
-// Encrypted and Plain are the two BaseTransform lists a Tagdíj dossier uses.
+// encryptedTransforms and plainTransforms are the two BaseTransform lists a Tagdíj dossier uses.
 var (
 	encryptedTransforms = []string{TransformZip, TransformEncrypt, TransformBase64}
 	plainTransforms     = []string{TransformBase64}

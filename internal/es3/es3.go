@@ -5,19 +5,27 @@
 //
 // # Shape
 //
-//	es:Dossier                                  xmlns:es, xmlns:ds declared here
+//	es:Dossier xmlns:es
 //	  es:DossierProfile Id OBJREF=<Documents Id>
-//	    es:Title es:CreationDate [es:Metadata]
+//	    es:Title es:CreationDate [es:Metadata/cs:Csomag xmlns:cs | one other element]
 //	  es:Documents Id
 //	    es:Document                              one or more
 //	      es:DocumentProfile Id OBJREF=<Object Id>
 //	        es:Title es:CreationDate es:Format/es:MIME-Type[@extension @subtype @type]
 //	        es:SourceSize[@sizeUnit="B" @sizeValue] es:BaseTransform/es:Transform[@Algorithm]…
-//	      ds:Object Id                           base64 of the transformed document
-//	  ds:Signature Id …                          added by the signature layer
+//	      ds:Object xmlns:ds Id                  base64 of the transformed document, 76-column lines
+//	  ds:Signature xmlns:ds Id …                 added by the signature layer
 //
 // The attribute forms (MIME-Type, SourceSize, Transform) follow the conformance sample
-// (shared/conformance/es3-sample.es3), as does the CreationDate inside each DocumentProfile.
+// (shared/conformance/es3-sample.es3), as does the CreationDate inside each DocumentProfile. Each
+// namespace is declared on the outermost element that uses it, so the written bytes are already in
+// canonical form (see Build).
+//
+// # Modes
+//
+// Parse has a Strict mode for Tagdíj's own dossiers and a Generic mode for auditors reading any e-akta
+// dossier of the same vocabulary (the conformance sample signs at document level, inside es:Document).
+// Both refuse every signature-wrapping shape; see Mode.
 //
 // # Bytes and pointers
 //
