@@ -169,8 +169,10 @@ func digestReference(d *libxml.Document, sig libxml.Node, ns *nodeSet, ts []tran
 		_, err := h.Write(octets)
 		return err
 	}
-	// The default conversion of a node set to octets is Canonical XML 1.0 (XMLDSig §4.4.3.2).
-	if err := d.CanonicalizeTo(h, ns.root, libxml.C14N{Method: libxml.C14N10, WithComments: ns.comments}, ns.exclude...); err != nil {
+	// The default conversion of a node set to octets is Canonical XML 1.0 (XMLDSig §4.4.3.2), the
+	// algorithm without comments: comments an #xpointer reference keeps in its node set reach the
+	// digest only through an explicit #WithComments canonicalization transform.
+	if err := d.CanonicalizeTo(h, ns.root, libxml.C14N{Method: libxml.C14N10}, ns.exclude...); err != nil {
 		return fmt.Errorf("xmldsig: canonicalization: %w", err)
 	}
 	return nil
