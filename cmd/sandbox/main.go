@@ -1,7 +1,7 @@
 // Command sandbox creates and serves Tagdíj's local test PKI and test trust
 // services (RFC 3161 TSA, OCSP responder, CRL distribution) on loopback.
 //
-//	sandbox init DIR [--listen 127.0.0.1:8901]
+//	sandbox init DIR [--listen 127.0.0.1:8901] [--softhsm]
 //	sandbox serve DIR [--listen 127.0.0.1:8901]
 //	sandbox revoke DIR CERT [--reason R] [--at TIME]
 //	sandbox list DIR [--json]
@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tagdij/tagdij/internal/keys/softhsm"
 	"github.com/tagdij/tagdij/internal/sandbox"
 )
 
@@ -127,6 +128,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) int {
 	caKey := fs.String("ca-key", string(sandbox.ECDSAP384), "issuing CA key `algorithm`")
 	tsaKey := fs.String("tsa-key", string(sandbox.RSA2048), "TSA unit key `algorithm`")
 	ocspKey := fs.String("ocsp-key", string(sandbox.ECDSAP256), "OCSP responder key `algorithm`")
+	withHSM := fs.Bool("softhsm", false, "also import the signer, receipt and fund decryption keys into a SoftHSM2 token in DIR/softhsm (needs softhsm2)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return flagResult(err, stdout, fs)
@@ -156,6 +158,22 @@ func cmdInit(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "sandbox: created %d certificates in %s (%.1fs); base URL %s\n",
 		len(w.Entities()), w.Dir, time.Since(start).Seconds(), w.BaseURL())
 	fmt.Fprintf(stdout, "sandbox: PKCS#12 password in %s\n", w.PasswordFile())
+	fmt.Fprintf(stdout, "sandbox: trust configuration in %s (use --trust %s --policy sandbox)\n",
+		w.Path(sandbox.TrustConfigFile), w.Path(sandbox.TrustConfigFile))
+	if *withHSM {
+		// SoftHSM2 reads SOFTHSM2_CONF when this process first loads the module.
+		conf := sandbox.SoftHSMConfPath(w)
+		if err := os.Setenv(softhsm.ConfEnv, conf); err != nil {
+			return fail(stderr, err)
+		}
+		info, err := sandbox.ImportToSoftHSM(context.Background(), w, sandbox.SoftHSMOptions{})
+		if err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "sandbox: SoftHSM2 token %q with %d keys; PIN in %s; key specs in %s\n",
+			info.TokenLabel, len(info.Keys), w.Path(info.PINFile), w.Path(sandbox.SoftHSMFile))
+		fmt.Fprintf(stdout, "sandbox: before using the token run / a token használata előtt:\n  export %s=%s\n", softhsm.ConfEnv, conf)
+	}
 	return exitOK
 }
 

@@ -118,8 +118,8 @@ const demoFundCode = "0101"
 // already hold a manifest). On success dir holds sandbox.json, the
 // certificates (certs/NAME.pem, certs/NAME.der), chains (chains/NAME.pem,
 // leaf first, root last), PKCS#12 keys (keys/NAME.p12, mode 0600),
-// ca-bundle.pem with every CA certificate, secrets/p12.pass (mode 0600) and an
-// empty revocation list. On failure the partly written files are left for
+// ca-bundle.pem with every CA certificate, secrets/p12.pass (mode 0600), an
+// empty revocation list and trust.json (see WriteTrustConfig). On failure the partly written files are left for
 // inspection; the manifest is written last, so Load refuses such a directory.
 func Init(dir string, opts InitOptions) error {
 	if err := opts.normalize(); err != nil {
@@ -182,6 +182,9 @@ func Init(dir string, opts InitOptions) error {
 		return fmt.Errorf("sandbox: init: %w", err)
 	}
 	if err := writeJSONAtomic(filepath.Join(dir, RevocationsFile), revocationFile{Version: 1, Revocations: []Revocation{}}, 0o644); err != nil {
+		return err
+	}
+	if err := initTrustConfig(dir, man); err != nil {
 		return err
 	}
 	return writeJSONAtomic(filepath.Join(dir, ManifestFile), man, 0o644)
