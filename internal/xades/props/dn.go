@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"errors"
@@ -18,25 +17,115 @@ import (
 const maxDNLen = 8 << 10
 
 // NameString renders a DER-encoded X.501 Name (a certificate's RawIssuer or RawSubject, a CRL's issuer)
-// as an RFC 4514 string with Go's pkix.RDNSequence.String, keeping the RDN order and multi-valued RDNs
-// of the DER. Known attribute types use Go's short names (C, O, OU, CN, SERIALNUMBER, L, ST, STREET,
-// POSTALCODE); other types are written as a dotted OID, with the value as an escaped string when it is a
-// string type (as RFC 2253 permits; RFC 4514 prefers #hex here) and as #hex DER otherwise. The result is
-// stable for a given DER name, which is what XAdES needs when writing X509IssuerName.
+// as an RFC 4514 string, keeping the RDN order and multi-valued RDNs of the DER (the string lists the
+// last RDN first, as RFC 4514 requires). The attribute types C, O, OU, CN, SERIALNUMBER, L, ST, STREET
+// and POSTALCODE are written with these short names (the set Go's crypto/x509/pkix uses) and, when their
+// value is a string type, as an escaped string; every other type is written as a dotted OID with the
+// value as '#' and the hex of its DER, exactly as encoded (RFC 4514 section 2.4), so nothing is lost or
+// re-encoded. The result is a pure function of the DER.
 //
-// It differs from pkix.Name.String, which rebuilds the name from parsed fields in a fixed order and can
-// reorder attributes, and from OpenSSL/xmlsec output, which uses more short names (emailAddress, GN, SN,
-// organizationIdentifier). NameMatches accepts all these forms.
+// It differs from pkix.Name.String (rebuilds the name from parsed fields and can reorder attributes;
+// renders non-string values lossily) and from OpenSSL/xmlsec output (more short names such as
+// emailAddress, GN, SN, organizationIdentifier; \XX escapes for non-ASCII). NameMatches accepts all these.
 func NameString(der []byte) (string, error) {
-	var rdns pkix.RDNSequence
-	rest, err := asn1.Unmarshal(der, &rdns)
+	rdns, err := rawRDNs(der)
 	if err != nil {
 		return "", fmt.Errorf("xades: name: %w", err)
 	}
-	if len(rest) != 0 {
-		return "", errors.New("xades: name: trailing data")
+	var b strings.Builder
+	for i := len(rdns) - 1; i >= 0; i-- {
+		if i != len(rdns)-1 {
+			b.WriteByte(',')
+		}
+		for j, a := range rdns[i] {
+			if j > 0 {
+				b.WriteByte('+')
+			}
+			name, short := writeNames[a.oid]
+			if !short {
+				name = a.oid
+			}
+			b.WriteString(name)
+			b.WriteByte('=')
+			if short && a.isStr {
+				writeEscaped(&b, a.str)
+			} else {
+				b.WriteByte('#')
+				b.WriteString(hex.EncodeToString(a.der))
+			}
+		}
 	}
-	return rdns.String(), nil
+	return b.String(), nil
+}
+
+// writeNames are the descriptors NameString writes.
+var writeNames = map[string]string{
+	"2.5.4.6": "C", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.3": "CN", "2.5.4.5": "SERIALNUMBER",
+	"2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "STREET", "2.5.4.17": "POSTALCODE",
+}
+
+// writeEscaped escapes a value per RFC 4514 section 2.4.
+func writeEscaped(b *strings.Builder, v string) {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == 0:
+			b.WriteString(`\00`)
+			continue
+		case c == '"' || c == '+' || c == ',' || c == ';' || c == '<' || c == '>' || c == '\\',
+			i == 0 && (c == ' ' || c == '#'),
+			i == len(v)-1 && c == ' ':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+}
+
+type rawATV struct {
+	Type  asn1.ObjectIdentifier
+	Value asn1.RawValue
+}
+
+// rawRDNs decodes a DER Name keeping each value's exact encoding; string-typed values are also decoded.
+func rawRDNs(der []byte) ([][]dnAttr, error) {
+	var seq []asn1.RawValue
+	rest, err := asn1.Unmarshal(der, &seq)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, errors.New("trailing data")
+	}
+	out := make([][]dnAttr, 0, len(seq))
+	for _, set := range seq {
+		if set.Class != asn1.ClassUniversal || set.Tag != asn1.TagSet {
+			return nil, errors.New("RDN is not a SET")
+		}
+		var atvs []rawATV
+		rest, err := asn1.UnmarshalWithParams(set.FullBytes, &atvs, "set")
+		if err != nil || len(rest) != 0 || len(atvs) == 0 {
+			return nil, errors.New("bad RDN")
+		}
+		rdn := make([]dnAttr, 0, len(atvs))
+		for _, a := range atvs {
+			rdn = append(rdn, valueAttr(a.Type.String(), a.Value.FullBytes))
+		}
+		out = append(out, rdn)
+	}
+	return out, nil
+}
+
+// valueAttr classifies a DER attribute value: a string type that decodes is compared as a string,
+// anything else by its DER.
+func valueAttr(oid string, der []byte) dnAttr {
+	a := dnAttr{oid: oid, der: der}
+	var v any
+	if rest, err := asn1.Unmarshal(der, &v); err == nil && len(rest) == 0 {
+		if s, ok := v.(string); ok && utf8.ValidString(s) {
+			a.str, a.isStr = s, true
+		}
+	}
+	return a
 }
 
 // IssuerSerialOf returns the ds:X509IssuerName string (NameString of the raw issuer) and the serial
@@ -189,16 +278,11 @@ func parseDN(s string) ([][]dnAttr, error) {
 			if err != nil || len(der) == 0 {
 				return nil, errors.New("bad #hex value")
 			}
-			var v any
-			rest, err := asn1.Unmarshal(der, &v)
-			if err != nil || len(rest) != 0 {
+			var raw asn1.RawValue
+			if rest, err := asn1.Unmarshal(der, &raw); err != nil || len(rest) != 0 {
 				return nil, errors.New("bad BER in #hex value")
 			}
-			if str, ok := v.(string); ok {
-				a.str, a.isStr = str, true
-			} else {
-				a.der = der
-			}
+			a = valueAttr(oid, der)
 			skipSpace()
 		} else {
 			var b strings.Builder
@@ -293,9 +377,8 @@ func attrOID(typ string) (string, error) {
 // value that the producer transcoded differently (e.g. T61String bytes read as Latin-1) does not
 // match; RFC 1779 quoting and OpenSSL's slash form are refused.
 func NameMatches(s string, der []byte) bool {
-	var want pkix.RDNSequence
-	rest, err := asn1.Unmarshal(der, &want)
-	if err != nil || len(rest) != 0 {
+	want, err := rawRDNs(der)
+	if err != nil {
 		return false
 	}
 	got, err := parseDN(s)
@@ -307,10 +390,10 @@ func NameMatches(s string, der []byte) bool {
 			return false
 		}
 		used := make([]bool, len(rdn))
-		for _, atv := range rdn {
+		for _, w := range rdn {
 			found := false
 			for j, a := range got[i] {
-				if !used[j] && attrEqual(atv, a) {
+				if !used[j] && attrEqual(w, a) {
 					used[j], found = true, true
 					break
 				}
@@ -323,18 +406,15 @@ func NameMatches(s string, der []byte) bool {
 	return true
 }
 
-func attrEqual(atv pkix.AttributeTypeAndValue, a dnAttr) bool {
-	if atv.Type.String() != a.oid {
+// attrEqual compares an attribute from the DER (w) with one from a string (a).
+func attrEqual(w, a dnAttr) bool {
+	if w.oid != a.oid {
 		return false
 	}
-	if str, ok := atv.Value.(string); ok {
-		return a.isStr && foldValue(str) == foldValue(a.str)
+	if w.isStr {
+		return a.isStr && foldValue(w.str) == foldValue(a.str)
 	}
-	if a.isStr {
-		return false
-	}
-	der, err := asn1.Marshal(atv.Value)
-	return err == nil && bytes.Equal(der, a.der)
+	return !a.isStr && bytes.Equal(w.der, a.der)
 }
 
 func foldValue(s string) string {

@@ -94,4 +94,3 @@ func newTestPKI(t testing.TB) *testPKI {
 	}
 	return &testPKI{root: root, ca: ca, signer: signer, caKey: caKey, ocspDER: ocspDER, crlDER: crlDER}
 }
-
