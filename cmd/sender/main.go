@@ -22,6 +22,8 @@ const (
 var commands = []*cli.Command{
 	declarationCmd, // declaration.go: generate, validate, show
 	policyCmd,      // policy.go: show
+	certCmd,        // cert.go: show, check
+	keysCmd,        // keys.go: list
 }
 
 func main() {

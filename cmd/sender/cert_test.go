@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/sandbox"
+	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
+)
+
+// runClock runs the sender with the given clock, as the sandbox server's clock runs.
+func runClock(t *testing.T, now func() time.Time, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: now}
+	code = run(context.Background(), env, args)
+	return code, out.String(), errb.String()
+}
+
+type checkJSON struct {
+	Indication    string
+	SubIndication string
+	State         string
+	CheckedFor    time.Time
+	EarliestFinal time.Time `json:"earliestFinalCheck"`
+	Verdict       struct{ Findings []struct{ Code string } }
+	Chain         []struct{ Subject string }
+	Evidence      []struct{ Method, Status string }
+	Advice        []struct{ HU, EN string }
+}
+
+func decodeCheck(t *testing.T, out string) checkJSON {
+	t.Helper()
+	var r checkJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	return r
+}
+
+func (r checkJSON) codes() []string {
+	var out []string
+	for _, f := range r.Verdict.Findings {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+// cert check on sandbox signers: incomplete inside the grace period with advice naming the time,
+// valid for the same T once the grace period is over, invalid when revoked, expired or not qualified.
+func TestCertCheck(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	now := sb.Clock.Now // the CLI, its revocation checker and the sandbox server share one clock
+	trustFile := filepath.Join(sb.Dir, sandbox.TrustConfigFile)
+	chain := func(name string) string { return sb.World.Path(sb.World.MustEntity(name).Files.Chain) }
+	check := func(file string, extra ...string) (int, string, string) {
+		t.Helper()
+		return runClock(t, now, append([]string{"cert", "check", file, "--trust", trustFile, "--policy", "sandbox"}, extra...)...)
+	}
+
+	// Right after start: the OCSP response is from before T + 2 s.
+	code, stdout, stderr := check(chain("signer-pelda-1"), "--json")
+	r := decodeCheck(t, stdout)
+	if code != cli.ExitIncomplete || r.Indication != "INDETERMINATE" || r.SubIndication != "TRY_LATER" || r.State != "BEFEJEZETLEN" ||
+		!slices.Contains(r.codes(), "A012") {
+		t.Fatalf("inside the grace period: exit %d %+v %s", code, r, stderr)
+	}
+	T := r.CheckedFor
+	if !r.EarliestFinal.Equal(T.Add(2*time.Second)) || len(r.Advice) == 0 {
+		t.Fatalf("earliest final %v for T %v, advice %+v", r.EarliestFinal, T, r.Advice)
+	}
+	// The advice rounds the retry time up to the second, so that "after" is never early.
+	when := r.EarliestFinal.UTC().Add(time.Second - 1).Truncate(time.Second).Format(time.RFC3339)
+	atArg := "--at " + T.UTC().Format(time.RFC3339Nano)
+	for _, a := range r.Advice {
+		if !strings.Contains(a.EN, when) || !strings.Contains(a.HU, when) || !strings.Contains(a.EN, atArg) {
+			t.Errorf("advice does not name the retry time %s and %q: %+v", when, atArg, a)
+		}
+	}
+	// The same in text, both languages.
+	code, stdout, _ = check(chain("signer-pelda-1"), "--at", T.Format(time.RFC3339Nano))
+	for _, s := range []string{"BEFEJEZETLEN / INCOMPLETE", "A012", "A kivárási idő még nem telt le", "The grace period is not over yet",
+		"Teendő / What to do", when, "Kovács Anna"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("text output lacks %q:\n%s", s, stdout)
+		}
+	}
+	if code != cli.ExitIncomplete {
+		t.Errorf("text: exit %d", code)
+	}
+
+	// After the grace period, for the same T: valid, with fresh evidence for the signer and its CA.
+	sb.Clock.Advance(3 * time.Second)
+	code, stdout, stderr = check(chain("signer-pelda-1"), "--at", T.Format(time.RFC3339Nano), "--json")
+	r = decodeCheck(t, stdout)
+	if code != cli.ExitOK || r.Indication != "TOTAL_PASSED" || len(r.Chain) != 3 || len(r.Evidence) != 2 || len(r.Advice) != 0 {
+		t.Fatalf("after the grace period: exit %d %+v %s", code, r, stderr)
+	}
+	code, stdout, _ = check(chain("signer-pelda-1"), "--at", T.Format(time.RFC3339Nano))
+	if code != cli.ExitOK || !strings.Contains(stdout, "ÉRVÉNYES / VALID") || !strings.Contains(stdout, "OCSP good") {
+		t.Errorf("valid text: exit %d\n%s", code, stdout)
+	}
+
+	// Revoked a minute before now: final at once, whatever the grace period.
+	sb.Revoke(t, "signer-pelda-2", 1, sb.Clock.Now().Add(-time.Minute))
+	code, stdout, _ = check(chain("signer-pelda-2"), "--json")
+	if r := decodeCheck(t, stdout); code != cli.ExitInvalid || r.Indication != "TOTAL_FAILED" || r.SubIndication != "REVOKED_NO_POE" ||
+		!slices.Contains(r.codes(), "A005") || len(r.Advice) != 1 {
+		t.Errorf("revoked: exit %d %+v", code, r)
+	}
+	// A signer not revoked stays undecided in the same sandbox (the revocation is specific).
+	if code, _, _ := check(chain("signer-pelda-3")); code != cli.ExitIncomplete {
+		t.Errorf("unrevoked signer: exit %d", code)
+	}
+
+	// The expired signer, given as a bare DER certificate: the trust configuration's intermediates complete the chain.
+	der := sb.World.Path(sb.World.MustEntity(sandbox.ExpiredSigner).Files.CertDER)
+	code, stdout, _ = check(der, "--json")
+	if r := decodeCheck(t, stdout); code != cli.ExitInvalid || r.SubIndication != "OUT_OF_BOUNDS_NO_POE" || !slices.Contains(r.codes(), "A006") {
+		t.Errorf("expired: exit %d %+v", code, r)
+	}
+	code, stdout, _ = check(der)
+	if code != cli.ExitInvalid || !strings.Contains(stdout, "ÉRVÉNYTELEN / INVALID") || !strings.Contains(stdout, "E0 A006") {
+		t.Errorf("expired text: exit %d\n%s", code, stdout)
+	}
+	// The receipt certificate is advanced, not qualified: no package signer.
+	code, stdout, _ = check(chain(sandbox.FundReceipt), "--json")
+	if r := decodeCheck(t, stdout); code != cli.ExitInvalid || !slices.Contains(r.codes(), "A004") {
+		t.Errorf("not qualified: exit %d %+v", code, r)
+	}
+
+	// The key itself, from its PKCS#12 file, password from a file.
+	p12 := "p12:" + sb.World.Path(sb.World.MustEntity("signer-pelda-1").Files.PKCS12)
+	code, stdout, stderr = runClock(t, now, "cert", "check", "--key", p12, "--pin", "file:"+sb.World.PasswordFile(),
+		"--trust", trustFile, "--policy", "sandbox", "--at", T.Format(time.RFC3339Nano), "--json")
+	if r := decodeCheck(t, stdout); code != cli.ExitOK || r.Indication != "TOTAL_PASSED" {
+		t.Errorf("--key p12: exit %d %+v %s", code, r, stderr)
+	}
+
+	// Usage errors exit 3.
+	future := sb.Clock.Now().Add(time.Hour).Format(time.RFC3339)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no trust", []string{"cert", "check", chain("signer-pelda-1")}, "--trust"},
+		{"no certificate", []string{"cert", "check", "--trust", trustFile}, "--key"},
+		{"file and key", []string{"cert", "check", chain("signer-pelda-1"), "--key", p12, "--trust", trustFile}, "not both"},
+		{"future", []string{"cert", "check", chain("signer-pelda-1"), "--trust", trustFile, "--at", future}, "future"},
+		{"bad time", []string{"cert", "check", chain("signer-pelda-1"), "--trust", trustFile, "--at", "tegnap"}, "RFC 3339"},
+		{"literal password", []string{"cert", "check", "--key", p12, "--pin", "Titok-1234", "--trust", trustFile}, "never accepted literally"},
+		{"bad key spec", []string{"cert", "check", "--key", "Titok-1234", "--trust", trustFile}, "p12: or pkcs11:"},
+		{"missing trust file", []string{"cert", "check", chain("signer-pelda-1"), "--trust", filepath.Join(sb.Dir, "nincs.json")}, "nincs.json"},
+		{"wrong password", []string{"cert", "check", "--key", p12, "--pin", "file:" + trustFile, "--trust", trustFile}, "incorrect"},
+	} {
+		code, _, stderr := runClock(t, now, c.args...)
+		if code != cli.ExitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr lacks %q:\n%s", c.name, code, c.want, stderr)
+		}
+		if strings.Contains(stderr, "Titok-1234") {
+			t.Errorf("%s: the secret is echoed:\n%s", c.name, stderr)
+		}
+	}
+}
+
+// cert show lists what a signer needs to see (SIG-06, SIG-21): the name from the DN, the QC
+// statements of a qualified certificate and none for an advanced one.
+func TestCertShow(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	now := sb.Clock.Now
+	signer := sb.World.MustEntity("signer-pelda-1")
+	code, stdout, stderr := runClock(t, now, "cert", "show", sb.World.Path(signer.Files.Chain))
+	if code != 0 {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+	for _, s := range []string{signer.Person.Name(), "Példa Kft.", "QcCompliance", "QcSSCD", "QcType esign", "QCP-n-qscd",
+		"nonRepudiation", signer.SHA256, signer.Serial, "RSA-2048", sb.OCSPURL, sb.CRLURL(sandbox.QualifiedCA),
+		"igen (QcCompliance, QcSSCD)", "Tagdij Sandbox Root CA", "Aláíró neve / Signer name"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("show lacks %q:\n%s", s, stdout)
+		}
+	}
+
+	var v certView
+	code, stdout, _ = runClock(t, now, "cert", "show", "--json", sb.World.Path(signer.Files.CertDER))
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil || code != 0 {
+		t.Fatalf("json: exit %d %v\n%s", code, err, stdout)
+	}
+	if !v.Qualified || v.SignerName != signer.Person.Name() || v.SHA256 != signer.SHA256 || v.ValidityNow != "valid" ||
+		!slices.Equal(v.QCStatements, []string{"QcCompliance", "QcSSCD", "QcType esign"}) ||
+		!slices.Equal(v.KeyUsage, []string{"digitalSignature", "nonRepudiation"}) || len(v.Chain) != 0 {
+		t.Errorf("json view %+v", v)
+	}
+
+	// The advanced receipt certificate: no QC statements, not qualified.
+	code, stdout, _ = runClock(t, now, "cert", "show", "--json", sb.World.Path(sb.World.MustEntity(sandbox.FundReceipt).Files.Cert))
+	v = certView{}
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil || code != 0 || v.Qualified || len(v.QCStatements) != 0 {
+		t.Errorf("receipt certificate: exit %d %v %+v", code, err, v)
+	}
+	// The expired signer is shown (showing is not checking) and marked expired.
+	code, stdout, _ = runClock(t, now, "cert", "show", sb.World.Path(sb.World.MustEntity(sandbox.ExpiredSigner).Files.Cert))
+	if code != 0 || !strings.Contains(stdout, "LEJÁRT / EXPIRED") {
+		t.Errorf("expired: exit %d\n%s", code, stdout)
+	}
+
+	// Files that are not certificates.
+	dir := t.TempDir()
+	keyOnly := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyOnly, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("titkos-kulcs-anyag")}), 0o600)
+	junk := filepath.Join(dir, "junk.txt")
+	os.WriteFile(junk, []byte("nem tanúsítvány"), 0o644)
+	for _, c := range []struct{ file, want string }{{keyOnly, "no CERTIFICATE block"}, {junk, "neither a PEM nor a DER"},
+		{filepath.Join(dir, "nincs.pem"), "no such file"}} {
+		code, _, stderr := runClock(t, now, "cert", "show", c.file)
+		if code != cli.ExitUsage || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "titkos-kulcs-anyag") {
+			t.Errorf("%s: exit %d\n%s", c.file, code, stderr)
+		}
+	}
+}
+
+func TestParseCertificates(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	e := sb.World.MustEntity("signer-minta-1")
+	chainPEM, err := os.ReadFile(sb.World.Path(e.Files.Chain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := parseCertificates(chainPEM)
+	if err != nil || len(certs) != 3 || !certs[0].Equal(e.Cert) || !certs[1].Equal(e.Chain[0]) {
+		t.Fatalf("chain PEM: %d certificates, %v", len(certs), err)
+	}
+	// Other PEM blocks between certificates are skipped.
+	mixed := append(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1}}), chainPEM...)
+	if certs, err := parseCertificates(mixed); err != nil || len(certs) != 3 || !certs[0].Equal(e.Cert) {
+		t.Errorf("mixed PEM: %d, %v", len(certs), err)
+	}
+	// A corrupted certificate is an error, not skipped.
+	bad := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.Cert.Raw[:100]})
+	if _, err := parseCertificates(append(chainPEM, bad...)); err == nil {
+		t.Error("truncated certificate accepted")
+	}
+	// Too many certificates.
+	var many []byte
+	for range maxCertsPerFile + 1 {
+		many = append(many, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.Cert.Raw})...)
+	}
+	if _, err := parseCertificates(many); err == nil {
+		t.Error("more than maxCertsPerFile accepted")
+	}
+	if certs, err := parseCertificates(e.Cert.Raw); err != nil || len(certs) != 1 {
+		t.Errorf("DER: %v", err)
+	}
+}
+
+func FuzzParseCertificates(f *testing.F) {
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
+	f.Add([]byte{0x30, 0x82, 0x01, 0x00})
+	f.Add([]byte("nem tanúsítvány"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		certs, err := parseCertificates(data)
+		if err == nil && (len(certs) == 0 || len(certs) > maxCertsPerFile) {
+			t.Fatalf("%d certificates without error", len(certs))
+		}
+		for _, c := range certs {
+			if _, err := x509.ParseCertificate(c.Raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/keys"
+)
+
+// keysCmd groups the commands about the signer's keys and tokens (SIG-10).
+var keysCmd = &cli.Command{
+	Name:    "keys",
+	Summary: "aláíró kulcsok és tokenek / signing keys and tokens",
+	Sub:     []*cli.Command{keysListCmd},
+}
+
+// tokenEntry is one key or certificate on a token as `keys list` shows it.
+type tokenEntry struct {
+	Label         string    `json:"label"`
+	ID            string    `json:"id"` // CKA_ID, hexadecimal
+	HasPrivateKey bool      `json:"hasPrivateKey"`
+	KeyType       string    `json:"keyType,omitempty"`
+	CanSign       bool      `json:"canSign"`
+	CanDecrypt    bool      `json:"canDecrypt"`
+	SignerName    string    `json:"signerName,omitempty"`
+	Subject       string    `json:"subject,omitempty"`
+	Issuer        string    `json:"issuer,omitempty"`
+	Serial        string    `json:"serial,omitempty"` // hexadecimal
+	NotBefore     time.Time `json:"notBefore,omitzero"`
+	NotAfter      time.Time `json:"notAfter,omitzero"`
+	KeyUsage      []string  `json:"keyUsage,omitempty"`
+	Qualified     bool      `json:"qualified"`
+	CA            bool      `json:"ca,omitempty"`
+	// Usable says whether the entry can make a qualified signature now: a private key the token lets
+	// sign, with a currently valid, qualified (QcCompliance + QcSSCD) end-entity certificate whose key
+	// usage allows signing. NotUsable says why not. Chain and revocation are `cert check`'s job.
+	Usable    bool     `json:"usableForQualifiedSigning"`
+	NotUsable []string `json:"notUsable,omitempty"`
+	// Spec selects this key for --key.
+	Spec string `json:"spec,omitempty"`
+}
+
+// tokenListing is the JSON form of `keys list`.
+type tokenListing struct {
+	Token   string       `json:"token"`
+	Module  string       `json:"module"`
+	LoginOK bool         `json:"loggedIn"` // false: listed without a PIN, private keys are not visible
+	Entries []tokenEntry `json:"entries"`
+}
+
+var keysListCmd = &cli.Command{
+	Name:    "list",
+	Summary: "a tokenen lévő kulcsok és tanúsítványok / the keys and certificates on a token",
+	Usage:   "--key pkcs11:module=...;token=... [--pin SOURCE] [--json]",
+	Help: "Kilistázza a PKCS#11 token (intelligens kártya, HSM) kulcsait és tanúsítványait címkével,\n" +
+		"azonosítóval, alannyal, sorozatszámmal, érvényességgel és kulcshasználattal, és megjelöli, melyik\n" +
+		"használható most minősített aláírásra; a kiválasztáshoz szükséges --key értéket is kiírja (SIG-10).\n" +
+		"A --key kulcsválasztó részeit (key=, id=, subject=, serial=) figyelmen kívül hagyja. PIN nélkül\n" +
+		"csak a tanúsítványok látszanak.\n" +
+		"/ Lists the keys and certificates on a PKCS#11 token (smart card, HSM) with label, ID, subject,\n" +
+		"serial, validity and key usage, marks which can make a qualified signature now, and prints the\n" +
+		"--key value that selects each (SIG-10). Key selectors in --key (key=, id=, subject=, serial=) are\n" +
+		"ignored. Without a PIN only certificates are visible.",
+	Flags: func(fs *flag.FlagSet) {
+		keySourceFlags(fs)
+		fs.Bool("json", false, "JSON kimenet / JSON output")
+	},
+	Run: func(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
+		if len(args) != 0 {
+			return cli.Usagef("nem vár fájlnevet / takes no file names")
+		}
+		raw := fs.Lookup("key").Value.String()
+		if raw == "" {
+			return cli.Usagef("--key pkcs11:module=...;token=... szükséges / --key pkcs11:module=...;token=... is required")
+		}
+		spec, err := keys.ParseKeySpec(raw)
+		if err != nil {
+			return cli.Usagef("--key: %v", err)
+		}
+		if spec.Kind != keys.KindPKCS11 {
+			return cli.Usagef("--key: PKCS#11 token kell (pkcs11:...); PKCS#12 fájlhoz: sender cert show --key p12:... / " +
+				"a PKCS#11 token is needed (pkcs11:...); for a PKCS#12 file: sender cert show --key p12:...")
+		}
+		var pin keys.Secret
+		if flagSet(fs, "pin") {
+			if pin, err = secretFromFlag(env, fs, "PIN"); err != nil {
+				return err
+			}
+		}
+		infos, err := keys.ListPKCS11(ctx, spec.PKCS11Config(pin))
+		if err != nil {
+			return err
+		}
+		token := spec.Token
+		if token == "" && spec.Slot != nil {
+			token = fmt.Sprintf("slot %d", *spec.Slot)
+		}
+		l := tokenListing{Token: token, Module: spec.Module, LoginOK: pin != nil, Entries: tokenEntries(spec, infos, env.Now())}
+		if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
+			return cli.WriteJSON(env.Stdout, l)
+		}
+		return writeTokenListing(env.Stdout, l)
+	},
+}
+
+// tokenEntries describes infos, judging usability at now, with a --key value for each usable key:
+// by label when the label is unique on the token, else by ID and certificate serial.
+func tokenEntries(spec keys.KeySpec, infos []keys.KeyInfo, now time.Time) []tokenEntry {
+	labels := map[string]int{}
+	for _, ki := range infos {
+		if ki.HasPrivateKey {
+			labels[ki.Label]++
+		}
+	}
+	out := make([]tokenEntry, 0, len(infos))
+	for _, ki := range infos {
+		e := tokenEntry{Label: ki.Label, ID: hex.EncodeToString(ki.ID), HasPrivateKey: ki.HasPrivateKey,
+			KeyType: ki.KeyType, CanSign: ki.CanSign, CanDecrypt: ki.CanDecrypt}
+		c := ki.Certificate
+		if c != nil {
+			e.SignerName, e.Subject, e.Issuer, e.Serial = signerName(c), c.Subject.String(), c.Issuer.String(), c.SerialNumber.Text(16)
+			e.NotBefore, e.NotAfter, e.KeyUsage = c.NotBefore.UTC(), c.NotAfter.UTC(), keyUsages(c.KeyUsage)
+			e.CA = c.BasicConstraintsValid && c.IsCA
+			if e.KeyType == "" {
+				e.KeyType = keyType(c)
+			}
+			_, e.Qualified, _ = qcStatements(c)
+		}
+		e.NotUsable = unusableReasons(ki, c, e.Qualified, now)
+		e.Usable = len(e.NotUsable) == 0
+		if ki.HasPrivateKey {
+			sel := spec
+			sel.KeyLabel, sel.KeyID, sel.Subject, sel.Serial = "", nil, "", nil
+			if ki.Label != "" && labels[ki.Label] == 1 {
+				sel.KeyLabel = ki.Label
+			} else {
+				sel.KeyID = ki.ID
+				if c != nil {
+					sel.Serial = c.SerialNumber
+				}
+			}
+			e.Spec = sel.String()
+		}
+		out = append(out, e)
+	}
+	// Token order is arbitrary: keys first, then certificates alone, each by label.
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].HasPrivateKey != out[j].HasPrivateKey {
+			return out[i].HasPrivateKey
+		}
+		return out[i].Label < out[j].Label
+	})
+	return out
+}
+
+// unusableReasons lists why a token entry cannot make a qualified signature now (empty: it can).
+func unusableReasons(ki keys.KeyInfo, c *x509.Certificate, qualified bool, now time.Time) []string {
+	var why []string
+	if !ki.HasPrivateKey {
+		why = append(why, "nincs (látható) magánkulcs / no (visible) private key")
+	} else if !ki.CanSign {
+		why = append(why, "a token nem enged vele aláírni / the token does not let it sign")
+	}
+	if c == nil {
+		return append(why, "nincs tanúsítvány / no certificate")
+	}
+	if c.BasicConstraintsValid && c.IsCA {
+		why = append(why, "CA tanúsítvány / CA certificate")
+	}
+	if c.KeyUsage != 0 && c.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		why = append(why, "a kulcshasználat nem aláírás / key usage does not allow signing")
+	}
+	if !qualified {
+		why = append(why, "nem minősített (QcCompliance, QcSSCD) / not qualified (QcCompliance, QcSSCD)")
+	}
+	switch validityAt(c, now) {
+	case "expired":
+		why = append(why, "lejárt / expired")
+	case "not-yet-valid":
+		why = append(why, "még nem érvényes / not yet valid")
+	}
+	return why
+}
+
+func writeTokenListing(w io.Writer, l tokenListing) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Token: %s (%s)\n", l.Token, l.Module)
+	if !l.LoginOK {
+		b.WriteString("PIN nélkül csak a tanúsítványok látszanak; a kulcsokhoz adja meg: --pin file:|env:|prompt:\n" +
+			"Without a PIN only certificates are listed; for the keys give --pin file:|env:|prompt:\n")
+	}
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nCÍMKE/LABEL\tAZONOSÍTÓ/ID\tKULCS/KEY\tALANY/SUBJECT\tSOROZATSZÁM/SERIAL\tÉRVÉNYES/VALID\tHASZNÁLAT/USAGE\tMINŐSÍTETT ALÁÍRÁSRA/QUALIFIED SIGNING")
+	for _, e := range l.Entries {
+		kt := e.KeyType
+		if !e.HasPrivateKey {
+			kt = "tanúsítvány/certificate"
+		}
+		id := e.ID
+		if len(id) > 16 {
+			id = id[:16] + "…"
+		}
+		valid := ""
+		if !e.NotAfter.IsZero() {
+			valid = e.NotBefore.Format(time.DateOnly) + "…" + e.NotAfter.Format(time.DateOnly)
+		}
+		usable := "igen/yes"
+		if !e.Usable {
+			usable = "nem/no"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Label, id, kt, e.SignerName, e.Serial, valid, strings.Join(e.KeyUsage, ","), usable)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var details []string
+	for _, e := range l.Entries {
+		switch {
+		case e.Usable:
+			details = append(details, fmt.Sprintf("  %s: --key '%s'", e.Label, e.Spec))
+		case e.HasPrivateKey:
+			details = append(details, fmt.Sprintf("  %s: %s", e.Label, strings.Join(e.NotUsable, "; ")))
+		}
+	}
+	if len(details) > 0 {
+		b.WriteString("\nKiválasztás / Selection:\n")
+		b.WriteString(strings.Join(details, "\n"))
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
