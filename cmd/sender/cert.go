@@ -607,11 +607,12 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 			return cli.Usagef("--at: jövőbeli időpont nem ellenőrizhető / a future time cannot be checked")
 		}
 	}
-	src, err := loadCertSource(ctx, env, fs, args)
+	// The trust configuration first: a mistake there should not cost the user a PIN entry.
+	tenv, err := loadTrust(trustPath, fs, env.Now)
 	if err != nil {
 		return err
 	}
-	tenv, err := loadTrust(trustPath, fs, env.Now)
+	src, err := loadCertSource(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}

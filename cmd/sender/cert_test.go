@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,8 +15,11 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
+	"github.com/tagdij/tagdij/internal/trust"
 )
 
 // runClock runs the sender with the given clock, as the sandbox server's clock runs.
@@ -279,4 +283,49 @@ func FuzzParseCertificates(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The advice for each kind of incomplete result names what is missing (SIG-23).
+func TestAdviseCheck(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	c := sb.World.MustEntity("signer-pelda-1").Cert
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	certCheckCmd.Flags(fs)
+	fs.Set("trust", "/etc/tagdij/trust.json")
+	T := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	incomplete := func(sub report.SubIndication, code errcode.Code) trust.ChainResult {
+		r := trust.ChainResult{Verdict: report.Passed(), EarliestFinal: T.Add(4 * time.Hour)}
+		r.Verdict.Incomplete(sub, errcode.New(code, "signer", ""))
+		return r
+	}
+	failed := trust.ChainResult{Verdict: report.Passed()}
+	failed.Verdict.Fail(report.RevokedNoPOE, errcode.New(errcode.A005, "signer", ""))
+	for _, tc := range []struct {
+		name string
+		res  trust.ChainResult
+		want []string // in the English text
+	}{
+		{"grace", incomplete(report.TryLater, errcode.A012), []string{"2026-11-21T13:00:00Z", "(in 3h0m0s)", "--at 2026-11-21T09:00:00Z"}},
+		{"unavailable", incomplete(report.TryLater, errcode.A011), append(slices.Clone(c.OCSPServer), c.CRLDistributionPoints...)},
+		{"expired without evidence", incomplete(report.OutOfBoundsNoPOE, errcode.A011), []string{"expired", "no longer be used"}},
+		{"no chain", incomplete(report.NoCertificateChainFound, errcode.A003), []string{"/etc/tagdij/trust.json", c.IssuingCertificateURL[0]}},
+		{"invalid", failed, []string{"Do not sign"}},
+	} {
+		adv := adviseCheck(tc.res, c, T, T.Add(time.Hour), fs)
+		if len(adv) != 1 {
+			t.Errorf("%s: %d pieces of advice", tc.name, len(adv))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(adv[0].EN, w) {
+				t.Errorf("%s: advice lacks %q: %s", tc.name, w, adv[0].EN)
+			}
+		}
+		if adv[0].HU == "" || adv[0].HU == adv[0].EN {
+			t.Errorf("%s: no Hungarian advice", tc.name)
+		}
+	}
+	if adv := adviseCheck(trust.ChainResult{Verdict: report.Passed()}, c, T, T, fs); adv != nil {
+		t.Errorf("advice for a valid result: %+v", adv)
+	}
 }
