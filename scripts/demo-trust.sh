@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Demo, part 2: the trust services of a running sandbox seen through the sender's own clients.
+# Usage: demo-trust.sh SANDBOX_DIR BASE_URL   (called by demo.sh while `sandbox serve` runs)
+set -euo pipefail
+SB=$1
+BIN=$(cd "$(dirname "$0")/.." && pwd)/bin
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+expect() { # expect STATUS command...: run, show output, fail the demo if the exit status differs
+  local want=$1; shift
+  set +e; "$@"; local got=$?; set -e
+  if [ "$got" != "$want" ]; then echo "demo: expected exit status $want, got $got: $*" >&2; exit 1; fi
+}
+TRUST=(--trust "$SB/trust.json" --policy sandbox)
+
+step "5a. The signature policy in force (SIG-19) — the sandbox TEST policy, grace 2 s (OCSP) / 5 s (CRL)"
+"$BIN/sender" policy show --policy sandbox --lang en | sed -n '1,12p'
+
+step "5b. The signer's certificate (SIG-06, SIG-21)"
+"$BIN/sender" cert show "$SB/certs/signer-pelda-1.pem" | sed -n '1,18p'
+
+step "5c. Initial check of the certificate right now: inside the grace period → incomplete (exit 2)"
+AT=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+expect 2 "$BIN/sender" cert check "${TRUST[@]}" --at "$AT" "$SB/chains/signer-pelda-1.pem"
+sleep 3
+step "5d. The same check for the same time after the grace period → valid (OCSP evidence issued after T + 2 s)"
+expect 0 "$BIN/sender" cert check "${TRUST[@]}" --at "$AT" "$SB/chains/signer-pelda-1.pem"
+
+step "5e. Revoke a signer (key compromise) and check it → invalid, A005"
+"$BIN/sandbox" revoke "$SB" signer-minta-1 --reason keyCompromise
+expect 1 "$BIN/sender" cert check "${TRUST[@]}" "$SB/chains/signer-minta-1.pem"
+
+step "5f. The expired signer → invalid, A006"
+expect 1 "$BIN/sender" cert check "${TRUST[@]}" "$SB/chains/signer-expired.pem"
