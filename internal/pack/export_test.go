@@ -1,0 +1,4 @@
+package pack
+
+// LockFileForTest exposes lockFile to the external tests.
+var LockFileForTest = lockFile
