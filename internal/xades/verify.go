@@ -1,0 +1,962 @@
+package xades
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/es3"
+	"github.com/tagdij/tagdij/internal/libxml"
+	"github.com/tagdij/tagdij/internal/pathval"
+	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/revocation"
+	"github.com/tagdij/tagdij/internal/trust"
+	"github.com/tagdij/tagdij/internal/tsp"
+	"github.com/tagdij/tagdij/internal/xades/props"
+	"github.com/tagdij/tagdij/internal/xmldsig"
+	"github.com/tagdij/tagdij/policy"
+)
+
+// VerifyOptions control Verify and VerifyGeneric.
+type VerifyOptions struct {
+	// Env is the trust environment (anchors, policy, online revocation or nil for offline). Required.
+	Env *trust.Env
+	// Kind is the document kind the policy's rules are applied for (package or receipt).
+	Kind policy.DocKind
+	// Now is the validation time: it decides whether the grace period is over. Zero: time.Now().
+	Now time.Time
+	// Arrival is when the receiver got the file; zero skips the timestamp→arrival rule (A009).
+	Arrival time.Time
+	// FileName goes into the report.
+	FileName string
+	// Mode is es3.Strict for Tagdíj's own dossiers, es3.Generic for any e-akta dossier.
+	Mode es3.Mode
+	// Logger receives one line per verified signature (SIG-15, RCV-13); nil discards.
+	Logger *slog.Logger
+	// Limits are the XML parser limits (zero: libxml defaults).
+	Limits libxml.Limits
+}
+
+// sigState is what Verify learned about one signature that Extend needs.
+type sigState struct {
+	id          string
+	report      *report.Signature
+	cert        *x509.Certificate
+	genTime     time.Time
+	signerChain *trust.ChainResult
+	tsaChain    *trust.ChainResult
+	tsaCerts    []*x509.Certificate
+	unsigned    *props.UnsignedProperties
+}
+
+// Verify validates every signature of a dossier and returns the report. The error is only for "could
+// not run" (no input, no trust environment); every finding about the document is in the report.
+//
+// Per signature, in this order (SPEC §2, §3, §7; ETSI EN 319 102-1 indications):
+//  1. es3.Parse in opts.Mode: a refused structure (T005, T006, F011) makes the document
+//     TOTAL_FAILED/FORMAT_FAILURE;
+//  2. XMLDSig core validation (xmldsig.VerifyDocument on the same parsed tree): a digest mismatch is
+//     A002/HASH_FAILURE, a bad SignatureValue A001/SIG_CRYPTO_FAILURE, an unsupported algorithm or
+//     reference A013 or F012 with sub-indication UNSUPPORTED;
+//  3. coverage (signature-wrapping defence): the verified references must resolve to exactly the
+//     dossier's es:DossierProfile, es:Documents, every payload ds:Object, this signature's
+//     es:SignatureProfile object and its own xades:SignedProperties (inside the QualifyingProperties
+//     whose Target is this signature), compared by node identity; anything else is F012;
+//  4. from here on only canonical bytes of covered elements are read: SignedProperties are parsed
+//     from their exclusive canonical form; required properties (F001–F006, CommitmentTypeIndication
+//     as F008) come from policy.CheckProperties; SigningCertificate must name the KeyInfo
+//     certificate that verified the signature (F002, TOTAL_FAILED/SIG_CONSTRAINTS_FAILURE);
+//     SignaturePolicyIdentifier must be the policy in force (A010); DataObjectFormat must describe
+//     every payload reference with a MIME type the policy accepts (F004, F007); the commitment must be
+//     the kind's (F008); algorithms and key sizes per policy (A013);
+//  5. the SignatureTimeStamp: the token's imprint must be the hash of this signature's
+//     ds:SignatureValue canonicalized as the time-stamp says (another signature's time-stamp: A007),
+//     the TSA trusted at genTime, and the TSA chain's revocation judged under the grace rule;
+//  6. time gaps (A008, TIMESTAMP_ORDER_FAILURE, A009);
+//  7. the signer's chain at T = genTime under the grace rule (trust.CheckChain), with the evidence
+//     the signature embeds (RevocationValues, CertificateValues, TimeStampValidationData);
+//  8. for extended signatures: SigAndRefsTimeStamp and ArchiveTimeStamp tokens over their inputs.
+//
+// Unsigned properties are not covered by the signature; they are used only where they prove
+// themselves (time-stamp tokens, signed revocation evidence, certificates that must chain).
+func Verify(ctx context.Context, dossier []byte, opts VerifyOptions) (*report.Document, error) {
+	doc, _, err := verifyDossier(ctx, dossier, opts)
+	return doc, err
+}
+
+func checkOptions(data []byte, opts VerifyOptions) error {
+	switch {
+	case data == nil:
+		return errors.New("xades: verify: no input")
+	case opts.Env == nil || opts.Env.Policy == nil:
+		return errors.New("xades: verify: no trust environment or policy")
+	}
+	return nil
+}
+
+func newReport(data []byte, opts VerifyOptions, now time.Time, kind string) *report.Document {
+	sum := sha256.Sum256(data)
+	return &report.Document{File: opts.FileName, SHA256: hex.EncodeToString(sum[:]), Kind: kind,
+		ValidatedAt: now, Policy: opts.Env.Policy.ID(), Verdict: report.Passed()}
+}
+
+func verifyDossier(ctx context.Context, data []byte, opts VerifyOptions) (*report.Document, []*sigState, error) {
+	if err := checkOptions(data, opts); err != nil {
+		return nil, nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	kind := "package"
+	if opts.Kind == policy.KindReceipt {
+		kind = "receipt"
+	}
+	doc := newReport(data, opts, now, kind)
+	log := logger(opts.Logger)
+	if _, ok := opts.Env.Policy.Document(opts.Kind); !ok {
+		doc.Verdict.Fail(report.PolicyProcessingError, errcode.New(errcode.A010, "", "document kind "+string(opts.Kind)))
+		doc.Finish()
+		return doc, nil, nil
+	}
+	d, err := es3.Parse(data, es3.ParseOptions{Mode: opts.Mode, Limits: opts.Limits})
+	if err != nil {
+		var e *es3.Error
+		if errors.As(err, &e) {
+			doc.Verdict.Fail(report.FormatFailure, e.Finding)
+		} else {
+			doc.Verdict.Fail(report.FormatFailure, errcode.New(errcode.T005, "", err.Error()))
+		}
+		doc.Finish()
+		log.Info("dossier refused", slog.String("event", "signature.verified"), slog.String("file", opts.FileName),
+			slog.String("indication", string(doc.Verdict.Indication)), slog.String("error", err.Error()))
+		return doc, nil, nil
+	}
+	defer d.Close()
+	if len(d.Signatures) == 0 {
+		doc.Verdict.Fail(report.SignedDataNotFound, errcode.New(errcode.F012, "", "no signature / nincs aláírás"))
+	}
+	v := &verifier{ctx: ctx, opts: opts, now: now, doc: d.Doc(), pol: opts.Env.Policy}
+	var states []*sigState
+	for _, s := range d.Signatures {
+		st := v.signature(s.Node, &target{dossier: d, sig: s})
+		doc.Signatures = append(doc.Signatures, *st.report)
+		states = append(states, st)
+	}
+	doc.Finish()
+	for i := range doc.Signatures {
+		logVerified(log, opts.FileName, d.Title, &doc.Signatures[i])
+		states[i].report = &doc.Signatures[i]
+	}
+	return doc, states, nil
+}
+
+func logVerified(log *slog.Logger, file, title string, s *report.Signature) {
+	var codes []string
+	for _, f := range s.Verdict.Findings {
+		codes = append(codes, string(f.Code))
+	}
+	log.Info("signature verified",
+		slog.String("event", "signature.verified"),
+		slog.String("file", file),
+		slog.String("dossier", title),
+		slog.String("signature", s.ID),
+		slog.String("signer", s.Signer),
+		slog.String("serial", s.Serial),
+		slog.String("indication", string(s.Verdict.Indication)),
+		slog.String("subIndication", string(s.Verdict.Sub)),
+		slog.String("codes", strings.Join(codes, ",")),
+		slog.String("level", s.Level),
+		slog.Time("timestampTime", s.TimestampTime))
+}
+
+// target is where a signature sits: in a dossier (with its position) or, for VerifyGeneric, nowhere
+// in particular.
+type target struct {
+	dossier *es3.Dossier // nil for VerifyGeneric
+	sig     es3.Signature
+}
+
+type verifier struct {
+	ctx  context.Context
+	opts VerifyOptions
+	now  time.Time
+	doc  *libxml.Document
+	pol  *policy.Policy
+}
+
+// sigCheck carries one signature's verification.
+type sigCheck struct {
+	v   *verifier
+	rs  *report.Signature
+	st  *sigState
+	p   *sigParts
+	res *xmldsig.Result
+}
+
+func (c *sigCheck) fail(sub report.SubIndication, code errcode.Code, loc, detail string) {
+	c.rs.Verdict.Fail(sub, errcode.New(code, loc, detail))
+}
+
+func (c *sigCheck) incomplete(sub report.SubIndication, code errcode.Code, loc, detail string) {
+	c.rs.Verdict.Incomplete(sub, errcode.New(code, loc, detail))
+}
+
+// policyFinding records a policy.Finding: its own bilingual text, its sub-indication.
+func (c *sigCheck) policyFinding(err error, loc string) {
+	var f policy.Finding
+	if err == nil {
+		return
+	}
+	if !errors.As(err, &f) {
+		c.fail(report.PolicyProcessingError, errcode.A010, loc, err.Error())
+		return
+	}
+	ef := errcode.Finding{Code: errcode.Code(f.Code), Severity: errcode.Severity(f.Severity), Location: loc, HU: f.HU, EN: f.EN}
+	if f.Severity == policy.SeverityWarning {
+		c.rs.Verdict.Warn(ef)
+		return
+	}
+	c.rs.Verdict.Fail(report.SubIndication(f.Sub), ef)
+}
+
+// signature verifies one ds:Signature.
+func (v *verifier) signature(sigNode libxml.Node, t *target) *sigState {
+	id, _ := sigNode.Attr("Id")
+	rs := &report.Signature{ID: id, Verdict: report.Passed(), Level: "B"}
+	st := &sigState{id: id, report: rs}
+	c := &sigCheck{v: v, rs: rs, st: st}
+	c.run(sigNode, t)
+	if rs.Verdict.Indication != report.TotalPassed && rs.Level == "B" && len(rs.Covered) == 0 {
+		rs.Level = ""
+	}
+	return st
+}
+
+func (c *sigCheck) run(sigNode libxml.Node, t *target) {
+	v := c.v
+	p, err := locate(sigNode)
+	c.p = p
+	if err != nil {
+		c.fail(report.FormatFailure, errcode.F012, c.rs.ID, err.Error())
+		return
+	}
+	res, err := xmldsig.VerifyDocument(v.doc, sigNode, xmldsig.VerifyOptions{})
+	c.res = res
+	if res != nil {
+		c.rs.Algorithm = res.SignatureMethod
+		if res.Certificate != nil {
+			c.setSigner(res.Certificate)
+		}
+	}
+	if err != nil || res == nil || !res.Valid {
+		c.coreFailure(res, err)
+		return
+	}
+	for _, rr := range res.References {
+		c.rs.Covered = append(c.rs.Covered, strings.TrimPrefix(rr.URI, "#"))
+	}
+	if !c.coverage(t) {
+		return
+	}
+	c.algorithms()
+
+	// Signed properties: only the canonical bytes of the covered element.
+	var sp *props.SignedProperties
+	if !p.signedProps.IsZero() && res.Covers(p.signedProps) {
+		b, err := canon(v.doc, p.signedProps, excC14N)
+		if err == nil {
+			sp, err = props.ParseSignedProperties(b)
+		}
+		if err != nil {
+			c.fail(report.FormatFailure, propertyCode(err), c.rs.ID, err.Error())
+			return
+		}
+	}
+	var up *props.UnsignedProperties
+	if !p.unsignedProps.IsZero() {
+		b, err := canon(v.doc, p.unsignedProps, excC14N)
+		if err == nil {
+			up, err = props.ParseUnsignedProperties(b)
+		}
+		if err != nil {
+			c.fail(report.FormatFailure, propertyCode(err), c.rs.ID, err.Error())
+			return
+		}
+		c.st.unsigned = up
+	}
+	c.requiredProperties(sp, up)
+	if sp != nil {
+		c.signedProperties(sp, t)
+	}
+
+	emb, extra := embedded(up)
+	tsv := &tsp.Verifier{
+		Chain:      pathval.TSAVerifier{Anchors: v.opts.Env.TSAs, ExtraIntermediates: append(append([]*x509.Certificate(nil), v.opts.Env.Intermediates...), extra...), Algorithms: v.opts.Env.Algorithms()},
+		ExtraCerts: extra,
+	}
+	T := c.signatureTimeStamps(up, tsv, emb, extra)
+	if sp != nil {
+		for _, f := range v.pol.CheckTimeGaps(sp.SigningTime, T, v.opts.Arrival) {
+			c.policyFinding(f, c.rs.ID)
+		}
+	}
+	c.signerChain(T, emb, extra)
+	if up != nil {
+		c.laterTimeStamps(up, tsv)
+	}
+}
+
+// setSigner fills the report's signer fields from the certificate that verified the signature.
+func (c *sigCheck) setSigner(cert *x509.Certificate) {
+	c.st.cert = cert
+	c.rs.Signer = cert.Subject.String()
+	c.rs.SignerName = SignerName(cert)
+	c.rs.Issuer = cert.Issuer.String()
+	c.rs.Serial = cert.SerialNumber.String()
+}
+
+// coreFailure classifies an XMLDSig core-validation failure.
+func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
+	if err == nil {
+		err = errors.New("signature not valid")
+	}
+	loc := c.rs.ID
+	var bad []string
+	if res != nil {
+		for _, rr := range res.References {
+			if !rr.Valid {
+				bad = append(bad, rr.URI)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		loc += " " + strings.Join(bad, ",")
+	}
+	detail := err.Error()
+	switch {
+	case errors.Is(err, xmldsig.ErrDuplicateID):
+		c.fail(report.FormatFailure, errcode.T005, loc, detail)
+	case errors.Is(err, xmldsig.ErrUnsupportedAlgorithm):
+		c.fail(report.Unsupported, errcode.A013, loc, detail)
+	case errors.Is(err, xmldsig.ErrUnsupported):
+		c.fail(report.Unsupported, errcode.F012, loc, detail)
+	case errors.Is(err, xmldsig.ErrDigestMismatch):
+		c.fail(report.HashFailure, errcode.A002, loc, detail)
+	case errors.Is(err, xmldsig.ErrReference):
+		c.fail(report.SignedDataNotFound, errcode.F012, loc, detail)
+	case errors.Is(err, xmldsig.ErrSignatureInvalid):
+		c.fail(report.SigCryptoFailure, errcode.A001, loc, detail)
+	case errors.Is(err, xmldsig.ErrKey):
+		c.fail(report.CryptoConstraintsFailure, errcode.A013, loc, detail)
+	case errors.Is(err, xmldsig.ErrLimit):
+		c.fail(report.FormatFailure, errcode.T006, loc, detail)
+	default:
+		c.fail(report.FormatFailure, errcode.T005, loc, detail)
+	}
+}
+
+// coverage enforces the wrapping defence: which nodes the verified references must, and may, cover.
+func (c *sigCheck) coverage(t *target) bool {
+	p, res := c.p, c.res
+	type want struct {
+		node libxml.Node
+		name string
+		got  bool
+	}
+	var wants []*want
+	add := func(n libxml.Node, name string) { wants = append(wants, &want{node: n, name: name}) }
+	strict := t.dossier != nil && t.dossier.Mode() == es3.Strict
+	d := t.dossier
+	switch {
+	case d != nil && t.sig.Document >= 0:
+		doc := d.Documents[t.sig.Document]
+		add(doc.Profile, "es:DocumentProfile")
+		add(doc.Object, "ds:Object "+doc.ObjectID)
+	case d != nil:
+		add(d.Profile, "es:DossierProfile")
+		add(d.DocumentsNode, "es:Documents")
+		for _, doc := range d.Documents {
+			add(doc.Object, "ds:Object "+doc.ObjectID)
+		}
+	}
+	if strict || !p.profileObject.IsZero() {
+		if p.profileObject.IsZero() {
+			c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID, "no es:SignatureProfile object / nincs es:SignatureProfile")
+			return false
+		}
+		add(p.profileObject, "es:SignatureProfile object")
+	}
+	if strict || !p.signedProps.IsZero() {
+		if p.signedProps.IsZero() {
+			c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID, "no xades:SignedProperties / nincs xades:SignedProperties")
+			return false
+		}
+		add(p.signedProps, "xades:SignedProperties")
+	}
+	ok := true
+	for _, rr := range res.References {
+		if rr.WholeDocument {
+			c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID+" "+rr.URI, "whole-document reference in a frame signature")
+			ok = false
+			continue
+		}
+		matched := false
+		for _, w := range wants {
+			if rr.Node == w.node {
+				w.got, matched = true, true
+				if (w.node == p.signedProps) != (rr.Type == props.SignedPropertiesType) {
+					c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID+" "+rr.URI,
+						"the SignedProperties reference and only it must have Type "+props.SignedPropertiesType)
+					ok = false
+				}
+			}
+		}
+		if !matched && (strict || !c.p.sig.Contains(rr.Node)) && d != nil {
+			c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID+" "+rr.URI,
+				"a reference covers an element outside the required set / a hivatkozás a kötelező körön kívüli elemre mutat")
+			ok = false
+		}
+	}
+	for _, w := range wants {
+		if !w.got {
+			c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID, "not covered / nincs lefedve: "+w.name)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// algorithms applies the policy's algorithm rules to SignedInfo and every reference (A013).
+func (c *sigCheck) algorithms() {
+	pol, res := c.v.pol, c.res
+	if _, err := pol.CheckAlgorithmURI(res.SignatureMethod, res.PublicKey); err != nil {
+		c.policyFinding(err, c.rs.ID+" SignatureMethod")
+	}
+	if err := pol.CheckCanonicalization(res.CanonicalizationMethod); err != nil {
+		c.policyFinding(err, c.rs.ID+" CanonicalizationMethod")
+	}
+	for _, rr := range res.References {
+		if _, err := pol.CheckDigestURI(rr.DigestMethod); err != nil {
+			c.policyFinding(err, c.rs.ID+" "+rr.URI)
+		}
+		for _, tr := range rr.Transforms {
+			if _, ok := libxml.ParseC14NURI(tr); ok {
+				if err := pol.CheckCanonicalization(tr); err != nil {
+					c.policyFinding(err, c.rs.ID+" "+rr.URI)
+				}
+			}
+		}
+	}
+}
+
+// propertyCode maps a malformed property to its SPEC §7 code.
+func propertyCode(err error) errcode.Code {
+	var pe *props.PropertyError
+	if !errors.As(err, &pe) {
+		return errcode.T005
+	}
+	for _, m := range []struct {
+		name string
+		code errcode.Code
+	}{
+		{"SigningTime", errcode.F001}, {"SigningCertificate", errcode.F002}, {"SignaturePolicyIdentifier", errcode.F003},
+		{"DataObjectFormat", errcode.F004}, {"CommitmentTypeIndication", errcode.F008},
+		{"SignatureTimeStamp", errcode.F005}, {"CompleteCertificateRefs", errcode.F006},
+	} {
+		if strings.Contains(pe.Property, m.name) {
+			return m.code
+		}
+	}
+	return errcode.T005
+}
+
+// requiredProperties reports every property the policy requires and the signature lacks.
+func (c *sigCheck) requiredProperties(sp *props.SignedProperties, up *props.UnsignedProperties) {
+	var signed, unsigned []string
+	if sp != nil {
+		if !sp.SigningTime.IsZero() {
+			signed = append(signed, "SigningTime")
+		}
+		if sp.HasSigningCertificate {
+			if sp.SigningCertificateV2 {
+				signed = append(signed, "SigningCertificateV2")
+			} else {
+				signed = append(signed, "SigningCertificate")
+			}
+		}
+		if sp.Policy != nil {
+			signed = append(signed, "SignaturePolicyIdentifier")
+		}
+		if len(sp.DataObjectFormats) > 0 {
+			signed = append(signed, "DataObjectFormat")
+		}
+		if len(sp.Commitments) > 0 {
+			signed = append(signed, "CommitmentTypeIndication")
+		}
+	}
+	for _, k := range up.Kinds() {
+		if k != props.KindOther {
+			unsigned = append(unsigned, k.String())
+		}
+	}
+	for _, f := range c.v.pol.CheckProperties(c.v.opts.Kind, signed, unsigned) {
+		c.policyFinding(f, c.rs.ID)
+	}
+}
+
+// signedProperties checks SigningCertificate, the policy, DataObjectFormat and the commitment.
+func (c *sigCheck) signedProperties(sp *props.SignedProperties, t *target) {
+	pol, id := c.v.pol, c.rs.ID
+	c.rs.SigningTime = sp.SigningTime
+	if sp.HasSigningCertificate {
+		cert := c.res.Certificate
+		matched := false
+		for _, ref := range sp.SigningCertificate {
+			if cert != nil && props.CertDigestMatches(ref, cert) {
+				matched = true
+				if err := pol.CheckDigest(ref.Digest.Hash); err != nil {
+					c.policyFinding(err, id+" SigningCertificate")
+				}
+				break
+			}
+		}
+		if !matched {
+			c.fail(report.SigConstraintsFailure, errcode.F002, id,
+				"a SigningCertificate nem a KeyInfo tanúsítványát azonosítja / SigningCertificate does not identify the KeyInfo certificate")
+		}
+	}
+	if sp.Policy != nil {
+		switch {
+		case sp.Policy.Implied:
+			c.fail(report.PolicyProcessingError, errcode.A010, id, "SignaturePolicyImplied")
+		case len(sp.Policy.Transforms) > 0:
+			c.fail(report.PolicyProcessingError, errcode.A010, id, "transforms on the policy document are not applied")
+		default:
+			c.rs.Policy = sp.Policy.Identifier
+			if err := pol.CheckSignaturePolicy(sp.Policy.Identifier, sp.Policy.Hash.Hash, sp.Policy.Hash.Value); err != nil {
+				c.policyFinding(err, id+" SignaturePolicyIdentifier")
+			}
+		}
+	}
+	if !sp.SigningTime.IsZero() {
+		if err := pol.CheckValidAt(sp.SigningTime); err != nil {
+			c.policyFinding(err, id+" SigningTime")
+		}
+	}
+	// DataObjectFormat: every payload reference is described, with a MIME type the policy accepts.
+	refIDs := map[string]*xmldsig.ReferenceResult{}
+	for _, rr := range c.res.References {
+		if rr.ID != "" {
+			refIDs[rr.ID] = rr
+		}
+	}
+	dofs := map[string]props.DataObjectFormat{}
+	for _, f := range sp.DataObjectFormats {
+		rr, ok := refIDs[strings.TrimPrefix(f.ObjectReference, "#")]
+		if !strings.HasPrefix(f.ObjectReference, "#") || !ok || rr.Type == props.SignedPropertiesType {
+			c.fail(report.FormatFailure, errcode.F004, id, "DataObjectFormat ObjectReference "+f.ObjectReference+" names no data reference")
+			continue
+		}
+		dofs[rr.ID] = f
+	}
+	if t.dossier != nil {
+		for _, doc := range t.dossier.Documents {
+			for _, rr := range c.res.References {
+				if rr.Node != doc.Object {
+					continue
+				}
+				f, ok := dofs[rr.ID]
+				if rr.ID == "" || !ok {
+					c.fail(report.FormatFailure, errcode.F004, id+" "+rr.URI, "no DataObjectFormat for "+doc.Title)
+					continue
+				}
+				if err := pol.CheckMIME(c.v.opts.Kind, f.MimeType, doc.Encrypted()); err != nil {
+					c.policyFinding(err, id+" "+rr.URI)
+				}
+			}
+		}
+	}
+	for i, cm := range sp.Commitments {
+		if i == 0 {
+			c.rs.Commitment = cm.Identifier
+		}
+		if err := pol.CheckCommitment(c.v.opts.Kind, cm.Identifier); err != nil {
+			c.policyFinding(err, id+" CommitmentTypeIndication")
+		}
+	}
+}
+
+// embedded collects the validation data a signature carries: revocation values (its own and the
+// time-stamps') and certificates.
+func embedded(up *props.UnsignedProperties) (trust.Embedded, []*x509.Certificate) {
+	var emb trust.Embedded
+	var certs []*x509.Certificate
+	if up == nil {
+		return emb, nil
+	}
+	addRV := func(rv *props.RevocationValues) {
+		if rv != nil {
+			emb.OCSP = append(emb.OCSP, rv.OCSP...)
+			emb.CRL = append(emb.CRL, rv.CRLs...)
+		}
+	}
+	for _, p := range up.Properties {
+		switch p.Kind {
+		case props.KindRevocationValues:
+			addRV(p.RevocationValues)
+		case props.KindCertificateValues:
+			if p.CertificateValues != nil {
+				certs = append(certs, p.CertificateValues.Certs...)
+			}
+		case props.KindTimeStampValidationData:
+			if vd := p.ValidationData; vd != nil {
+				addRV(vd.RevocationValues)
+				if vd.CertificateValues != nil {
+					certs = append(certs, vd.CertificateValues.Certs...)
+				}
+			}
+		}
+	}
+	return emb, certs
+}
+
+// tsFailure records a time-stamp token that did not verify.
+func (c *sigCheck) tsFailure(kind string, err error) {
+	loc := c.rs.ID + " " + kind
+	switch {
+	case errors.Is(err, tsp.ErrImprintMismatch):
+		c.fail(report.HashFailure, errcode.A007, loc, err.Error())
+	case errors.Is(err, tsp.ErrTSAUntrusted):
+		c.incomplete(report.NoCertificateChainFound, errcode.A007, loc, err.Error())
+	case tsp.Code(err) == tsp.CodeAlgorithm:
+		c.fail(report.CryptoConstraintsFailure, errcode.A013, loc, err.Error())
+	default:
+		c.fail(report.FormatFailure, errcode.A007, loc, err.Error())
+	}
+}
+
+// signatureTimeStamps verifies every SignatureTimeStamp and returns T, the genTime of the first valid
+// one (zero if none).
+func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifier, emb trust.Embedded, extra []*x509.Certificate) time.Time {
+	var T time.Time
+	if up == nil {
+		return T
+	}
+	v := c.v
+	for _, ts := range up.SignatureTimeStamps() {
+		cm, ok := c14nOf(ts.CanonicalizationMethod)
+		if !ok {
+			c.fail(report.Unsupported, errcode.A013, c.rs.ID+" SignatureTimeStamp", "canonicalization "+ts.CanonicalizationMethod)
+			continue
+		}
+		if err := v.pol.CheckCanonicalization(cm.URI()); err != nil {
+			c.policyFinding(err, c.rs.ID+" SignatureTimeStamp")
+		}
+		if len(ts.Includes) > 0 {
+			c.fail(report.FormatFailure, errcode.A007, c.rs.ID+" SignatureTimeStamp", "explicit Include inputs are not supported")
+			continue
+		}
+		data, err := canon(v.doc, c.p.sigValue, cm)
+		if err != nil {
+			c.fail(report.FormatFailure, errcode.A007, c.rs.ID+" SignatureTimeStamp", err.Error())
+			continue
+		}
+		for _, der := range ts.Tokens {
+			tok, err := tsv.VerifyData(v.ctx, der, data)
+			if err != nil {
+				c.tsFailure("SignatureTimeStamp", err)
+				c.rs.Timestamps = append(c.rs.Timestamps, report.Timestamp{Kind: "SignatureTimeStamp"})
+				continue
+			}
+			for _, f := range v.pol.CheckCertificate(v.pol.Timestamp.Role, tok.TSA) {
+				c.policyFinding(f, c.rs.ID+" SignatureTimeStamp TSA")
+			}
+			c.rs.Timestamps = append(c.rs.Timestamps, tsReport("SignatureTimeStamp", tok, true))
+			if T.IsZero() {
+				T = tok.GenTime
+				c.st.genTime = T
+				c.st.tsaCerts = append([]*x509.Certificate{tok.TSA}, tok.Certificates...)
+				// The TSA's own chain under the grace rule, with the evidence the signature embeds.
+				cr := v.opts.Env.CheckChain(v.ctx, trust.ChainQuery{Purpose: pathval.PurposeTSA, Leaf: tok.TSA,
+					Intermediates: append(append([]*x509.Certificate(nil), tok.Certificates...), extra...), T: T, Now: v.now, Embedded: emb})
+				c.st.tsaChain = &cr
+				c.merge(cr.Verdict, "SignatureTimeStamp TSA")
+				if cr.EarliestFinal.After(c.rs.EarliestFinal) {
+					c.rs.EarliestFinal = cr.EarliestFinal
+				}
+				c.evidence(cr.Path)
+			}
+		}
+	}
+	if !T.IsZero() {
+		c.rs.TimestampTime = T
+		c.rs.Level = "T"
+	}
+	return T
+}
+
+// merge folds a chain verdict in, prefixing the findings' locations.
+func (c *sigCheck) merge(v report.Verdict, what string) {
+	for i := range v.Findings {
+		v.Findings[i].Location = strings.TrimSpace(c.rs.ID + " " + what + " " + v.Findings[i].Location)
+	}
+	c.rs.Verdict.Merge(v)
+}
+
+func tsReport(kind string, tok *tsp.Token, ok bool) report.Timestamp {
+	r := report.Timestamp{Kind: kind, OK: ok}
+	if tok != nil {
+		r.GenTime = tok.GenTime
+		if tok.TSA != nil {
+			r.TSA = tok.TSA.Subject.String()
+		}
+		if tok.SerialNumber != nil {
+			r.Serial = tok.SerialNumber.String()
+		}
+	}
+	return r
+}
+
+// evidence adds a path's revocation evidence to the report.
+func (c *sigCheck) evidence(path *pathval.Result) {
+	if path == nil {
+		return
+	}
+	for i, ev := range path.Revocation {
+		if ev == nil || i >= len(path.Chain) {
+			continue
+		}
+		src := ev.URL
+		if ev.FromCache {
+			src = "cache"
+		}
+		e := report.Evidence{About: path.Chain[i].Subject.String(), Method: ev.Method.String(), Status: ev.Status.String(),
+			ProducedAt: ev.ProducedAt(), Source: src}
+		if ev.Status == revocation.StatusRevoked {
+			e.RevokedAt = ev.RevocationTime
+		}
+		c.rs.Evidence = append(c.rs.Evidence, e)
+	}
+}
+
+// signerChain validates the signer's certificate at T (or now, when there is no time-stamp: the
+// signature then already failed F005, and the chain is reported for information).
+func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Certificate) {
+	v := c.v
+	cert := c.res.Certificate
+	if cert == nil {
+		c.fail(report.NoSigningCertificate, errcode.F002, c.rs.ID, "KeyInfo has no certificate")
+		return
+	}
+	at := T
+	if at.IsZero() {
+		at = v.now
+	}
+	rules, _ := v.pol.Document(v.opts.Kind)
+	for _, f := range v.pol.CheckCertificate(rules.SignerRole, cert) {
+		c.policyFinding(f, c.rs.ID+" signer")
+	}
+	inter := append(append([]*x509.Certificate(nil), c.res.KeyInfoCertificates...), extra...)
+	cr := v.opts.Env.CheckChain(v.ctx, trust.ChainQuery{Purpose: pathval.PurposeSigner, Leaf: cert, Intermediates: inter,
+		T: at, Now: v.now, Embedded: emb, AllowNonQualified: v.opts.Kind == policy.KindReceipt})
+	c.st.signerChain = &cr
+	c.merge(cr.Verdict, "signer")
+	if cr.EarliestFinal.After(c.rs.EarliestFinal) {
+		c.rs.EarliestFinal = cr.EarliestFinal
+	}
+	if cr.Path != nil {
+		for _, ch := range cr.Path.Chain {
+			sum := sha256.Sum256(ch.Raw)
+			c.rs.Chain = append(c.rs.Chain, report.Certificate{Subject: ch.Subject.String(), Issuer: ch.Issuer.String(),
+				Serial: ch.SerialNumber.String(), SHA256: hex.EncodeToString(sum[:]), NotBefore: ch.NotBefore, NotAfter: ch.NotAfter})
+		}
+		if len(c.rs.Chain) > 0 {
+			c.rs.Chain[0].Qualified = cr.Path.Qualified
+		}
+		c.evidence(cr.Path)
+	}
+	// PRC-05: the final check must happen before the signer certificate expires. After that only
+	// evidence the signature carries (collected by Extend) and its archive time-stamp can carry the
+	// verdict; say so rather than hide it.
+	if v.now.After(cert.NotAfter) && cr.Verdict.Indication == report.TotalPassed {
+		c.rs.Verdict.Warn(errcode.New(errcode.A006, c.rs.ID+" signer",
+			"the signer certificate expired "+cert.NotAfter.UTC().Format(time.RFC3339)+
+				"; the verdict rests on the validation data embedded in the signature / a tanúsítvány lejárt, az eredmény az aláírásba ágyazott ellenőrzési adatokon alapul"))
+	}
+}
+
+// laterTimeStamps verifies SigAndRefsTimeStamps and ArchiveTimeStamps over their inputs and sets the
+// level reached.
+func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifier) {
+	kinds := up.Kinds()
+	has := func(k props.Kind) bool { return len(up.Of(k)) > 0 }
+	if c.rs.Level == "T" && has(props.KindCompleteCertificateRefs) && has(props.KindCompleteRevocationRefs) {
+		c.rs.Level = "C"
+	}
+	uspKids := c.p.usp.Children()
+	if len(uspKids) != len(kinds) {
+		c.fail(report.FormatFailure, errcode.T005, c.rs.ID, "unsigned properties changed between readings")
+		return
+	}
+	xOK, aOK := false, false
+	for i, prop := range up.Properties {
+		var parts []props.Part
+		var err error
+		var name string
+		switch prop.Kind {
+		case props.KindSigAndRefsTimeStamp:
+			name = "SigAndRefsTimeStamp"
+			parts, err = props.SigAndRefsTimeStampParts(kinds, i)
+		case props.KindArchiveTimeStamp:
+			name = "ArchiveTimeStamp"
+			parts, err = props.ArchiveTimeStampParts(c.layout(kinds), i)
+		default:
+			continue
+		}
+		if err == nil && len(prop.TimeStamp.Includes) > 0 {
+			err = errors.New("explicit Include inputs are not supported")
+		}
+		if err != nil {
+			c.fail(report.FormatFailure, errcode.A007, c.rs.ID+" "+name, err.Error())
+			continue
+		}
+		good := 0
+		for _, der := range prop.TimeStamp.Tokens {
+			tok, err := c.verifyOver(der, parts, prop.TimeStamp.CanonicalizationMethod, tsv)
+			if err != nil {
+				c.tsFailure(name, err)
+				c.rs.Timestamps = append(c.rs.Timestamps, report.Timestamp{Kind: name})
+				continue
+			}
+			good++
+			c.rs.Timestamps = append(c.rs.Timestamps, tsReport(name, tok, true))
+		}
+		if good > 0 && good == len(prop.TimeStamp.Tokens) {
+			if prop.Kind == props.KindSigAndRefsTimeStamp {
+				xOK = true
+			} else {
+				aOK = true
+			}
+		}
+	}
+	if c.rs.Verdict.Indication == report.TotalFailed {
+		return
+	}
+	switch {
+	case aOK && (xOK || c.rs.Level == "C"):
+		c.rs.Level = "A"
+	case xOK && has(props.KindCertificateValues) && has(props.KindRevocationValues):
+		c.rs.Level = "X-L"
+	case xOK:
+		c.rs.Level = "X"
+	}
+}
+
+// layout describes this signature for the ArchiveTimeStamp input.
+func (c *sigCheck) layout(kinds []props.Kind) props.Layout {
+	return props.Layout{References: len(c.res.References), HasKeyInfo: !c.p.keyInfo.IsZero(), Objects: len(c.p.objects),
+		QualifyingPropertiesObject: c.p.qpIndex, Unsigned: kinds}
+}
+
+// verifyOver verifies a token whose input is parts (hashed as they are produced, never held whole:
+// an archive input contains the payload).
+func (c *sigCheck) verifyOver(der []byte, parts []props.Part, c14nURI string, tsv *tsp.Verifier) (*tsp.Token, error) {
+	tok, err := tsp.ParseToken(der, tsv.ExtraCerts...)
+	if err != nil {
+		return nil, err
+	}
+	h := tok.HashAlgorithm
+	if !h.Available() {
+		return nil, fmt.Errorf("%w: hash %v", tsp.ErrWeakAlgorithm, h)
+	}
+	sum := h.New()
+	if err := writeInput(sum, c.v.doc, c.p, c.res.References, parts, c14nURI); err != nil {
+		return nil, err
+	}
+	return tsv.Verify(c.v.ctx, der, sum.Sum(nil), h)
+}
+
+// writeInput writes the time-stamp input described by parts to w.
+func writeInput(w io.Writer, d *libxml.Document, p *sigParts, refs []*xmldsig.ReferenceResult, parts []props.Part, c14nURI string) error {
+	cm, ok := c14nOf(c14nURI)
+	if !ok {
+		return fmt.Errorf("xades: time-stamp canonicalization %q not supported", c14nURI)
+	}
+	uspKids := []libxml.Node(nil)
+	if !p.usp.IsZero() {
+		uspKids = p.usp.Children()
+	}
+	for _, part := range parts {
+		var n libxml.Node
+		how := cm
+		switch part.Role {
+		case props.RoleSignatureValue:
+			n = p.sigValue
+		case props.RoleSignedInfo:
+			n = p.signedInfo
+		case props.RoleKeyInfo:
+			n = p.keyInfo
+		case props.RoleUnsignedProperty:
+			if part.Index >= len(uspKids) {
+				return fmt.Errorf("xades: time-stamp input: unsigned property %d missing", part.Index)
+			}
+			n = uspKids[part.Index]
+		case props.RoleObject:
+			if part.Index >= len(p.objects) {
+				return fmt.Errorf("xades: time-stamp input: object %d missing", part.Index)
+			}
+			n = p.objects[part.Index]
+		case props.RoleReference:
+			if part.Index >= len(refs) {
+				return fmt.Errorf("xades: time-stamp input: reference %d missing", part.Index)
+			}
+			rr := refs[part.Index]
+			if rr.WholeDocument || rr.Node.IsZero() {
+				return errors.New("xades: time-stamp input: whole-document references are not supported")
+			}
+			n = rr.Node
+			// The reference's output octets: a node set after its one canonicalization transform;
+			// with no transform, the node set canonicalized with the time-stamp's method.
+			switch len(rr.Transforms) {
+			case 0:
+			case 1:
+				rc, ok := libxml.ParseC14NURI(rr.Transforms[0])
+				if !ok {
+					return fmt.Errorf("xades: time-stamp input: reference transform %s not supported", rr.Transforms[0])
+				}
+				how = rc
+			default:
+				return errors.New("xades: time-stamp input: references with several transforms are not supported")
+			}
+		default:
+			return fmt.Errorf("xades: time-stamp input: role %v", part.Role)
+		}
+		if n.IsZero() {
+			return fmt.Errorf("xades: time-stamp input: %v missing", part)
+		}
+		if err := d.CanonicalizeTo(w, n, how); err != nil {
+			return fmt.Errorf("xades: time-stamp input %v: %w", part, err)
+		}
+	}
+	return nil
+}
+
+// hashInput returns the digest with h of the time-stamp input.
+func hashInput(h crypto.Hash, d *libxml.Document, p *sigParts, refs []*xmldsig.ReferenceResult, parts []props.Part, c14nURI string) ([]byte, error) {
+	var hh hash.Hash = h.New()
+	if err := writeInput(hh, d, p, refs, parts, c14nURI); err != nil {
+		return nil, err
+	}
+	return hh.Sum(nil), nil
+}
