@@ -187,6 +187,9 @@ func Init(dir string, opts InitOptions) error {
 	if err := initTrustConfig(dir, man); err != nil {
 		return err
 	}
+	if err := writeDemoConfigs(dir, man); err != nil {
+		return err
+	}
 	return writeJSONAtomic(filepath.Join(dir, ManifestFile), man, 0o644)
 }
 
