@@ -4,8 +4,8 @@
 //
 // # The sender's file
 //
-// Sender is the employer's (or accountant's) configuration. Example, as written by the sandbox
-// (`sandbox init`) for the demo employer "pelda":
+// Sender is the employer's (or accountant's) configuration. Example (`sandbox init` writes one like
+// it, DIR/sender-pelda.json, for its demo employer "pelda"):
 //
 //	{
 //	  "employer": {"name": "Példa Kft.", "idType": "adoszam", "id": "12345676"},
