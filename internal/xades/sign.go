@@ -90,6 +90,16 @@ func refused(format string, args ...any) error {
 //     data reference and CommitmentTypeIndication (the kind's commitment, all signed data objects);
 //     there are no unsigned properties yet (Timestamp adds them after the last signer).
 func Sign(ctx context.Context, dossier []byte, opts SignOptions) ([]byte, string, error) {
+	return sign(ctx, dossier, opts, nil)
+}
+
+// signHooks let tests build signatures Sign would never make (wrapping and substitution attacks).
+type signHooks struct {
+	shape  func(*dossierShape)
+	signed func(*props.Signed)
+}
+
+func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHooks) ([]byte, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
@@ -161,6 +171,9 @@ func Sign(ctx context.Context, dossier []byte, opts SignOptions) ([]byte, string
 		}
 	}
 	d.Close()
+	if hooks != nil && hooks.shape != nil {
+		hooks.shape(&shape)
+	}
 
 	idx, err := xmlsplice.Index(dossier)
 	if err != nil {
@@ -170,7 +183,7 @@ func Sign(ctx context.Context, dossier []byte, opts SignOptions) ([]byte, string
 		return nil, "", refused("the document element is not es:Dossier")
 	}
 
-	tmpl, err := buildTemplate(sigID, method, signingTime, shape, opts, rules)
+	tmpl, err := buildTemplate(sigID, method, signingTime, shape, opts, rules, hooks)
 	if err != nil {
 		return nil, "", err
 	}
@@ -264,7 +277,7 @@ var (
 )
 
 // buildTemplate builds the ds:Signature with empty DigestValues and SignatureValue.
-func buildTemplate(sigID, method string, signingTime time.Time, shape dossierShape, opts SignOptions, rules policy.DocumentRules) (*etree.Element, error) {
+func buildTemplate(sigID, method string, signingTime time.Time, shape dossierShape, opts SignOptions, rules policy.DocumentRules, hooks *signHooks) (*etree.Element, error) {
 	sig := etree.NewElement("ds:Signature")
 	sig.CreateAttr("xmlns:ds", xmldsig.NSDSig)
 	sig.CreateAttr("Id", sigID)
@@ -327,7 +340,7 @@ func buildTemplate(sigID, method string, signingTime time.Time, shape dossierSha
 	}
 	sp.CreateElement("es:Generator").SetText(gen)
 
-	qp, err := props.BuildQualifyingProperties(sigID, props.Signed{
+	signed := props.Signed{
 		ID:                  sigID + suffixSignedProperties,
 		SigningTime:         signingTime,
 		SigningCertificates: []*x509.Certificate{opts.Certificate},
@@ -338,7 +351,11 @@ func buildTemplate(sigID, method string, signingTime time.Time, shape dossierSha
 		},
 		DataObjectFormats: dofs,
 		Commitments:       []props.CommitmentTypeIndication{{Identifier: rules.Commitment, AllSignedDataObjects: true}},
-	})
+	}
+	if hooks != nil && hooks.signed != nil {
+		hooks.signed(&signed)
+	}
+	qp, err := props.BuildQualifyingProperties(sigID, signed)
 	if err != nil {
 		return nil, fmt.Errorf("xades: sign: %w", err)
 	}
