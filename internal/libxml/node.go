@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"fmt"
-	"strings"
 	"unsafe"
 )
 
@@ -49,9 +48,44 @@ func (n Node) NamespaceURI() string {
 	return goStr(n.p.ns.href)
 }
 
-// Is reports whether n is the element {ns}local.
+// Is reports whether n is the element {ns}local. It compares in place, allocating nothing.
 func (n Node) Is(ns, local string) bool {
-	return !n.IsZero() && n.LocalName() == local && n.NamespaceURI() == ns
+	if n.IsZero() || !cStrEqual(n.p.name, local) {
+		return false
+	}
+	if n.p.ns == nil {
+		return ns == ""
+	}
+	return cStrEqual(n.p.ns.href, ns)
+}
+
+// cStrEqual reports whether the NUL-terminated C string s equals g. It reads C memory from Go (a plain
+// load per byte), so it costs no cgo call and no allocation; it never reads past s's terminator.
+func cStrEqual(s *C.xmlChar, g string) bool {
+	if s == nil {
+		return g == ""
+	}
+	p := unsafe.Pointer(s)
+	for i := 0; i < len(g); i++ {
+		c := *(*byte)(unsafe.Add(p, i))
+		if c != g[i] || c == 0 {
+			return false
+		}
+	}
+	return *(*byte)(unsafe.Add(p, len(g))) == 0
+}
+
+// appendCStr appends the NUL-terminated C string s to dst without a cgo call.
+func appendCStr(dst []byte, s *C.xmlChar) []byte {
+	if s == nil {
+		return dst
+	}
+	p := unsafe.Pointer(s)
+	n := 0
+	for *(*byte)(unsafe.Add(p, n)) != 0 {
+		n++
+	}
+	return append(dst, unsafe.Slice((*byte)(p), n)...)
 }
 
 // Line is the line the element starts on (1-based; 0 if libxml2 did not record it).
@@ -61,6 +95,31 @@ func (n Node) Line() int { return int(C.xmlGetLineNo(n.p)) }
 func (n Node) Parent() Node {
 	if p := n.p.parent; p != nil && p._type == C.XML_ELEMENT_NODE {
 		return Node{doc: n.doc, p: p}
+	}
+	return Node{}
+}
+
+// FirstChildElement returns the first child element, or the zero Node if there is none. With
+// NextSiblingElement it walks the children without allocating:
+//
+//	for c := n.FirstChildElement(); !c.IsZero(); c = c.NextSiblingElement() { … }
+func (n Node) FirstChildElement() Node {
+	if n.IsZero() {
+		return Node{}
+	}
+	if c := firstElement(n.p.children); c != nil {
+		return Node{doc: n.doc, p: c}
+	}
+	return Node{}
+}
+
+// NextSiblingElement returns the next element sharing n's parent, or the zero Node after the last.
+func (n Node) NextSiblingElement() Node {
+	if n.IsZero() {
+		return Node{}
+	}
+	if c := firstElement(n.p.next); c != nil {
+		return Node{doc: n.doc, p: c}
 	}
 	return Node{}
 }
@@ -78,33 +137,69 @@ func (n Node) Children() []Node {
 
 // Attr returns the value of the attribute with the given local name and no namespace.
 func (n Node) Attr(name string) (string, bool) {
-	for a := n.p.properties; a != nil; a = a.next {
-		if a.ns == nil && goStr(a.name) == name {
-			return attrValue(a), true
-		}
+	if a := n.attr(name); a != nil {
+		return attrValue(a), true
 	}
 	return "", false
 }
 
-func attrValue(a *C.xmlAttr) string {
-	var b strings.Builder
+// AppendAttr appends the value of the attribute with the given local name and no namespace to dst; ok
+// reports whether the element has it. It is Attr without the string allocation.
+func (n Node) AppendAttr(dst []byte, name string) (_ []byte, ok bool) {
+	a := n.attr(name)
+	if a == nil {
+		return dst, false
+	}
 	for t := a.children; t != nil; t = t.next {
 		if t._type == C.XML_TEXT_NODE {
-			b.WriteString(goStr(t.content))
+			dst = appendCStr(dst, t.content)
 		}
 	}
-	return b.String()
+	return dst, true
+}
+
+func (n Node) attr(name string) *C.xmlAttr {
+	if n.IsZero() {
+		return nil
+	}
+	for a := n.p.properties; a != nil; a = a.next {
+		if a.ns == nil && cStrEqual(a.name, name) {
+			return a
+		}
+	}
+	return nil
+}
+
+func attrValue(a *C.xmlAttr) string {
+	var b []byte
+	for t := a.children; t != nil; t = t.next {
+		if t._type == C.XML_TEXT_NODE {
+			b = appendCStr(b, t.content)
+		}
+	}
+	return string(b)
 }
 
 // Text returns the concatenated character data of the element's direct text and CDATA children.
 func (n Node) Text() string {
-	var b strings.Builder
+	if c := n.p.children; c != nil && c.next == nil && (c._type == C.XML_TEXT_NODE || c._type == C.XML_CDATA_SECTION_NODE) {
+		return goStr(c.content) // the common case: one text child, one copy
+	}
+	return string(n.AppendText(nil))
+}
+
+// AppendText appends the character data of the element's direct text and CDATA children to dst: Text
+// without the string allocation, for callers that parse the value or reuse a buffer.
+func (n Node) AppendText(dst []byte) []byte {
+	if n.IsZero() {
+		return dst
+	}
 	for c := n.p.children; c != nil; c = c.next {
 		if c._type == C.XML_TEXT_NODE || c._type == C.XML_CDATA_SECTION_NODE {
-			b.WriteString(goStr(c.content))
+			dst = appendCStr(dst, c.content)
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // Contains reports whether m is n or one of its descendants.
