@@ -232,7 +232,7 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		doc.Content = declXML
 	} else {
 		var zbuf bytes.Buffer
-		zbuf.Grow(len(declXML)/4 + 512) // declaration XML deflates far better than 4:1
+		zbuf.Grow(len(declXML)/8 + 4096) // declaration XML deflates about 8:1; Buffer grows if not
 		if err := payload.Zip(&zbuf, payload.EntryName, bytes.NewReader(declXML)); err != nil {
 			return nil, fmt.Errorf("pack: %w", err)
 		}
