@@ -77,9 +77,9 @@ func TestSignRefusals(t *testing.T) {
 		"non-qualified for a package": func(o *SignOptions) {
 			o.Signer, o.Certificate, o.Chain = receipt.Key, receipt.Cert, receipt.Chain
 		},
-		"SHA-1 method":  func(o *SignOptions) { o.SignatureMethod = "http://www.w3.org/2000/09/xmldsig#rsa-sha1" },
-		"no policy":     func(o *SignOptions) { o.Policy = nil },
-		"unknown kind":  func(o *SignOptions) { o.Kind = "semmi" },
+		"SHA-1 method": func(o *SignOptions) { o.SignatureMethod = "http://www.w3.org/2000/09/xmldsig#rsa-sha1" },
+		"no policy":    func(o *SignOptions) { o.Policy = nil },
+		"unknown kind": func(o *SignOptions) { o.Kind = "semmi" },
 	}
 	for name, mod := range cases {
 		opts := SignOptions{Signer: s[0].Key, Certificate: s[0].Cert, Chain: s[0].Chain, Policy: f.pol, Kind: policy.KindPackage}
