@@ -24,6 +24,7 @@ var commands = []*cli.Command{
 	policyCmd,      // policy.go: show
 	certCmd,        // cert.go: show, check
 	keysCmd,        // keys.go: list
+	packCmd,        // pack.go: compress, encrypt, build the unsigned package
 }
 
 func main() {
