@@ -36,6 +36,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
   th, td { border: 1px solid #888; padding: 2px 5px; vertical-align: top; }
   th { background: #eee; text-align: left; }
   td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+  td.id { white-space: nowrap; font-variant-numeric: tabular-nums; }
   table.meta th { width: 18em; }
   table.items { width: 100%; }
   table.items thead { display: table-header-group; }
@@ -76,7 +77,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 <th class="num">Tagdíj<br><span class="en">Member contr.</span></th><th class="num">Munkáltatói kiegészítés<br><span class="en">Employer suppl.</span></th>
 </tr></thead>
 <tbody>
-{{range .D.Items}}<tr><td class="num">{{.Row}}</td><td>{{.Name}}</td><td>{{.BirthDate}}</td><td>{{taj .TAJ}}</td><td>{{.TaxID}}</td><td>{{.EmploymentFrom}}</td><td>{{to .EmploymentTo}}</td><td class="num">{{ft .Base}}</td><td class="num">{{ft .MemberContribution}}</td><td class="num">{{ft .Supplement}}</td></tr>
+{{range .D.Items}}<tr><td class="num">{{.Row}}</td><td>{{.Name}}</td><td class="id">{{.BirthDate}}</td><td class="id">{{taj .TAJ}}</td><td class="id">{{.TaxID}}</td><td class="id">{{.EmploymentFrom}}</td><td class="id">{{to .EmploymentTo}}</td><td class="num">{{ft .Base}}</td><td class="num">{{ft .MemberContribution}}</td><td class="num">{{ft .Supplement}}</td></tr>
 {{end}}</tbody>
 <tfoot><tr><td></td><td colspan="6">Összesen / Total ({{ft .Computed.HeadCount}})</td><td class="num">{{ft .Computed.BaseTotal}}</td><td class="num">{{ft .Computed.MemberTotal}}</td><td class="num">{{ft .Computed.SupplementTotal}}</td></tr></tfoot>
 </table>
