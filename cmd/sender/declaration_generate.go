@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/config"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/synth"
 )
@@ -14,16 +15,19 @@ import (
 var declarationGenerateCmd = &cli.Command{
 	Name:    "generate",
 	Summary: "szintetikus (teszt) bevallás előállítása / generate a synthetic (test) declaration",
-	Usage:   "--members N --seed S [--period YYYY-MM] [--type B|O|H] [--out FILE]",
+	Usage:   "--members N --seed S [--period YYYY-MM] [--type B|O|H] [--config FILE] [--out FILE]",
 	Help: "Determinisztikus: azonos kapcsolók azonos bájtokat adnak. Az adatok kitaláltak, de minden azonosító\n" +
 		"ellenőrzőszáma helyes. / Deterministic: the same flags give the same bytes. The data are invented, but\n" +
-		"every identifier has a correct check digit.",
+		"every identifier has a correct check digit. --config esetén a bevalló és a pénztár a beállítófájlból\n" +
+		"jön, így a bevallás becsomagolható. / With --config the declarant and the fund come from the\n" +
+		"configuration file, so the declaration can be packed.",
 	Flags: func(fs *flag.FlagSet) {
 		fs.Int("members", 10, "tagok (tételek) száma / number of members (items)")
 		fs.Uint64("seed", 1, "véletlenmag / random seed")
 		fs.String("period", "", "`YYYY-MM` időszak / period (alapértelmezés: előző hónap / default: last month)")
 		fs.String("type", "B", "bevallás típusa / declaration type: `B|O|H`")
 		fs.String("out", "", "kimeneti `FILE` (alapértelmezés: szabványos kimenet) / output file (default: stdout)")
+		fs.String("config", "", "a beküldő beállítófájlja: bevalló és pénztár innen / the sender's configuration `FILE`: declarant and fund from it")
 	},
 	Run: func(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
 		if len(args) != 0 {
@@ -49,6 +53,18 @@ var declarationGenerateCmd = &cli.Command{
 				return cli.Usagef("--period: %v", err)
 			}
 			opts.Period = period
+		}
+		if path := fs.Lookup("config").Value.String(); path != "" {
+			cfg, err := config.LoadEnv(path, env.Getenv)
+			if err != nil {
+				return err
+			}
+			opts.Fund = declaration.Fund{Code: cfg.Fund.Code, Name: cfg.Fund.Name}
+			opts.Declarant = declaration.Declarant{
+				Name:    cfg.Employer.Name,
+				ID:      declaration.DeclarantID{Type: declaration.IDType(cfg.Employer.IDType), Value: cfg.Employer.ID},
+				Address: synth.DefaultAddress,
+			}
 		}
 		d := synth.Generate(opts)
 		write := func(w io.Writer) error { _, err := d.WriteTo(w); return err }

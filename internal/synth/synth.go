@@ -43,6 +43,9 @@ type Options struct {
 // DefaultFund is the fund used when Options.Fund is zero (a fictitious fund code).
 var DefaultFund = declaration.Fund{Code: "9001", Name: "Példa Magánnyugdíjpénztár"}
 
+// DefaultAddress is the declarant's address when Options.Declarant is zero (a fictitious one).
+var DefaultAddress = declaration.Address{PostalCode: "1111", City: "Budapest", Street: "Minta utca 1."}
+
 // DefaultProgram names this software in generated headers.
 var DefaultProgram = declaration.Program{Name: "tagdij-synth", Version: "1.0"}
 
@@ -109,7 +112,7 @@ func Generate(opts Options) *declaration.Declaration {
 		d.Declarant = declaration.Declarant{
 			Name:    "Példa Kereskedelmi és Szolgáltató Kft.",
 			ID:      declaration.DeclarantID{Type: declaration.IDAdoszam, Value: company},
-			Address: declaration.Address{PostalCode: "1111", City: "Budapest", Street: "Minta utca 1."},
+			Address: DefaultAddress,
 		}
 	} else {
 		d.Declarant = opts.Declarant
