@@ -12,22 +12,22 @@ expect() { # expect STATUS command...: run, show output, fail the demo if the ex
 }
 TRUST=(--trust "$SB/trust.json" --policy sandbox)
 
-step "5a. The signature policy in force (SIG-19) — the sandbox TEST policy, grace 2 s (OCSP) / 5 s (CRL)"
+step "6a. The signature policy in force (SIG-19) — the sandbox TEST policy, grace 2 s (OCSP) / 5 s (CRL)"
 "$BIN/sender" policy show --policy sandbox --lang en | sed -n '1,12p'
 
-step "5b. The signer's certificate (SIG-06, SIG-21)"
+step "6b. The signer's certificate (SIG-06, SIG-21)"
 "$BIN/sender" cert show "$SB/certs/signer-pelda-1.pem" | sed -n '1,18p'
 
-step "5c. Initial check of the certificate right now: inside the grace period → incomplete (exit 2)"
+step "6c. Initial check of the certificate right now: inside the grace period → incomplete (exit 2)"
 AT=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
 expect 2 "$BIN/sender" cert check "${TRUST[@]}" --at "$AT" "$SB/chains/signer-pelda-1.pem"
 sleep 3
-step "5d. The same check for the same time after the grace period → valid (OCSP evidence issued after T + 2 s)"
+step "6d. The same check for the same time after the grace period → valid (OCSP evidence issued after T + 2 s)"
 expect 0 "$BIN/sender" cert check "${TRUST[@]}" --at "$AT" "$SB/chains/signer-pelda-1.pem"
 
-step "5e. Revoke a signer (key compromise) and check it → invalid, A005"
+step "6e. Revoke a signer (key compromise) and check it → invalid, A005"
 "$BIN/sandbox" revoke "$SB" signer-minta-1 --reason keyCompromise
 expect 1 "$BIN/sender" cert check "${TRUST[@]}" "$SB/chains/signer-minta-1.pem"
 
-step "5f. The expired signer → invalid, A006"
+step "6f. The expired signer → invalid, A006"
 expect 1 "$BIN/sender" cert check "${TRUST[@]}" "$SB/chains/signer-expired.pem"
