@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/encoding/charmap"
-
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/schema"
@@ -28,26 +26,47 @@ type ParseError struct {
 func (e *ParseError) Error() string { return "declaration: " + e.Err.Error() }
 func (e *ParseError) Unwrap() error { return e.Err }
 
-// Parse reads a declaration from untrusted bytes. It first parses them with the hardened libxml2 parser
-// and validates them against the embedded tagdijbevallas.xsd (schemas); only bytes that pass both are
-// decoded into the model. Every refusal is a *ParseError. Names and addresses are returned with their
-// white space collapsed, as the schema's whiteSpace="collapse" facet reads them.
+// Parse reads a declaration from untrusted bytes. It parses them once, with the hardened libxml2 parser
+// under libxml's default limits, validates the tree against the embedded tagdijbevallas.xsd (schemas),
+// and only when both succeed decodes the model from that same tree. Every refusal is a *ParseError.
+// Names and addresses are returned with their white space collapsed, as the schema's
+// whiteSpace="collapse" facet reads them.
 func Parse(data []byte, schemas *schema.Set) (*Declaration, error) {
 	if schemas == nil {
 		return nil, errors.New("declaration: Parse needs a schema set")
 	}
-	if err := schemas.ValidateBytes(schema.Declaration, data); err != nil {
+	// schema.Set.ValidateBytes would parse, validate and free the tree; the decoder needs the tree, so
+	// the same steps are taken here. Limits: every Set in Tagdíj is loaded with libxml.Parser{}, the
+	// defaults, which this parse uses too (a Set does not expose its parser).
+	doc, err := libxml.Parser{}.Parse(data)
+	if err != nil {
 		return nil, &ParseError{Findings: findingsFor(err), Err: err}
 	}
-	d := new(Declaration)
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.CharsetReader = charsetReader
-	if err := dec.Decode(d); err != nil {
+	defer doc.Close()
+	if err := validate(doc, schemas); err != nil {
+		return nil, &ParseError{Findings: findingsFor(err), Err: err}
+	}
+	d, err := decodeTree(doc)
+	if err != nil {
 		err = fmt.Errorf("decoding a schema-valid document: %w", err)
 		return nil, &ParseError{Findings: []errcode.Finding{errcode.New(errcode.D003, "", err.Error())}, Err: err}
 	}
-	d.collapse()
 	return d, nil
+}
+
+// validate is schema.Set.ValidateBytes after its parse: the document element must be in the
+// declaration's namespace (the schema alone would only say it found no matching declaration), then
+// the XSD.
+func validate(doc *libxml.Document, schemas *schema.Set) error {
+	root := doc.Root()
+	if root.IsZero() {
+		return &libxml.ValidationError{Schema: string(schema.Declaration), Problems: []libxml.Problem{{Msg: "no document element"}}}
+	}
+	if ns := root.NamespaceURI(); ns != Namespace {
+		return &libxml.ValidationError{Schema: string(schema.Declaration), Problems: []libxml.Problem{{Line: root.Line(),
+			Msg: fmt.Sprintf("document element is in namespace %q, expected %q", ns, Namespace)}}}
+	}
+	return schemas.Validate(schema.Declaration, doc)
 }
 
 // findingsFor turns a parse or validation error into findings.
@@ -81,36 +100,48 @@ func findingsFor(err error) []errcode.Finding {
 	return []errcode.Finding{errcode.New(errcode.D003, "", err.Error())}
 }
 
-// charsetReader lets the decoder read the one non-UTF-8 encoding the hardened parser admits.
-func charsetReader(label string, input io.Reader) (io.Reader, error) {
-	switch strings.ToLower(label) {
-	case "iso-8859-2", "iso8859-2", "latin2", "l2", "iso_8859-2":
-		return charmap.ISO8859_2.NewDecoder().Reader(input), nil
-	}
-	return nil, fmt.Errorf("declaration: unsupported encoding %q", label)
-}
-
+// collapseSpace applies XSD whiteSpace="collapse": runs of #x20, #x9, #xA and #xD become one space and
+// leading and trailing ones go. strings.Fields would also fold no-break and other Unicode spaces, which
+// the schema keeps. A string already collapsed is returned as is, without allocating.
 func collapseSpace(s string) string {
-	if !strings.ContainsAny(s, " \t\r\n") {
+	if isCollapsed(s) {
 		return s
 	}
-	// XSD whiteSpace="collapse" knows only #x20, #x9, #xA and #xD: strings.Fields would also fold
-	// no-break and other Unicode spaces, which the schema keeps.
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '\r' || r == '\n'
-	}), " ")
+	return string(collapseBytes([]byte(s)))
 }
 
-func (d *Declaration) collapse() {
-	d.Header.Program.Name = collapseSpace(d.Header.Program.Name)
-	d.Header.Program.Version = collapseSpace(d.Header.Program.Version)
-	d.Declarant.Name = collapseSpace(d.Declarant.Name)
-	d.Declarant.Address.City = collapseSpace(d.Declarant.Address.City)
-	d.Declarant.Address.Street = collapseSpace(d.Declarant.Address.Street)
-	d.Fund.Name = collapseSpace(d.Fund.Name)
-	for i := range d.Items {
-		d.Items[i].Name = collapseSpace(d.Items[i].Name)
+func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func isCollapsed(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\t' || c == '\r' || c == '\n':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
+			return false
+		}
 	}
+	return true
+}
+
+// collapseBytes collapses b in place and returns the result, a prefix of b. The four white-space bytes
+// are ASCII and never part of a multi-byte UTF-8 sequence, so working on bytes is working on runes.
+func collapseBytes(b []byte) []byte {
+	w, pending := 0, false
+	for _, c := range b {
+		if isXMLSpace(c) {
+			pending = w > 0
+			continue
+		}
+		if pending {
+			b[w] = ' '
+			w++
+			pending = false
+		}
+		b[w] = c
+		w++
+	}
+	return b[:w]
 }
 
 // UnmarshalXML reads the header, accepting the white space xs:dateTime allows around Letrehozva.

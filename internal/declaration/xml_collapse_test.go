@@ -1,6 +1,9 @@
 package declaration
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCollapseSpaceIsXSDCollapse(t *testing.T) {
 	for in, want := range map[string]string{
@@ -14,4 +17,26 @@ func TestCollapseSpaceIsXSDCollapse(t *testing.T) {
 			t.Errorf("collapseSpace(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzCollapseSpace: collapseSpace and collapseBytes agree with the definition (split on the four XML
+// white-space characters, join the fields with one space), also on invalid UTF-8.
+func FuzzCollapseSpace(f *testing.F) {
+	for _, s := range []string{"", " ", "a", " a ", "a  b", "a\t\r\nb", "\xff \xfe", "Kovács\u00a0 Éva  "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '\r' || r == '\n'
+		}), " ")
+		if got := collapseSpace(s); got != want {
+			t.Fatalf("collapseSpace(%q) = %q, want %q", s, got, want)
+		}
+		if got := string(collapseBytes([]byte(s))); got != want {
+			t.Fatalf("collapseBytes(%q) = %q, want %q", s, got, want)
+		}
+		if isCollapsed(s) != (s == want) {
+			t.Fatalf("isCollapsed(%q) = %v", s, isCollapsed(s))
+		}
+	})
 }
