@@ -24,12 +24,16 @@ func needTool(t *testing.T, name string) string {
 	return p
 }
 
+func pemCert(f *fixture) []byte {
+	root := f.sb.World.MustEntity(sandbox.RootCA)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Cert.Raw})
+}
+
 // writeRoot writes the sandbox root certificate as PEM into dir and returns its path.
 func (f *fixture) writeRoot(t *testing.T, dir string) string {
 	t.Helper()
-	root := f.sb.World.MustEntity(sandbox.RootCA)
 	p := filepath.Join(dir, "root.pem")
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Cert.Raw}), 0o600); err != nil {
+	if err := os.WriteFile(p, pemCert(f), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p

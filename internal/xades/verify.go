@@ -202,6 +202,9 @@ type sigCheck struct {
 	st  *sigState
 	p   *sigParts
 	res *xmldsig.Result
+	// generic: VerifyGeneric, where only the properties present are checked and the policy's
+	// document rules (required properties, commitment, MIME types, signer role) do not apply.
+	generic bool
 }
 
 func (c *sigCheck) fail(sub report.SubIndication, code errcode.Code, loc, detail string) {
@@ -245,6 +248,7 @@ func (v *verifier) signature(sigNode libxml.Node, t *target) *sigState {
 
 func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 	v := c.v
+	c.generic = t.dossier == nil
 	p, err := locate(sigNode)
 	c.p = p
 	if err != nil {
@@ -295,7 +299,9 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 		}
 		c.st.unsigned = up
 	}
-	c.requiredProperties(sp, up)
+	if !c.generic {
+		c.requiredProperties(sp, up)
+	}
 	if sp != nil {
 		c.signedProperties(sp, t)
 	}
@@ -406,7 +412,7 @@ func (c *sigCheck) coverage(t *target) bool {
 	}
 	ok := true
 	for _, rr := range res.References {
-		if rr.WholeDocument {
+		if rr.WholeDocument && d != nil {
 			c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID+" "+rr.URI, "whole-document reference in a frame signature")
 			ok = false
 			continue
@@ -545,9 +551,21 @@ func (c *sigCheck) signedProperties(sp *props.SignedProperties, t *target) {
 		default:
 			c.rs.Policy = sp.Policy.Identifier
 			if err := pol.CheckSignaturePolicy(sp.Policy.Identifier, sp.Policy.Hash.Hash, sp.Policy.Hash.Value); err != nil {
-				c.policyFinding(err, id+" SignaturePolicyIdentifier")
+				if c.generic {
+					c.rs.Verdict.Warn(errcode.New(errcode.A010, id+" SignaturePolicyIdentifier", err.Error()))
+				} else {
+					c.policyFinding(err, id+" SignaturePolicyIdentifier")
+				}
 			}
 		}
+	}
+	if c.generic {
+		for i, cm := range sp.Commitments {
+			if i == 0 {
+				c.rs.Commitment = cm.Identifier
+			}
+		}
+		return
 	}
 	if !sp.SigningTime.IsZero() {
 		if err := pol.CheckValidAt(sp.SigningTime); err != nil {
@@ -763,13 +781,14 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 	if at.IsZero() {
 		at = v.now
 	}
-	rules, _ := v.pol.Document(v.opts.Kind)
-	for _, f := range v.pol.CheckCertificate(rules.SignerRole, cert) {
-		c.policyFinding(f, c.rs.ID+" signer")
+	if rules, ok := v.pol.Document(v.opts.Kind); ok && !c.generic {
+		for _, f := range v.pol.CheckCertificate(rules.SignerRole, cert) {
+			c.policyFinding(f, c.rs.ID+" signer")
+		}
 	}
 	inter := append(append([]*x509.Certificate(nil), c.res.KeyInfoCertificates...), extra...)
 	cr := v.opts.Env.CheckChain(v.ctx, trust.ChainQuery{Purpose: pathval.PurposeSigner, Leaf: cert, Intermediates: inter,
-		T: at, Now: v.now, Embedded: emb, AllowNonQualified: v.opts.Kind == policy.KindReceipt})
+		T: at, Now: v.now, Embedded: emb, AllowNonQualified: c.generic || v.opts.Kind == policy.KindReceipt})
 	c.st.signerChain = &cr
 	c.merge(cr.Verdict, "signer")
 	if cr.EarliestFinal.After(c.rs.EarliestFinal) {

@@ -1,0 +1,91 @@
+package xades
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/libxml"
+	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/xmldsig"
+)
+
+// maxGenericSignatures bounds the signatures VerifyGeneric checks in one document.
+const maxGenericSignatures = xmldsig.DefaultMaxSignatures
+
+// VerifyGeneric verifies the XMLDSig/XAdES signatures of any XML document that is not a Tagdíj
+// dossier — enveloped, enveloping or same-document detached — so that an auditor can point it at
+// anything. Every ds:Signature that is not inside another signature is checked:
+//
+//   - XMLDSig core validity (xmldsig.VerifyDocument), with the same failure codes as Verify; no
+//     dossier-coverage rules, but a signature's own XAdES SignedProperties and es:SignatureProfile, when
+//     present, must be covered to be read;
+//   - the XAdES properties that are present (SigningCertificate must name the KeyInfo certificate,
+//     SignatureTimeStamp, SigAndRefsTimeStamp, ArchiveTimeStamp; a foreign signature policy is a
+//     warning), the policy's algorithm rules, and none of the policy's document rules (required
+//     properties, commitment, MIME types, qualified signer);
+//   - the signer's chain at the time-stamp time (or at opts.Now without one) through opts.Env.
+//
+// A signature is TOTAL_PASSED only if it is core-valid and the trust checks pass; when no chain to an
+// accepted anchor exists the verdict is INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND and the report still
+// shows the core validity (no A001/A002 finding, the covered Ids and the algorithm).
+func VerifyGeneric(ctx context.Context, doc []byte, opts VerifyOptions) (*report.Document, error) {
+	if err := checkOptions(doc, opts); err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	rep := newReport(doc, opts, now, "xmldsig")
+	d, err := libxml.Parser{Limits: opts.Limits}.Parse(doc)
+	if err != nil {
+		code := errcode.T005
+		if errors.Is(err, libxml.ErrForbidden) || errors.Is(err, libxml.ErrLimit) {
+			code = errcode.T006
+		}
+		rep.Verdict.Fail(report.FormatFailure, errcode.New(code, "", err.Error()))
+		rep.Finish()
+		return rep, nil
+	}
+	defer d.Close()
+	var sigs []libxml.Node
+	tooMany := false
+	d.Walk(func(n libxml.Node) bool {
+		if n.Is(xmldsig.NSDSig, "Signature") && !insideSignature(n.Parent()) {
+			if len(sigs) == maxGenericSignatures {
+				tooMany = true
+				return false
+			}
+			sigs = append(sigs, n)
+		}
+		return true
+	})
+	switch {
+	case tooMany:
+		rep.Verdict.Fail(report.FormatFailure, errcode.New(errcode.T006, "", "too many signatures / túl sok aláírás"))
+	case len(sigs) == 0:
+		rep.Verdict.Fail(report.SignedDataNotFound, errcode.New(errcode.F012, "", "no signature / nincs aláírás"))
+	}
+	v := &verifier{ctx: ctx, opts: opts, now: now, doc: d, pol: opts.Env.Policy}
+	log := logger(opts.Logger)
+	for _, s := range sigs {
+		st := v.signature(s, &target{})
+		rep.Signatures = append(rep.Signatures, *st.report)
+	}
+	rep.Finish()
+	for i := range rep.Signatures {
+		logVerified(log, opts.FileName, "", &rep.Signatures[i])
+	}
+	return rep, nil
+}
+
+func insideSignature(n libxml.Node) bool {
+	for ; !n.IsZero(); n = n.Parent() {
+		if n.Is(xmldsig.NSDSig, "Signature") {
+			return true
+		}
+	}
+	return false
+}
