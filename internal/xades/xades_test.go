@@ -1,9 +1,14 @@
 package xades
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/es3"
+	"github.com/tagdij/tagdij/internal/sandbox"
+	"github.com/tagdij/tagdij/internal/xmldsig"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/policy"
 )
@@ -28,4 +33,50 @@ func TestSigners(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestKindsAndAlgorithms: a receipt signed with the fund's (advanced) receipt key is valid as a
+// receipt and not as a package; RSA-PSS and ECDSA signatures verify; a generic-mode read of our own
+// package agrees with the strict one; an arrival too long after the time-stamp is A009.
+func TestKindsAndAlgorithms(t *testing.T) {
+	f := newFixture(t)
+	rk := f.sb.World.MustEntity(sandbox.FundReceipt)
+	rcpt, _ := f.sign(t, f.receiptDossier(t), rk, policy.KindReceipt, nil)
+	rcpt = f.timestamp(t, rcpt)
+	s := f.signers(t, "pelda")
+	pss, _ := f.sign(t, f.encryptedPackage(t, 0), s[0], policy.KindPackage, func(o *SignOptions) { o.SignatureMethod = xmldsig.RSAPSSSHA256 })
+	pss, _ = f.sign(t, pss, s[1], policy.KindPackage, nil) // ECDSA P-256
+	pss = f.timestamp(t, pss)
+	f.afterGrace()
+
+	expect(t, "receipt", f.verify(t, rcpt, policy.KindReceipt, nil, time.Time{}), report.TotalPassed, "", "")
+	d := f.verify(t, rcpt, policy.KindPackage, nil, time.Time{})
+	expect(t, "receipt as package", d, report.TotalFailed, "", errcode.F008)
+
+	d = f.verify(t, pss, policy.KindPackage, nil, time.Time{})
+	expect(t, "RSA-PSS and ECDSA", d, report.TotalPassed, "", "")
+	if d.Signatures[0].Algorithm != xmldsig.RSAPSSSHA256 || d.Signatures[1].Algorithm != xmldsig.ECDSASHA256 {
+		t.Fatalf("algorithms %s, %s", d.Signatures[0].Algorithm, d.Signatures[1].Algorithm)
+	}
+	g, err := Verify(context.Background(), pss, VerifyOptions{Env: f.env, Kind: policy.KindPackage, Now: f.sb.Clock.Now(), Mode: es3.Generic})
+	if err != nil || g.Verdict.Indication != report.TotalPassed {
+		t.Fatalf("generic mode: %v %+v", err, g.Verdict)
+	}
+
+	T := d.Signatures[0].TimestampTime
+	late, err := Verify(context.Background(), pss, VerifyOptions{Env: f.env, Kind: policy.KindPackage, Now: f.sb.Clock.Now(),
+		Arrival: T.Add(f.pol.Gaps.TimestampToArrival + time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "late arrival", late, report.TotalFailed, "", errcode.A009)
+	onTime, _ := Verify(context.Background(), pss, VerifyOptions{Env: f.env, Kind: policy.KindPackage, Now: f.sb.Clock.Now(),
+		Arrival: T.Add(f.pol.Gaps.TimestampToArrival - time.Minute)})
+	expect(t, "arrival within the gap", onTime, report.TotalPassed, "", "")
+
+	if _, err := Verify(context.Background(), pss, VerifyOptions{}); err == nil {
+		t.Fatal("Verify without an environment ran")
+	}
+	d = f.verify(t, []byte("not xml"), policy.KindPackage, nil, time.Time{})
+	expect(t, "not a dossier", d, report.TotalFailed, report.FormatFailure, errcode.T005)
 }
