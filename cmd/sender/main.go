@@ -25,6 +25,9 @@ var commands = []*cli.Command{
 	certCmd,        // cert.go: show, check
 	keysCmd,        // keys.go: list
 	packCmd,        // pack.go: compress, encrypt, build the unsigned package
+	signCmd,        // sign.go: show, confirm, sign (one signer per run)
+	timestampCmd,   // timestamp.go: time-stamp after the last signer
+	verifyCmd,      // verify.go: initial check
 }
 
 func main() {

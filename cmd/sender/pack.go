@@ -12,34 +12,11 @@ import (
 	"path/filepath"
 
 	"github.com/tagdij/tagdij/internal/cli"
-	"github.com/tagdij/tagdij/internal/config"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/pack"
 )
-
-// envSenderConfig names the configuration file when --config is not given.
-const envSenderConfig = "TAGDIJ_SENDER_CONFIG"
-
-// configFlag declares --config. internal/cli has no global flags, so every command that needs the
-// configuration declares it itself.
-func configFlag(fs *flag.FlagSet) {
-	fs.String("config", "", "a beküldő beállítófájlja (alapértelmezés: $"+envSenderConfig+") / the sender's configuration `FILE` (default: $"+envSenderConfig+")")
-}
-
-// loadConfig loads the configuration --config or TAGDIJ_SENDER_CONFIG names, with the TAGDIJ_SENDER_*
-// overrides from env.
-func loadConfig(env *cli.Env, fs *flag.FlagSet) (*config.Sender, error) {
-	path := fs.Lookup("config").Value.String()
-	if path == "" {
-		path = env.Getenv(envSenderConfig)
-	}
-	if path == "" {
-		return nil, cli.Usagef("nincs beállítófájl: --config FILE vagy $%s / no configuration: --config FILE or $%s", envSenderConfig, envSenderConfig)
-	}
-	return config.LoadEnv(path, env.Getenv)
-}
 
 var packCmd = &cli.Command{
 	Name:    "pack",

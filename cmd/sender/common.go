@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/config"
+	"github.com/tagdij/tagdij/internal/keys"
+	"github.com/tagdij/tagdij/internal/pathval"
+	"github.com/tagdij/tagdij/internal/trust"
+	"github.com/tagdij/tagdij/internal/tsp"
+	"github.com/tagdij/tagdij/policy"
+)
+
+// This file holds what several sender commands share: the configuration (--config), the policy, trust
+// environment and TSA client the configuration names, opening a key from a specification and a secret
+// source, the signature log, and replacing a package file in place.
+
+// envSenderConfig names the configuration file when --config is not given.
+const envSenderConfig = "TAGDIJ_SENDER_CONFIG"
+
+// configFlag declares --config. internal/cli has no global flags, so every command that needs the
+// configuration declares it itself.
+func configFlag(fs *flag.FlagSet) {
+	fs.String("config", "", "a beküldő beállítófájlja (alapértelmezés: $"+envSenderConfig+") / the sender's configuration `FILE` (default: $"+envSenderConfig+")")
+}
+
+// loadConfig loads the configuration --config or TAGDIJ_SENDER_CONFIG names, with the TAGDIJ_SENDER_*
+// overrides from env.
+func loadConfig(env *cli.Env, fs *flag.FlagSet) (*config.Sender, error) {
+	path := fs.Lookup("config").Value.String()
+	if path == "" {
+		path = env.Getenv(envSenderConfig)
+	}
+	if path == "" {
+		return nil, cli.Usagef("nincs beállítófájl: --config FILE vagy $%s / no configuration: --config FILE or $%s", envSenderConfig, envSenderConfig)
+	}
+	return config.LoadEnv(path, env.Getenv)
+}
+
+// configPolicy is the signature policy the configuration names (production when empty).
+func configPolicy(cfg *config.Sender) (*policy.Policy, error) {
+	p, err := policy.Select(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: policy: %w", cfg.File, err)
+	}
+	return p, nil
+}
+
+// configTrust loads the configuration's trust section for pol. offline forces an offline environment
+// (only embedded evidence), whatever the configuration says. Evidence freshness is judged by now, the
+// command's clock, the same one that decides the validation time.
+func configTrust(cfg *config.Sender, pol *policy.Policy, offline bool, now func() time.Time) (*trust.Env, error) {
+	tc := cfg.Trust
+	tc.Offline = tc.Offline || offline
+	env, err := trust.Load(tc, cfg.Dir(), pol)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: trust: %w", cfg.File, err)
+	}
+	if env.Online != nil {
+		env.Online.Now = now
+	}
+	return env, nil
+}
+
+// tsaClient is the RFC 3161 client for the configuration's TSA: a token is accepted only from a TSA
+// that chains to the configuration's TSA anchors (SND-24). Its clock is the command's.
+func tsaClient(cfg *config.Sender, tenv *trust.Env, now func() time.Time) (*tsp.Client, error) {
+	if cfg.TSAURL == "" {
+		return nil, cli.Usagef("a beállításban nincs időbélyeg-szolgáltató (tsaURL) / the configuration names no time-stamping service (tsaURL)")
+	}
+	return &tsp.Client{
+		URL:   cfg.TSAURL,
+		Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, ExtraIntermediates: tenv.Intermediates, Algorithms: tenv.Algorithms()},
+		Now:   now,
+	}, nil
+}
+
+// openKey opens the key spec names with the secret from source (file:, env: or prompt:; never a literal
+// secret, SEC-03). A prompt asks on env's terminal.
+func openKey(ctx context.Context, env *cli.Env, spec, source, label string) (keys.Key, error) {
+	ks, err := keys.ParseKeySpec(spec)
+	if err != nil {
+		return nil, cli.Usagef("kulcs / key: %v", err)
+	}
+	src, err := keys.ParseSecretSource(source)
+	if err != nil {
+		// ParseSecretSource never repeats what was given: it may be the secret itself.
+		return nil, cli.Usagef("titok forrása / secret source: %v", err)
+	}
+	if in, ok := env.Stdin.(*os.File); ok {
+		src = src.WithTerminal(in, env.Stderr)
+	}
+	return keys.OpenKey(ctx, ks, src.WithPrompt(label))
+}
+
+// signatureLogFile is the sender's log of created and verified signatures (SIG-12, SIG-15), one JSON
+// object per line, inside the state directory.
+const signatureLogFile = "signatures.log"
+
+// signatureLog opens the signature log for appending. The caller closes the file.
+func signatureLog(cfg *config.Sender) (*slog.Logger, io.Closer, error) {
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(cfg.StateDir, signatureLogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signature log: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(f, nil)).With("program", programName), f, nil
+}
+
+// maxPackageBytes bounds the package files the sender reads: the XML parser's own limit.
+var maxPackageBytes = maxDeclarationBytes
+
+// readPackage reads a package file and its SHA-256.
+func readPackage(path string) ([]byte, [32]byte, error) {
+	data, err := cli.ReadFile(path, maxPackageBytes)
+	if err != nil {
+		return nil, [32]byte{}, err
+	}
+	return data, sha256.Sum256(data), nil
+}
+
+func hexSum(s [32]byte) string { return hex.EncodeToString(s[:]) }
+
+// errChanged is returned by replaceFile when the file no longer holds the bytes the command read.
+var errChanged = errors.New("a csomagot közben más módosította; nem írom felül / the package was changed meanwhile; not overwritten")
+
+// replaceFile replaces path with data atomically (a temporary file in the same directory, synced, then
+// renamed over it), keeping the file's mode. It refuses when the file's content is no longer the one
+// whose SHA-256 is was (another signer or command wrote it meanwhile): the new bytes were derived
+// from the old ones and would silently drop the other change.
+func replaceFile(path string, was [32]byte, data []byte) (err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(st.Mode().Perm()); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	cur, _, err := readPackage(path)
+	if err != nil {
+		return err
+	}
+	if sha256.Sum256(cur) != was {
+		return errChanged
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

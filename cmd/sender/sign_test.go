@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/declaration"
+	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/sandbox"
+	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
+	"github.com/tagdij/tagdij/internal/synth"
+)
+
+// signFixture is a running sandbox, its pelda sender configuration and a packed, unsigned package.
+type signFixture struct {
+	sb      *sandboxtest.Env
+	cfg     string // sender-pelda.json
+	pkg     string // the package file
+	emp     sandbox.Organization
+	signers []*sandbox.Entity
+}
+
+func newSignFixture(t *testing.T) *signFixture {
+	t.Helper()
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	f := &signFixture{sb: sb, cfg: filepath.Join(sb.Dir, sandbox.SenderConfigFile("pelda"))}
+	var err error
+	if f.emp, err = sb.World.Employer("pelda"); err != nil {
+		t.Fatal(err)
+	}
+	if f.signers, err = sb.World.Signers("pelda"); err != nil || len(f.signers) < 2 {
+		t.Fatalf("pelda signers: %v", err)
+	}
+	fund := sb.World.Manifest.Fund
+	d := synth.Generate(synth.Options{Members: 12, Seed: 5, Period: declaration.PeriodOf(time.Now().UTC()).Prev(),
+		Declarant: declaration.Declarant{Name: f.emp.Name, ID: declaration.DeclarantID{Type: declaration.IDAdoszam, Value: f.emp.TaxNumber},
+			Address: declaration.Address{PostalCode: "1111", City: "Budapest", Street: "Minta utca 1."}},
+		Fund: declaration.Fund{Code: fund.FundCode, Name: fund.Name}})
+	var buf bytes.Buffer
+	d.WriteTo(&buf)
+	decl := filepath.Join(t.TempDir(), "bevallas.xml")
+	if err := os.WriteFile(decl, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := f.run(t, "", "pack", decl, "--config", f.cfg, "--json")
+	if code != 0 {
+		t.Fatalf("pack: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var rep packReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	f.pkg = rep.Path
+	return f
+}
+
+// run runs the sender on the sandbox's clock, so that the CLI's Now, the trust checker's clock and
+// the TSA's genTime move together when the test advances the clock.
+func (f *signFixture) run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		Getenv: func(string) string { return "" }, Now: f.sb.Clock.Now}
+	code = run(context.Background(), env, args)
+	return code, out.String(), errb.String()
+}
+
+func (f *signFixture) p12(e *sandbox.Entity) string { return "p12:" + f.sb.World.Path(e.Files.PKCS12) }
+func (f *signFixture) pass() string                 { return "file:" + f.sb.World.PasswordFile() }
+
+// TestSignTimestampVerify is the sender's signing story: two signers, a time-stamp after the last one,
+// the initial check inside the grace period (incomplete) and after it (valid), and the refusals on the
+// way.
+func TestSignTimestampVerify(t *testing.T) {
+	f := newSignFixture(t)
+	orig, _ := os.ReadFile(f.pkg)
+
+	// Never sign silently: without --yes a non-terminal stdin is a usage error, even with "i" on it.
+	if code, _, stderr := f.run(t, "i\n", "sign", f.pkg, "--config", f.cfg); code != cli.ExitUsage || !strings.Contains(stderr, "--yes") {
+		t.Fatalf("sign without --yes: exit %d\n%s", code, stderr)
+	}
+	if now, _ := os.ReadFile(f.pkg); !bytes.Equal(now, orig) {
+		t.Fatal("the package changed although nothing was signed")
+	}
+	// A literal secret is refused (SEC-03) before anything happens.
+	if code, _, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes", "--secret", "hunter2"); code != cli.ExitUsage || strings.Contains(stderr, "hunter2") {
+		t.Fatalf("literal secret: exit %d\n%s", code, stderr)
+	}
+
+	// Signer 1 through the configuration. No decryption key: the preview says the document cannot be
+	// shown (SIG-20) and shows everything else.
+	code, stdout, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes")
+	if code != 0 {
+		t.Fatalf("sign 1: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	sum := sha256Hex(orig)
+	for _, want := range []string{filepath.Base(f.pkg), sum, "NEM JELENÍTHETŐ MEG", "CANNOT BE SHOWN", f.signers[0].Cert.Subject.CommonName,
+		"igen (QcCompliance, QcSSCD)", "SigningTime:", "SigningCertificate:", "SignaturePolicyIdentifier:", "DataObjectFormat: application/pkcs7-mime",
+		"ProofOfOrigin", "TEST policy", "nincs / none", "Aláírva / Signed: Signature-"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("sign 1 output lacks %q:\n%s", want, stdout)
+		}
+	}
+	id1 := regexp.MustCompile(`Aláírva / Signed: (\S+)`).FindStringSubmatch(stdout)[1]
+	st, _ := os.Stat(f.pkg)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode after signing %v, want the package's 0600", st.Mode().Perm())
+	}
+
+	// Signer 2 by --key/--secret, with the sender's own encryption key to show the declaration; the
+	// first signature is listed as an existing parallel signature.
+	enc := f.sb.World.MustEntity(f.emp.Encryption)
+	code, stdout, stderr = f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes", "--json",
+		"--key", f.p12(f.signers[1]), "--secret", f.pass(), "--decrypt-key", f.p12(enc), "--decrypt-secret", f.pass())
+	if code != 0 {
+		t.Fatalf("sign 2: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var pv signPreview
+	if err := json.Unmarshal([]byte(stdout), &pv); err != nil {
+		t.Fatalf("sign --json: %v\n%s", err, stdout)
+	}
+	if pv.Declaration == nil || pv.Declaration.Items != 12 || pv.Declaration.Declarant != f.emp.Name || pv.ShownNote != "" {
+		t.Errorf("declaration not shown with the own key: %+v, note %q", pv.Declaration, pv.ShownNote)
+	}
+	if len(pv.Existing) != 1 || pv.Existing[0].ID != id1 || pv.Existing[0].SignerName != f.signers[0].Cert.Subject.CommonName || pv.Existing[0].Broken != "" {
+		t.Errorf("existing signatures %+v, want %s", pv.Existing, id1)
+	}
+	if pv.Signer.SignerName != f.signers[1].Cert.Subject.CommonName || !pv.Signer.Qualified || pv.SignatureID == "" || pv.SignatureID == id1 {
+		t.Errorf("preview %+v", pv)
+	}
+	// The same by text: the summary sheet is on screen.
+	log, err := os.ReadFile(filepath.Join(f.sb.Dir, "state-pelda", signatureLogFile))
+	if err != nil || bytes.Count(log, []byte("\n")) < 2 || !bytes.Contains(log, []byte(id1)) || !bytes.Contains(log, []byte(pv.SignatureID)) {
+		t.Errorf("signature log (SIG-12): %v\n%s", err, log)
+	}
+
+	// Time-stamp after the last signer: both signatures are stamped.
+	code, stdout, stderr = f.run(t, "", "timestamp", f.pkg, "--config", f.cfg)
+	if code != 0 || !strings.Contains(stdout, id1) || !strings.Contains(stdout, pv.SignatureID) || strings.Count(stdout, "genTime") != 2 {
+		t.Fatalf("timestamp: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// Nothing left to stamp; and no one signs after the time-stamp (SND-12).
+	if code, _, stderr := f.run(t, "", "timestamp", f.pkg, "--config", f.cfg); code != cli.ExitInvalid {
+		t.Errorf("second timestamp: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes"); code != cli.ExitUsage || !strings.Contains(stderr, "SND-12") {
+		t.Errorf("sign after timestamp: exit %d\n%s", code, stderr)
+	}
+
+	// Inside the grace period: incomplete, with the advice.
+	code, stdout, stderr = f.run(t, "", "verify", f.pkg, "--config", f.cfg)
+	if code != cli.ExitIncomplete || !strings.Contains(stdout, "TRY_LATER") || !strings.Contains(stdout, "SIG-23") || !strings.Contains(stdout, "grace period ends at") {
+		t.Fatalf("verify before grace: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// After it: valid.
+	f.sb.Clock.Advance(6 * time.Second)
+	code, stdout, stderr = f.run(t, "", "verify", f.pkg, "--config", f.cfg, "--json")
+	if code != 0 {
+		t.Fatalf("verify after grace: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var rep report.Document
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || rep.Verdict.Indication != report.TotalPassed || len(rep.Signatures) != 2 {
+		t.Fatalf("verify --json: %v %+v", err, rep.Verdict)
+	}
+
+	// One byte of the encrypted payload changed: invalid.
+	data, _ := os.ReadFile(f.pkg)
+	i := bytes.Index(data, []byte("<ds:Object"))
+	j := i + bytes.IndexByte(data[i:], '>') + 10
+	bad := bytes.Clone(data)
+	bad[j] = otherBase64(bad[j])
+	if bad[j] == data[j] {
+		t.Fatal("no change")
+	}
+	badPath := filepath.Join(t.TempDir(), filepath.Base(f.pkg))
+	os.WriteFile(badPath, bad, 0o600)
+	if code, stdout, _ := f.run(t, "", "verify", badPath, "--config", f.cfg); code != cli.ExitInvalid || !strings.Contains(stdout, "must not be uploaded") {
+		t.Errorf("tampered package: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestSignRefusals covers what sign refuses before asking: no package, not a package, a usage mistake.
+func TestSignRefusals(t *testing.T) {
+	f := newSignFixture(t)
+	notPkg := filepath.Join(t.TempDir(), "x.es3")
+	os.WriteFile(notPkg, []byte("<a/>"), 0o600)
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"sign", "--config", f.cfg, "--yes"}, cli.ExitUsage},
+		{[]string{"sign", filepath.Join(t.TempDir(), "missing.es3"), "--config", f.cfg, "--yes"}, cli.ExitUsage},
+		{[]string{"sign", notPkg, "--config", f.cfg, "--yes"}, cli.ExitInvalid},
+		{[]string{"sign", f.pkg, "--yes"}, cli.ExitUsage},                                         // no configuration
+		{[]string{"sign", f.pkg, "--config", f.cfg, "--yes", "--key", "bogus:x"}, cli.ExitUsage}, // bad key spec
+		{[]string{"timestamp", "--config", f.cfg}, cli.ExitUsage},
+		{[]string{"verify", f.pkg, "--config", f.cfg, "--at", "yesterday"}, cli.ExitUsage},
+	} {
+		if code, _, stderr := f.run(t, "", c.args...); code != c.want {
+			t.Errorf("%v: exit %d, want %d\n%s", c.args, code, c.want, stderr)
+		}
+	}
+	// An unsigned package verifies as invalid (no signature).
+	if code, stdout, _ := f.run(t, "", "verify", f.pkg, "--config", f.cfg); code != cli.ExitInvalid {
+		t.Errorf("unsigned package: exit %d\n%s", code, stdout)
+	}
+	// A signing key the policy refuses for packages (the fund's receipt key: advanced, not qualified) is
+	// refused before the confirmation.
+	rk := f.sb.World.MustEntity(sandbox.FundReceipt)
+	code, stdout, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes", "--key", f.p12(rk), "--secret", f.pass())
+	if code != cli.ExitInvalid || !strings.Contains(stdout, "BEFORE SIGNING") {
+		t.Errorf("receipt key as package signer: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "policy does not allow") {
+		t.Errorf("no policy refusal: %s", stderr)
+	}
+
+	// A package whose existing signature is broken is not signed again: it could never become valid.
+	if code, _, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes"); code != 0 {
+		t.Fatalf("sign: exit %d\n%s", code, stderr)
+	}
+	data, _ := os.ReadFile(f.pkg)
+	i := bytes.Index(data, []byte("<ds:SignatureValue"))
+	i += bytes.IndexByte(data[i:], '>') + 5
+	data[i] = otherBase64(data[i])
+	os.WriteFile(f.pkg, data, 0o600)
+	code, stdout, stderr = f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes", "--key", f.p12(f.signers[1]), "--secret", f.pass())
+	if code != cli.ExitInvalid || !strings.Contains(stdout, "BROKEN: A001") || !strings.Contains(stderr, "can never become valid") {
+		t.Errorf("broken existing signature: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if after, _ := os.ReadFile(f.pkg); !bytes.Equal(after, data) {
+		t.Error("the package was changed")
+	}
+}
+
+// otherBase64 returns a base64 letter different from c, so a change stays well-formed base64.
+func otherBase64(c byte) byte {
+	if c == 'A' {
+		return 'B'
+	}
+	return 'A'
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/es3"
+	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/xades"
+	"github.com/tagdij/tagdij/policy"
+)
+
+var verifyCmd = &cli.Command{
+	Name:    "verify",
+	Summary: "kezdeti ellenőrzés: az aláírások érvényessége / initial check: are the signatures valid",
+	Usage:   "PACKAGE.es3 [--config FILE] [--at TIME] [--json]",
+	Help: "Kezdeti ellenőrzés az aláírás és az időbélyegzés után (DEF-09, SND-14): minden aláírás\n" +
+		"formátuma, lefedettsége, tulajdonságai, időbélyege és a tanúsítványlánc visszavonási állapota a\n" +
+		"szabályzat kivárási idejével (SPEC §3). Eredmény: érvényes (0), érvénytelen (1) vagy befejezetlen (2).\n" +
+		"A kivárási idő (időbélyeg + 4 óra OCSP, 24 óra CRL; a sandboxban másodpercek) vége előtt az eredmény\n" +
+		"befejezetlen (TRY_LATER): a parancs megmondja, mikor érdemes megismételni. A követelmény szerint\n" +
+		"(SIG-23) bevallás csak érvényes állapotban küldhető be; a termék ezt így oldja fel: a feltöltés\n" +
+		"(a későbbi `sender send`) érvényes állapotot követel, vagyis a kivárási idő után kell feltölteni;\n" +
+		"a pénztár fogadója előellenőrzést végez, a végleges ellenőrzés a pénztárnál történik (DEF-10).\n" +
+		"Érvénytelen aláírású csomagot beküldeni nem szabad (SND-14). Az ellenőrzés a\n" +
+		"<stateDir>/signatures.log naplóba kerül (SIG-15). --at: az ellenőrzés időpontja (RFC 3339).\n" +
+		"/ Initial check after signing and time-stamping (DEF-09, SND-14): each signature's format,\n" +
+		"coverage, properties, time-stamp and the revocation status of its chain under the policy's grace\n" +
+		"period (SPEC §3). Result: valid (0), invalid (1) or incomplete (2). Before the grace period ends\n" +
+		"(time-stamp + 4 h with OCSP, 24 h with CRL; seconds in the sandbox) the result is incomplete\n" +
+		"(TRY_LATER) and the command says when to try again. The requirement set says a declaration may be\n" +
+		"uploaded only when the state is valid (SIG-23); the product resolves it so: uploading (the later\n" +
+		"`sender send`) requires valid, i.e. upload after the grace period; the fund's receiver pre-checks\n" +
+		"and the final check happens at the fund (DEF-10). A package with an invalid signature must never\n" +
+		"be sent (SND-14). The check is logged to <stateDir>/signatures.log (SIG-15). --at: the validation\n" +
+		"time (RFC 3339).",
+	Flags: func(fs *flag.FlagSet) {
+		configFlag(fs)
+		fs.String("at", "", "az ellenőrzés időpontja (RFC 3339), alapértelmezés: most / validation `TIME` (RFC 3339), default now")
+		fs.Bool("json", false, "géppel olvasható kimenet / machine-readable output")
+	},
+	Run: runVerify,
+}
+
+func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
+	if len(args) != 1 {
+		return cli.Usagef("egy csomagfájl kell / exactly one package file is needed")
+	}
+	path := args[0]
+	now := env.Now()
+	if at := fs.Lookup("at").Value.String(); at != "" {
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			return cli.Usagef("--at: RFC 3339 időpont kell / an RFC 3339 time is needed: %v", err)
+		}
+		now = t
+	}
+	cfg, err := loadConfig(env, fs)
+	if err != nil {
+		return err
+	}
+	pol, err := configPolicy(cfg)
+	if err != nil {
+		return err
+	}
+	tenv, err := configTrust(cfg, pol, false, env.Now)
+	if err != nil {
+		return err
+	}
+	data, _, err := readPackage(path)
+	if err != nil {
+		return err
+	}
+	log, closer, err := signatureLog(cfg)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	rep, err := xades.Verify(ctx, data, xades.VerifyOptions{Env: tenv, Kind: policy.KindPackage, Now: now,
+		FileName: filepath.Base(path), Mode: es3.Strict, Logger: log})
+	if err != nil {
+		return err
+	}
+	if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
+		if err := report.WriteJSON(env.Stdout, *rep); err != nil {
+			return err
+		}
+	} else {
+		if err := report.WriteText(env.Stdout, *rep); err != nil {
+			return err
+		}
+		writeVerifyAdvice(env, rep, path, now)
+	}
+	switch rep.Verdict.Indication {
+	case report.TotalPassed:
+		return nil
+	case report.TotalFailed:
+		return cli.Exit(cli.ExitInvalid)
+	}
+	return cli.Exit(cli.ExitIncomplete)
+}
+
+// writeVerifyAdvice says what the result means for sending (SIG-23, SND-14).
+func writeVerifyAdvice(env *cli.Env, rep *report.Document, path string, now time.Time) {
+	w := env.Stdout
+	fmt.Fprintf(w, "\nTeendő / What to do:\n")
+	switch rep.Verdict.Indication {
+	case report.TotalPassed:
+		fmt.Fprintf(w, "  A csomag érvényes, beküldhető. / The package is valid and may be uploaded.\n")
+	case report.TotalFailed:
+		fmt.Fprintf(w, "  A csomag ÉRVÉNYTELEN: nem szabad beküldeni (SND-14). Csomagolja és írja alá újra.\n"+
+			"  The package is INVALID and must not be uploaded (SND-14). Pack and sign it again.\n")
+	default:
+		final := rep.EarliestFinal.UTC()
+		if r := final.Truncate(time.Second); !r.Equal(final) {
+			final = r.Add(time.Second)
+		}
+		if final.IsZero() {
+			fmt.Fprintf(w, "  Befejezetlen: hiányzó ellenőrzési adat (lásd fent); próbálja újra később: sender verify %s\n"+
+				"  Incomplete: validation data is missing (see above); try again later: sender verify %s\n", path, path)
+		} else {
+			wait := max(final.Sub(now).Round(time.Second), 0)
+			fmt.Fprintf(w, "  Befejezetlen: a kivárási idő %s-kor ér véget (még %s). Próbálja újra utána: sender verify %s\n"+
+				"  Incomplete: the grace period ends at %s (in %s). Try again after that: sender verify %s\n",
+				final.Format(time.RFC3339), wait, path, final.Format(time.RFC3339), wait, path)
+		}
+		fmt.Fprintf(w, "  Beküldeni csak érvényes állapotban lehet (SIG-23). / Upload only once the state is valid (SIG-23).\n")
+	}
+}
