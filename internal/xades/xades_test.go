@@ -7,9 +7,9 @@ import (
 
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
+	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/xmldsig"
-	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/policy"
 )
 
