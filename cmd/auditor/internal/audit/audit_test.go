@@ -1,0 +1,95 @@
+package audit
+
+import (
+	"testing"
+
+	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/report"
+)
+
+func TestParseKind(t *testing.T) {
+	for in, want := range map[string]Kind{"": Auto, "auto": Auto, "package": Package, "receipt": Receipt, "e-akta": EAkta, "xmldsig": XMLDSig} {
+		if got, err := ParseKind(in); err != nil || got != want {
+			t.Errorf("%q: %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"Package", "tba", "x"} {
+		if _, err := ParseKind(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   string
+		want Kind
+	}{
+		{"not XML", "hello", XMLDSig},
+		{"other root", `<a xmlns="urn:x"/>`, XMLDSig},
+		{"dossier, not strict", `<es:Dossier xmlns:es="https://www.microsec.hu/ds/e-szigno30#"/>`, EAkta},
+		{"Dossier in another namespace", `<es:Dossier xmlns:es="urn:other"/>`, XMLDSig},
+		{"DOCTYPE", `<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`, XMLDSig},
+	} {
+		if got := Detect([]byte(c.in)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestCoreOf(t *testing.T) {
+	fail := func(sub report.SubIndication, code errcode.Code) report.Verdict {
+		var v report.Verdict
+		v.Fail(sub, errcode.New(code, "", ""))
+		return v
+	}
+	for _, c := range []struct {
+		name string
+		s    report.Signature
+		want Core
+	}{
+		{"covered, chain missing", report.Signature{Covered: []string{"a"}, Verdict: fail(report.NoCertificateChainFound, errcode.A003)}, CoreValid},
+		{"digest", report.Signature{Verdict: fail(report.HashFailure, errcode.A002)}, CoreInvalid},
+		{"signature value", report.Signature{Verdict: fail(report.SigCryptoFailure, errcode.A001)}, CoreInvalid},
+		{"unsupported", report.Signature{Verdict: fail(report.Unsupported, errcode.A013)}, CoreUnsupported},
+		{"key", report.Signature{Verdict: fail(report.CryptoConstraintsFailure, errcode.A013)}, CoreNoKey},
+		{"structure", report.Signature{Verdict: fail(report.FormatFailure, errcode.F012)}, CoreInvalid},
+	} {
+		if got := CoreOf(c.s); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func TestWorst(t *testing.T) {
+	r := func(i report.Indication) *Result {
+		return &Result{Document: report.Document{Verdict: report.Verdict{Indication: i}}}
+	}
+	for _, c := range []struct {
+		in   []*Result
+		want int
+	}{
+		{nil, 0},
+		{[]*Result{r(report.TotalPassed)}, 0},
+		{[]*Result{r(report.TotalPassed), r(report.Indeterminate)}, 2},
+		{[]*Result{r(report.Indeterminate), r(report.TotalFailed), r(report.TotalPassed)}, 1},
+	} {
+		if got := Worst(c.in); got != c.want {
+			t.Errorf("%v: %d, want %d", c.in, got, c.want)
+		}
+	}
+}
+
+// FuzzDetect: Detect reads outside input; it must never panic.
+func FuzzDetect(f *testing.F) {
+	f.Add([]byte(`<es:Dossier xmlns:es="https://www.microsec.hu/ds/e-szigno30#"><es:DossierProfile/></es:Dossier>`))
+	f.Add([]byte(`<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		switch Detect(in) {
+		case Package, Receipt, EAkta, XMLDSig:
+		default:
+			t.Fatal("unknown kind")
+		}
+	})
+}
