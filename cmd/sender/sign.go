@@ -105,10 +105,10 @@ type policyView struct {
 
 // existingSig is a signature already on the package.
 type existingSig struct {
-	ID          string            `json:"id"`
-	SignerName  string            `json:"signerName"`
-	Signer      string            `json:"signer"`
-	SigningTime time.Time         `json:"signingTime,omitzero"`
+	ID          string    `json:"id"`
+	SignerName  string    `json:"signerName"`
+	Signer      string    `json:"signer"`
+	SigningTime time.Time `json:"signingTime,omitzero"`
 	// Broken is the first error that no time-stamp or later revocation evidence can cure (a wrong
 	// digest or signature value, a missing signed property, wrapping); empty for an intact signature.
 	Broken string `json:"broken,omitempty"`

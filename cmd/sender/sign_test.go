@@ -199,7 +199,7 @@ func TestSignRefusals(t *testing.T) {
 		{[]string{"sign", "--config", f.cfg, "--yes"}, cli.ExitUsage},
 		{[]string{"sign", filepath.Join(t.TempDir(), "missing.es3"), "--config", f.cfg, "--yes"}, cli.ExitUsage},
 		{[]string{"sign", notPkg, "--config", f.cfg, "--yes"}, cli.ExitInvalid},
-		{[]string{"sign", f.pkg, "--yes"}, cli.ExitUsage},                                         // no configuration
+		{[]string{"sign", f.pkg, "--yes"}, cli.ExitUsage},                                        // no configuration
 		{[]string{"sign", f.pkg, "--config", f.cfg, "--yes", "--key", "bogus:x"}, cli.ExitUsage}, // bad key spec
 		{[]string{"timestamp", "--config", f.cfg}, cli.ExitUsage},
 		{[]string{"verify", f.pkg, "--config", f.cfg, "--at", "yesterday"}, cli.ExitUsage},
@@ -247,4 +247,47 @@ func otherBase64(c byte) byte {
 		return 'B'
 	}
 	return 'A'
+}
+
+// TestConfirm feeds answers to the SIG-07 question through a real file (a pipe).
+func TestConfirm(t *testing.T) {
+	for answer, want := range map[string]bool{"i\n": true, "igen\n": true, "Y\n": true, "yes": true, "n\n": false, "\n": false, "": false, "ja\n": false} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString(answer)
+		w.Close()
+		var prompt bytes.Buffer
+		got, err := confirm(r, &prompt)
+		r.Close()
+		if err != nil || got != want || !strings.Contains(prompt.String(), "QUALIFIED") || !strings.Contains(prompt.String(), "[i/N]") {
+			t.Errorf("%q: %v, %v; prompt %q", answer, got, err, prompt.String())
+		}
+	}
+}
+
+// TestReplaceFile: the package is replaced atomically with its mode kept, and not at all when it
+// changed since it was read.
+func TestReplaceFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "p.es3")
+	os.WriteFile(p, []byte("old"), 0o640)
+	if err := replaceFile(p, sha256Sum([]byte("old")), []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Errorf("content %q", b)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", st.Mode().Perm())
+	}
+	if err := replaceFile(p, sha256Sum([]byte("old")), []byte("newer")); err != errChanged {
+		t.Errorf("changed meanwhile: %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Errorf("overwritten: %q", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".*.tmp")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
 }
