@@ -51,10 +51,14 @@
 //
 // # Editing the template
 //
-// Sign never re-serializes the document. It finds the byte ranges of the empty DigestValue and
-// SignatureValue elements of the signature with a tokenizer and splices the base64 text into them; every
-// other byte of the template is written out unchanged, so what was digested is exactly what is written.
-// After splicing, the new bytes are parsed again with libxml2, the DigestValue texts are checked to be
-// those computed (proof that the splice hit the elements libxml2 sees), and SignedInfo is canonicalized
-// in that document context and signed.
+// Sign never re-serializes the document. It parses the template once with libxml2, computes the
+// digests, and canonicalizes SignedInfo in its document context with the DigestValues still empty. The
+// byte ranges of the DigestValue and SignatureValue contents come from xmlsplice, a linear scanner that
+// copies no text, and are used only after the scanner's view of the signature (the element carrying
+// the Id, the expanded names and children of SignedInfo and SignatureValue) has been checked to be
+// libxml2's. The base64 DigestValues are put into the canonical SignedInfo (a start tag's canonical
+// form does not depend on the content, and base64 needs no escaping), which is parsed again, small as
+// it is, to check that libxml2 reads the values there; that is what is signed. Finally every value is
+// spliced into the template in one output buffer of the final size; every other byte is written out
+// unchanged, so what was digested is exactly what is written.
 package xmldsig

@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -40,11 +39,16 @@ type SignOptions struct {
 // SignatureMethod and every Reference (URI, Transforms, DigestMethod) with an empty DigestValue, and
 // whose SignatureValue is empty; KeyInfo and ds:Object elements are whatever the caller put there (they
 // are signed only if a Reference covers them). Sign digests each reference exactly as Verify does,
-// splices the DigestValues into the template bytes, parses the result again, canonicalizes SignedInfo
-// in its document context, signs the canonical bytes with signer (only through crypto.Signer, so a
-// PKCS#11 key works) and splices in the SignatureValue. No other byte of doc changes. Only UTF-8
+// canonicalizes SignedInfo in its document context, puts the DigestValues into that canonical form,
+// signs it with signer (only through crypto.Signer, so a PKCS#11 key works) and splices the
+// DigestValues and the SignatureValue into the template bytes. No other byte of doc changes. Only UTF-8
 // templates are accepted, and only SHA-256/384/512 digests and RSA PKCS#1 v1.5, RSA-PSS and ECDSA
 // (P-256, P-384, P-521) signature methods; the signer's key must fit the SignatureMethod.
+//
+// Memory: doc is parsed by libxml2 once; the byte offsets of the values come from xmlsplice.Index, which
+// copies no text. Besides doc itself, the peak is that one parse (about the size of doc in C memory,
+// plus libxml2's transient copy of the largest text node while it is canonicalized) or the returned
+// document, allocated once at its final size after the parse is freed, whichever is larger.
 func Sign(doc []byte, sigID string, signer crypto.Signer, opts SignOptions) ([]byte, error) {
 	if signer == nil {
 		return nil, errors.New("xmldsig: sign: no signer")
@@ -58,38 +62,22 @@ func Sign(doc []byte, sigID string, signer crypto.Signer, opts SignOptions) ([]b
 	vo := VerifyOptions{MaxReferences: opts.MaxReferences, MaxTransforms: opts.MaxTransforms}.withDefaults()
 	lim := limits{refs: vo.MaxReferences, transforms: vo.MaxTransforms}
 
-	// Pass 1: digests over the template.
+	// The only parse of doc: digests over the template and SignedInfo in its document context.
 	d, err := libxml.Parser{Limits: opts.Limits}.Parse(doc)
 	if err != nil {
 		return nil, fmt.Errorf("xmldsig: sign: parsing the template: %w", err)
 	}
-	s, digests, err := digestTemplate(d, sigID, signer.Public(), opts.MinRSABits, lim)
+	s, digests, emptySI, spans, err := signTemplate(d, doc, sigID, signer.Public(), opts.MinRSABits, lim)
 	d.Close()
 	if err != nil {
 		return nil, fmt.Errorf("xmldsig: sign: %w", err)
 	}
 
-	// Splice the DigestValues.
-	spans, err := locateValues(doc, sigID, len(digests))
-	if err != nil {
-		return nil, fmt.Errorf("xmldsig: sign: %w", err)
-	}
-	texts := make([]string, len(digests))
+	texts := make([]string, len(digests), len(digests)+1)
 	for i, dg := range digests {
 		texts[i] = base64.StdEncoding.EncodeToString(dg)
 	}
-	withDigests, shift := splice(doc, spans.digests, texts)
-	sv := spans.sigValue
-	sv.start += shift
-	sv.end += shift
-
-	// Pass 2: SignedInfo in its document context.
-	d2, err := libxml.Parser{Limits: opts.Limits}.Parse(withDigests)
-	if err != nil {
-		return nil, fmt.Errorf("xmldsig: sign: parsing the template with digests: %w", err)
-	}
-	signedInfo, err := canonicalSignedInfo(d2, sigID, texts, lim)
-	d2.Close()
+	signedInfo, err := fillSignedInfo(emptySI, texts)
 	if err != nil {
 		return nil, fmt.Errorf("xmldsig: sign: %w", err)
 	}
@@ -99,8 +87,28 @@ func Sign(doc []byte, sigID string, signer crypto.Signer, opts SignOptions) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("xmldsig: sign: %w", err)
 	}
-	out, _ := splice(withDigests, []span{sv}, []string{base64.StdEncoding.EncodeToString(value)})
-	return out, nil
+	texts = append(texts, base64.StdEncoding.EncodeToString(value))
+	return splice(doc, spans, texts), nil
+}
+
+// signTemplate checks the template in the parsed document d (parsed from raw), computes every
+// reference digest, locates the values in raw and returns the canonical SignedInfo with the
+// DigestValues still empty, and the spans of the DigestValues (in order) followed by the
+// SignatureValue's.
+func signTemplate(d *libxml.Document, raw []byte, sigID string, pub crypto.PublicKey, minRSA int, lim limits) (*signature, [][]byte, []byte, []span, error) {
+	s, digests, err := digestTemplate(d, sigID, pub, minRSA, lim)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	spans, err := locateValues(raw, sigID, s)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var buf bytes.Buffer
+	if err := d.CanonicalizeTo(&buf, s.signedInfo, s.c14n); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("canonicalizing SignedInfo: %w", err)
+	}
+	return s, digests, buf.Bytes(), spans, nil
 }
 
 // digestTemplate checks the template and computes every reference digest.
@@ -153,36 +161,6 @@ func digestTemplate(d *libxml.Document, sigID string, pub crypto.PublicKey, minR
 	return s, digests, nil
 }
 
-// canonicalSignedInfo re-reads the signature in the document with digests, checks that libxml2 sees
-// the DigestValues that were spliced in, and returns the canonical SignedInfo.
-func canonicalSignedInfo(d *libxml.Document, sigID string, texts []string, lim limits) ([]byte, error) {
-	ids, err := indexIDs(d)
-	if err != nil {
-		return nil, err
-	}
-	n, ok := ids[sigID]
-	if !ok {
-		return nil, fmt.Errorf("%w: signature %q lost after splicing", ErrNotFound, truncate(sigID))
-	}
-	s, err := parseSignature(n, lim)
-	if err != nil {
-		return nil, err
-	}
-	if len(s.refs) != len(texts) {
-		return nil, errors.New("xmldsig: reference count changed after splicing")
-	}
-	for i, r := range s.refs {
-		if r.digestValue.Text() != texts[i] {
-			return nil, fmt.Errorf("xmldsig: DigestValue %d not where libxml2 sees it after splicing", i)
-		}
-	}
-	var buf bytes.Buffer
-	if err := d.CanonicalizeTo(&buf, s.signedInfo, s.c14n); err != nil {
-		return nil, fmt.Errorf("canonicalizing SignedInfo: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
 // signDigest signs through crypto.Signer and returns the XMLDSig encoding of the value.
 func signDigest(signer crypto.Signer, alg sigAlg, digest []byte, rnd io.Reader) ([]byte, error) {
 	switch alg.key {
@@ -219,119 +197,4 @@ func ecdsaDERToRaw(der []byte, size int) ([]byte, error) {
 	sig.R.FillBytes(out[:size])
 	sig.S.FillBytes(out[size:])
 	return out, nil
-}
-
-// span is the byte range of an element's content (start..end), or of a self-closing tag's "/>" when
-// selfClosing (then name is the tag's qualified name as written).
-type span struct {
-	start, end  int
-	selfClosing bool
-	name        string
-}
-
-type valueSpans struct {
-	digests  []span
-	sigValue span
-}
-
-// locateValues finds, with a tokenizer over the raw bytes, the DigestValue elements of the target
-// signature's SignedInfo (in order) and its SignatureValue.
-func locateValues(doc []byte, sigID string, nrefs int) (valueSpans, error) {
-	var vs valueSpans
-	dec := xml.NewDecoder(bytes.NewReader(doc))
-	dec.Strict = true
-	// path within the target signature: 0 = outside.
-	var stack []string
-	inSig := 0 // depth of the target ds:Signature in stack, 0 if not inside
-	var open span
-	var openPath string
-	for {
-		before := int(dec.InputOffset())
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return vs, malformed("tokenizing the template: %v", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			stack = append(stack, t.Name.Space+" "+t.Name.Local)
-			if inSig == 0 && t.Name.Space == NSDSig && t.Name.Local == "Signature" && attrValue(t, "Id") == sigID {
-				inSig = len(stack)
-				continue
-			}
-			if inSig == 0 {
-				continue
-			}
-			rel := strings.Join(stack[inSig:], "/")
-			if rel == NSDSig+" SignedInfo/"+NSDSig+" Reference/"+NSDSig+" DigestValue" || rel == NSDSig+" SignatureValue" {
-				after := int(dec.InputOffset())
-				open = span{start: after, end: after}
-				openPath = rel
-				if after >= 2 && string(doc[after-2:after]) == "/>" {
-					open = span{start: after - 2, end: after, selfClosing: true, name: rawName(doc[before:after])}
-				}
-			}
-		case xml.EndElement:
-			if inSig > 0 && openPath != "" && strings.Join(stack[inSig:], "/") == openPath {
-				if !open.selfClosing {
-					open.end = before
-				}
-				if openPath == NSDSig+" SignatureValue" {
-					vs.sigValue = open
-					stack = stack[:len(stack)-1]
-					if len(vs.digests) != nrefs {
-						return vs, malformed("found %d DigestValue elements, want %d", len(vs.digests), nrefs)
-					}
-					return vs, nil
-				}
-				vs.digests = append(vs.digests, open)
-				openPath = ""
-			}
-			if inSig == len(stack) {
-				inSig = 0
-			}
-			stack = stack[:len(stack)-1]
-		}
-	}
-	return vs, fmt.Errorf("%w: signature %q or its SignatureValue not found by the tokenizer", ErrNotFound, truncate(sigID))
-}
-
-func attrValue(t xml.StartElement, name string) string {
-	for _, a := range t.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-// rawName returns the qualified name of a start tag as written ("<ds:DigestValue/>" → "ds:DigestValue").
-func rawName(tag []byte) string {
-	tag = bytes.TrimPrefix(tag, []byte("<"))
-	end := bytes.IndexAny(tag, " \t\r\n/>")
-	if end < 0 {
-		return string(tag)
-	}
-	return string(tag[:end])
-}
-
-// splice replaces each span's content with the corresponding text (spans in document order) and
-// returns the new bytes and the total length change.
-func splice(doc []byte, spans []span, texts []string) ([]byte, int) {
-	var out bytes.Buffer
-	out.Grow(len(doc) + 1024)
-	prev := 0
-	for i, sp := range spans {
-		out.Write(doc[prev:sp.start])
-		if sp.selfClosing {
-			out.WriteString(">" + texts[i] + "</" + sp.name + ">")
-		} else {
-			out.WriteString(texts[i])
-		}
-		prev = sp.end
-	}
-	out.Write(doc[prev:])
-	return out.Bytes(), out.Len() - len(doc)
 }
