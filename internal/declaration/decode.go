@@ -2,6 +2,7 @@ package declaration
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ func (dec *treeDecoder) fail(n libxml.Node, format string, args ...any) {
 	if !n.IsZero() {
 		msg = fmt.Sprintf("line %d: %s", n.Line(), msg)
 	}
-	dec.err = fmt.Errorf("declaration: decoding: %s", msg)
+	dec.err = errors.New(msg) // Parse wraps it: "declaration: decoding a schema-valid document: line …"
 }
 
 // children walks the child elements of parent in order.
