@@ -166,10 +166,23 @@ type Timestamp struct {
 	OK      bool      `json:"ok"`
 }
 
+// Core is XMLDSig core validity (every reference digest and the SignatureValue), apart from trust,
+// policy and time: the question `xmlsec1 --verify` answers.
+type Core string
+
+// Core validity values.
+const (
+	CoreValid       Core = "valid"       // every reference digest and the signature value verify
+	CoreInvalid     Core = "invalid"     // a digest or the signature value does not verify, or the structure is broken
+	CoreUnsupported Core = "unsupported" // an algorithm, transform or reference Tagdíj never evaluates
+	CoreNoKey       Core = "no-key"      // no usable key in the signature (only named, or too weak to use)
+)
+
 // Signature is the report of one signature.
 type Signature struct {
 	ID            string        `json:"id"`
 	Verdict       Verdict       `json:"verdict"`
+	Core          Core          `json:"coreValidity,omitempty"` // empty when core validation never ran
 	Signer        string        `json:"signer,omitempty"` // subject DN of the signing certificate (SIG-21)
 	SignerName    string        `json:"signerName,omitempty"`
 	Issuer        string        `json:"issuer,omitempty"`

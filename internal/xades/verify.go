@@ -252,6 +252,7 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 	p, err := locate(sigNode)
 	c.p = p
 	if err != nil {
+		c.rs.Core = report.CoreInvalid
 		c.fail(report.FormatFailure, errcode.F012, c.rs.ID, err.Error())
 		return
 	}
@@ -267,6 +268,7 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 		c.coreFailure(res, err)
 		return
 	}
+	c.rs.Core = report.CoreValid
 	for _, rr := range res.References {
 		c.rs.Covered = append(c.rs.Covered, strings.TrimPrefix(rr.URI, "#"))
 	}
@@ -350,6 +352,14 @@ func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
 		loc += " " + strings.Join(bad, ",")
 	}
 	detail := err.Error()
+	switch {
+	case errors.Is(err, xmldsig.ErrUnsupported): // ErrUnsupportedAlgorithm matches it too
+		c.rs.Core = report.CoreUnsupported
+	case errors.Is(err, xmldsig.ErrKey):
+		c.rs.Core = report.CoreNoKey
+	default:
+		c.rs.Core = report.CoreInvalid
+	}
 	switch {
 	case errors.Is(err, xmldsig.ErrDuplicateID):
 		c.fail(report.FormatFailure, errcode.T005, loc, detail)
@@ -699,6 +709,13 @@ func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Ve
 			}
 			for _, f := range v.pol.CheckCertificate(v.pol.Timestamp.Role, tok.TSA) {
 				c.policyFinding(f, c.rs.ID+" SignatureTimeStamp TSA")
+			}
+			// A time-stamp from after the validation time proves nothing about that time: asked "was this
+			// valid at X" (auditor --at X) for an X before T, the signature did not exist in this form yet.
+			if tok.GenTime.After(v.now.Add(v.pol.Gaps.ClockSkew)) {
+				c.fail(report.TimestampOrderFailure, errcode.A007, c.rs.ID+" SignatureTimeStamp",
+					"genTime "+tok.GenTime.UTC().Format(time.RFC3339)+" is after the validation time "+v.now.UTC().Format(time.RFC3339)+
+						" / az időbélyeg későbbi az ellenőrzés időpontjánál")
 			}
 			c.rs.Timestamps = append(c.rs.Timestamps, tsReport("SignatureTimeStamp", tok, true))
 			if T.IsZero() {

@@ -80,3 +80,19 @@ func TestKindsAndAlgorithms(t *testing.T) {
 	d = f.verify(t, []byte("not xml"), policy.KindPackage, nil, time.Time{})
 	expect(t, "not a dossier", d, report.TotalFailed, report.FormatFailure, errcode.T005)
 }
+
+// TestValidationTimeBeforeTimestamp: asked whether a signature was valid at a time before its
+// time-stamp existed (auditor --at), the answer is not "valid": the time-stamp cannot prove anything
+// about an earlier moment.
+func TestValidationTimeBeforeTimestamp(t *testing.T) {
+	f := newFixture(t)
+	data, _ := f.signedPackage(t, 1)
+	f.afterGrace()
+	now := f.sb.Clock.Now()
+	expect(t, "now", f.verify(t, data, policy.KindPackage, nil, now), report.TotalPassed, "", "")
+	d := f.verify(t, data, policy.KindPackage, nil, now.Add(-time.Hour))
+	expect(t, "an hour before the time-stamp", d, report.TotalFailed, report.TimestampOrderFailure, "")
+	if !hasCode(d.Verdict, errcode.A007) && !hasCode(d.Signatures[0].Verdict, errcode.A007) {
+		t.Fatalf("no A007 finding: %+v", d.Signatures[0].Verdict)
+	}
+}

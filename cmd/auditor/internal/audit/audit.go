@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pack"
@@ -84,35 +83,22 @@ func Detect(data []byte) Kind {
 	return EAkta
 }
 
-// Core is the XMLDSig core validity of one signature (reference digests and SignatureValue), apart
-// from trust, policy and time: what xmlsec1 --verify --insecure decides.
-type Core string
+// Core is the XMLDSig core validity of one signature (report.Core).
+type Core = report.Core
 
-// Core validity values.
+// Core validity values (report's).
 const (
-	CoreValid       Core = "valid"       // every reference digest and the signature value verify
-	CoreInvalid     Core = "invalid"     // a digest or the signature value does not verify, or the structure is broken
-	CoreUnsupported Core = "unsupported" // an algorithm, transform or reference Tagdíj never evaluates
-	CoreNoKey       Core = "no-key"      // no usable key in the signature (only named, or too weak to use)
+	CoreValid       = report.CoreValid
+	CoreInvalid     = report.CoreInvalid
+	CoreUnsupported = report.CoreUnsupported
+	CoreNoKey       = report.CoreNoKey
 )
 
-// CoreOf derives the core validity from a signature's report: internal/xades records the covered
-// references only after core validation succeeded, and classifies a core failure by its
-// sub-indication (HASH_FAILURE, SIG_CRYPTO_FAILURE, UNSUPPORTED, CRYPTO_CONSTRAINTS_FAILURE for a key
-// problem). report.Signature has no core-validity field of its own; this is the auditor's.
+// CoreOf is the core validity internal/xades recorded; a signature whose core validation never ran
+// (its structure was refused first) counts as invalid.
 func CoreOf(s report.Signature) Core {
-	if len(s.Covered) > 0 {
-		return CoreValid
-	}
-	switch s.Verdict.Sub {
-	case report.Unsupported:
-		return CoreUnsupported
-	case report.CryptoConstraintsFailure:
-		for _, f := range s.Verdict.Findings {
-			if f.Code == errcode.A013 {
-				return CoreNoKey
-			}
-		}
+	if s.Core != "" {
+		return s.Core
 	}
 	return CoreInvalid
 }

@@ -3,7 +3,6 @@ package audit
 import (
 	"testing"
 
-	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/report"
 )
 
@@ -38,23 +37,18 @@ func TestDetect(t *testing.T) {
 	}
 }
 
+// TestCoreOf: the auditor reports the core validity the engine recorded; a signature the engine
+// refused before core validation (no Core) is invalid, never valid by omission.
 func TestCoreOf(t *testing.T) {
-	fail := func(sub report.SubIndication, code errcode.Code) report.Verdict {
-		var v report.Verdict
-		v.Fail(sub, errcode.New(code, "", ""))
-		return v
-	}
 	for _, c := range []struct {
 		name string
 		s    report.Signature
 		want Core
 	}{
-		{"covered, chain missing", report.Signature{Covered: []string{"a"}, Verdict: fail(report.NoCertificateChainFound, errcode.A003)}, CoreValid},
-		{"digest", report.Signature{Verdict: fail(report.HashFailure, errcode.A002)}, CoreInvalid},
-		{"signature value", report.Signature{Verdict: fail(report.SigCryptoFailure, errcode.A001)}, CoreInvalid},
-		{"unsupported", report.Signature{Verdict: fail(report.Unsupported, errcode.A013)}, CoreUnsupported},
-		{"key", report.Signature{Verdict: fail(report.CryptoConstraintsFailure, errcode.A013)}, CoreNoKey},
-		{"structure", report.Signature{Verdict: fail(report.FormatFailure, errcode.F012)}, CoreInvalid},
+		{"recorded valid, chain missing", report.Signature{Core: report.CoreValid, Covered: []string{"a"}}, CoreValid},
+		{"recorded unsupported", report.Signature{Core: report.CoreUnsupported}, CoreUnsupported},
+		{"recorded no key", report.Signature{Core: report.CoreNoKey}, CoreNoKey},
+		{"never validated, though something is listed as covered", report.Signature{Covered: []string{"a"}}, CoreInvalid},
 	} {
 		if got := CoreOf(c.s); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
