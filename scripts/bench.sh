@@ -67,6 +67,6 @@ fi
 
 say ""
 say "== Go benchmarks (ratios are reported as custom metrics where a reference runs in the same benchmark)"
-go test -run '^$' -bench . -benchtime "$BENCHTIME" -benchmem ./... 2>&1 | tee "$OUT/results.txt" | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$summary"
+go test -run '^$' -bench "${BENCH:-.}" -benchtime "$BENCHTIME" -benchmem ${BENCH_PKGS:-./...} 2>&1 | tee "$OUT/results.txt" | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$summary"
 echo
 echo "bench: summary in $summary, raw output in $OUT/results.txt"

@@ -183,7 +183,7 @@ type Signature struct {
 	ID            string        `json:"id"`
 	Verdict       Verdict       `json:"verdict"`
 	Core          Core          `json:"coreValidity,omitempty"` // empty when core validation never ran
-	Signer        string        `json:"signer,omitempty"` // subject DN of the signing certificate (SIG-21)
+	Signer        string        `json:"signer,omitempty"`       // subject DN of the signing certificate (SIG-21)
 	SignerName    string        `json:"signerName,omitempty"`
 	Issuer        string        `json:"issuer,omitempty"`
 	Serial        string        `json:"serial,omitempty"`
