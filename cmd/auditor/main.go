@@ -102,11 +102,8 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	online := fs.Lookup("online").Value.(flag.Getter).Get().(bool)
 	var tenv *trust.Env
 	if path := fs.Lookup("trust").Value.String(); path != "" {
-		data, err := cli.ReadFile(path, 1<<20)
-		if err != nil {
-			return err
-		}
-		if tenv, err = audit.LoadTrust(path, data, pol, online, env.Now); err != nil {
+		var err error
+		if tenv, err = audit.LoadTrust(path, pol, online, env.Now); err != nil {
 			return err
 		}
 	} else {

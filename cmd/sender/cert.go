@@ -9,14 +9,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -532,35 +530,14 @@ var certCheckCmd = &cli.Command{
 	Run: runCertCheck,
 }
 
-// loadTrust reads a trust configuration file (trust.Config as JSON, paths relative to the file).
+// loadTrust reads a trust configuration file (trust.Config as JSON, paths relative to the file);
+// fetched evidence is judged by the command's clock, the same one that decides T and Now.
 func loadTrust(path string, fs *flag.FlagSet, now func() time.Time) (*trust.Env, error) {
-	data, err := cli.ReadFile(path, 1<<20)
-	if err != nil {
-		return nil, err
-	}
-	var cfg trust.Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%s: hibás bizalmi beállítás / bad trust configuration: %w", path, err)
-	}
 	pol, err := selectedPolicy(fs)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(filepath.Dir(path))
-	if err != nil {
-		return nil, err
-	}
-	env, err := trust.Load(cfg, dir, pol)
-	if err != nil {
-		return nil, err
-	}
-	if env.Online != nil {
-		// Evidence freshness is judged by the command's clock, the same one that decides T and Now.
-		env.Online.Now = now
-	}
-	return env, nil
+	return trust.LoadFile(path, pol, false, now)
 }
 
 // advice is one suggestion of what to do, in both languages (SIG-23).

@@ -10,11 +10,14 @@
 package trust
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -350,4 +353,48 @@ func (g *graceChecker) Check(ctx context.Context, cert, issuer *x509.Certificate
 		return nil, fmt.Errorf("%w: %q expired %s", errAfterExpiry, cert.Subject, cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return ev, nil
+}
+
+// MaxConfigFile bounds a trust configuration file.
+const MaxConfigFile = 1 << 20
+
+// LoadFile reads a trust configuration file (Config as JSON, unknown fields refused, paths relative to
+// the file) and loads it for pol. offline forces an offline environment whatever the file says (the
+// auditor's default); now, when set, is the clock fetched evidence is judged by, so a command's "now"
+// decides T, the grace period and freshness alike.
+func LoadFile(path string, pol *policy.Policy, offline bool, now func() time.Time) (*Env, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("trust: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("trust: %s: %w", path, err)
+	}
+	if len(data) > MaxConfigFile {
+		return nil, fmt.Errorf("trust: %s: larger than %d bytes", path, MaxConfigFile)
+	}
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: hibás bizalmi beállítás / bad trust configuration: %w", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: hibás bizalmi beállítás / bad trust configuration: trailing data", path)
+	}
+	cfg.Offline = cfg.Offline || offline
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	env, err := Load(cfg, dir, pol)
+	if err != nil {
+		return nil, err
+	}
+	if env.Online != nil && now != nil {
+		env.Online.Now = now
+	}
+	return env, nil
 }

@@ -211,3 +211,31 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("no policy: loaded")
 	}
 }
+
+func TestLoadFile(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	pol, err := policy.Sandbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(sb.Dir, "trust.json")
+	env, err := LoadFile(good, pol, false, sb.Clock.Now)
+	if err != nil || env.Online == nil {
+		t.Fatalf("sandbox trust.json: %v, online %v", err, env != nil && env.Online != nil)
+	}
+	if env, err := LoadFile(good, pol, true, nil); err != nil || env.Online != nil {
+		t.Fatalf("forced offline: %v", err)
+	}
+	data, _ := os.ReadFile(good)
+	for name, body := range map[string][]byte{
+		"unknown field": []byte(`{"signerAnchors":["certs/root-ca.pem"],"tsaAnchors":["certs/root-ca.pem"],"extra":1}`),
+		"trailing data": append(append([]byte(nil), data...), []byte(` {}`)...),
+		"oversize":      make([]byte, MaxConfigFile+1),
+	} {
+		p := filepath.Join(sb.Dir, "bad.json")
+		os.WriteFile(p, body, 0o600)
+		if _, err := LoadFile(p, pol, false, nil); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+}

@@ -9,12 +9,9 @@
 package audit
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/tagdij/tagdij/internal/es3"
@@ -202,29 +199,10 @@ func Worst(results []*Result) int {
 	return code
 }
 
-// TrustFile is a trust configuration file: trust.Config as JSON, paths relative to the file.
-// LoadTrust reads it for pol. Without online, the environment is offline (Online nil) whatever the
-// file says; with it, fetched evidence is judged by now.
-func LoadTrust(path string, data []byte, pol *policy.Policy, online bool, now func() time.Time) (*trust.Env, error) {
-	var cfg trust.Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%s: hibás bizalmi beállítás / bad trust configuration: %w", path, err)
-	}
-	cfg.Offline = cfg.Offline || !online
-	dir, err := filepath.Abs(filepath.Dir(path))
-	if err != nil {
-		return nil, err
-	}
-	env, err := trust.Load(cfg, dir, pol)
-	if err != nil {
-		return nil, err
-	}
-	if env.Online != nil {
-		env.Online.Now = now
-	}
-	return env, nil
+// LoadTrust reads a trust configuration file for pol. Without online, the environment is offline
+// (Online nil) whatever the file says; with it, fetched evidence is judged by now.
+func LoadTrust(path string, pol *policy.Policy, online bool, now func() time.Time) (*trust.Env, error) {
+	return trust.LoadFile(path, pol, !online, now)
 }
 
 // NoTrust is an environment without anchors, for checking core validity and structure only: every
