@@ -343,15 +343,19 @@ func existingSignatures(ctx context.Context, data []byte, cfg *config.Sender, po
 func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *config.Sender, signing keys.Key, data []byte) (*declaration.Declaration, *declView, string) {
 	var cert *x509.Certificate
 	var dec crypto.Decrypter
-	if spec := fs.Lookup("decrypt-key").Value.String(); spec != "" {
-		k, err := openKey(ctx, env, spec, fs.Lookup("decrypt-secret").Value.String(), "Titkosító kulcs jelszava / Encryption key password")
+	spec, secret := fs.Lookup("decrypt-key").Value.String(), fs.Lookup("decrypt-secret").Value.String()
+	if spec == "" {
+		spec, secret = cfg.DecryptionKey, cfg.DecryptionSecret
+	}
+	if spec != "" {
+		k, err := openKey(ctx, env, spec, secret, "Titkosító kulcs jelszava / Encryption key password")
 		if err != nil {
 			return nil, nil, fmt.Sprintf("a titkosító kulcs nem nyitható meg / the encryption key cannot be opened: %v", err)
 		}
 		defer k.Close()
 		d, ok := keys.Decrypter(k)
 		if !ok {
-			return nil, nil, "a --decrypt-key kulcs nem titkosító kulcs / the --decrypt-key key cannot decrypt"
+			return nil, nil, "a megadott titkosító kulcs nem tud visszafejteni / the configured decryption key cannot decrypt"
 		}
 		cert, dec = k.Certificate(), d
 	} else if own, err := cfg.OwnCertificate(); err == nil && own.Equal(signing.Certificate()) {

@@ -95,9 +95,10 @@ func TestSignTimestampVerify(t *testing.T) {
 		t.Fatalf("literal secret: exit %d\n%s", code, stderr)
 	}
 
-	// Signer 1 through the configuration. No decryption key: the preview says the document cannot be
-	// shown (SIG-20) and shows everything else.
-	code, stdout, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes")
+	// Signer 1 through a configuration without a decryption key: the preview says the document cannot
+	// be shown (SIG-20) and shows everything else.
+	noDec := withoutDecryptionKey(t, f.cfg)
+	code, stdout, stderr := f.run(t, "", "sign", f.pkg, "--config", noDec, "--yes")
 	if code != 0 {
 		t.Fatalf("sign 1: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -118,7 +119,7 @@ func TestSignTimestampVerify(t *testing.T) {
 	// Signer 2 by --key/--secret, with the sender's own encryption key to show the declaration; the
 	// first signature is listed as an existing parallel signature.
 	enc := f.sb.World.MustEntity(f.emp.Encryption)
-	code, stdout, stderr = f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes", "--json",
+	code, stdout, stderr = f.run(t, "", "sign", f.pkg, "--config", noDec, "--yes", "--json",
 		"--key", f.p12(f.signers[1]), "--secret", f.pass(), "--decrypt-key", f.p12(enc), "--decrypt-secret", f.pass())
 	if code != 0 {
 		t.Fatalf("sign 2: exit %d\n%s\n%s", code, stdout, stderr)
@@ -289,5 +290,43 @@ func TestReplaceFile(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(p), ".*.tmp")); len(m) != 0 {
 		t.Errorf("temporary files left: %v", m)
+	}
+}
+
+// withoutDecryptionKey writes a copy of the configuration at path, beside it, without the
+// decryptionKey and decryptionSecret fields.
+func withoutDecryptionKey(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["decryptionKey"]; !ok {
+		t.Fatal("the demo configuration names no decryption key")
+	}
+	delete(m, "decryptionKey")
+	delete(m, "decryptionSecret")
+	out, _ := json.Marshal(m)
+	p := strings.TrimSuffix(path, ".json") + "-nodec.json"
+	if err := os.WriteFile(p, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSignShowsDeclarationWithConfiguredKey: with the configuration's decryption key the preview
+// shows the summary sheet of the declaration inside the encrypted package (SIG-20).
+func TestSignShowsDeclarationWithConfiguredKey(t *testing.T) {
+	f := newSignFixture(t)
+	code, stdout, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes")
+	if code != 0 {
+		t.Fatalf("sign: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "ÖSSZESÍTŐ ADATLAP") || strings.Contains(stdout, "NEM JELENÍTHETŐ MEG") {
+		t.Fatalf("the summary sheet was not shown:\n%s", stdout)
 	}
 }

@@ -19,6 +19,8 @@
 //	  "encryptionCert": "certs/enc-pelda.pem",
 //	  "signingKey": "p12:keys/signer-pelda-1.p12",
 //	  "signingSecret": "file:secrets/p12.pass",
+//	  "decryptionKey": "p12:keys/enc-pelda.p12",
+//	  "decryptionSecret": "file:secrets/p12.pass",
 //	  "tsaURL": "http://127.0.0.1:8901/tsa",
 //	  "trust": {
 //	    "signerAnchors": ["certs/root-ca.pem"],
@@ -45,6 +47,9 @@
 //   - signingKey: a key specification (keys.ParseKeySpec: p12:PATH or pkcs11:module=…;token=…;key=…);
 //     signingSecret: where the password or PIN comes from, as a reference only — file:PATH, env:NAME or
 //     prompt: (keys.ParseSecretSource). A secret value is never accepted in this file (SEC-03).
+//   - decryptionKey, decryptionSecret: the key of encryptionCert, likewise; optional. With it the
+//     sender can show the declaration inside a package before signing (SIG-20) and re-read its sent
+//     packages; without it, the content of an encrypted package cannot be displayed.
 //   - tsaURL: the RFC 3161 time-stamping service (http or https).
 //   - trust: the trust anchors and revocation cache (trust.Config).
 //   - policy: the signature policy: production (default), sandbox, or the path of a policy document.
@@ -114,17 +119,20 @@ const DefaultSequenceFile = "sequence.json"
 
 // Sender is the sender program's configuration. Load returns it validated, with every path absolute.
 type Sender struct {
-	Employer       Employer     `json:"employer"`
-	Contact        Contact      `json:"contact"`
-	Fund           Fund         `json:"fund"`
-	EncryptionCert string       `json:"encryptionCert"`
-	SigningKey     string       `json:"signingKey,omitempty"`
-	SigningSecret  string       `json:"signingSecret,omitempty"`
-	TSAURL         string       `json:"tsaURL,omitempty"`
-	Trust          trust.Config `json:"trust"`
-	Policy         string       `json:"policy,omitempty"`
-	StateDir       string       `json:"stateDir"`
-	SequenceFile   string       `json:"sequenceFile,omitempty"`
+	Employer       Employer `json:"employer"`
+	Contact        Contact  `json:"contact"`
+	Fund           Fund     `json:"fund"`
+	EncryptionCert string   `json:"encryptionCert"`
+	SigningKey     string   `json:"signingKey,omitempty"`
+	SigningSecret  string   `json:"signingSecret,omitempty"`
+	// DecryptionKey and DecryptionSecret name the key of EncryptionCert (optional).
+	DecryptionKey    string       `json:"decryptionKey,omitempty"`
+	DecryptionSecret string       `json:"decryptionSecret,omitempty"`
+	TSAURL           string       `json:"tsaURL,omitempty"`
+	Trust            trust.Config `json:"trust"`
+	Policy           string       `json:"policy,omitempty"`
+	StateDir         string       `json:"stateDir"`
+	SequenceFile     string       `json:"sequenceFile,omitempty"`
 
 	// File is the absolute path of the file the configuration was loaded from.
 	File string `json:"-"`
@@ -347,6 +355,8 @@ func (s *Sender) resolve(dir string) {
 	s.EncryptionCert = resolvePath(dir, s.EncryptionCert)
 	s.SigningKey = resolveRef(dir, s.SigningKey)
 	s.SigningSecret = resolveRef(dir, s.SigningSecret)
+	s.DecryptionKey = resolveRef(dir, s.DecryptionKey)
+	s.DecryptionSecret = resolveRef(dir, s.DecryptionSecret)
 	s.StateDir = resolvePath(dir, s.StateDir)
 	s.SequenceFile = resolvePath(dir, s.SequenceFile)
 	s.Policy = resolvePolicy(dir, s.Policy)
@@ -505,6 +515,16 @@ func (s *Sender) validate() []Problem {
 		// ParseSecretSource never echoes the value: a user may have typed the secret itself.
 		if _, err := keys.ParseSecretSource(s.SigningSecret); err != nil {
 			bad("signingSecret", err.Error())
+		}
+	}
+	if s.DecryptionKey != "" {
+		if _, err := keys.ParseKeySpec(s.DecryptionKey); err != nil {
+			bad("decryptionKey", err.Error())
+		}
+	}
+	if s.DecryptionSecret != "" {
+		if _, err := keys.ParseSecretSource(s.DecryptionSecret); err != nil {
+			bad("decryptionSecret", err.Error())
 		}
 	}
 	if s.TSAURL != "" {

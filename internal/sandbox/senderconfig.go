@@ -19,16 +19,18 @@ const DemoReceiverURL = "https://127.0.0.1:8443/"
 // sandbox tests load the written files with config.Load, which refuses unknown fields, so the two
 // cannot drift apart unnoticed.
 type senderConfig struct {
-	Employer       senderEmployer `json:"employer"`
-	Contact        senderContact  `json:"contact"`
-	Fund           senderFund     `json:"fund"`
-	EncryptionCert string         `json:"encryptionCert"`
-	SigningKey     string         `json:"signingKey,omitempty"`
-	SigningSecret  string         `json:"signingSecret,omitempty"`
-	TSAURL         string         `json:"tsaURL,omitempty"`
-	Trust          trustConfig    `json:"trust"`
-	Policy         string         `json:"policy,omitempty"`
-	StateDir       string         `json:"stateDir"`
+	Employer         senderEmployer `json:"employer"`
+	Contact          senderContact  `json:"contact"`
+	Fund             senderFund     `json:"fund"`
+	EncryptionCert   string         `json:"encryptionCert"`
+	SigningKey       string         `json:"signingKey,omitempty"`
+	SigningSecret    string         `json:"signingSecret,omitempty"`
+	DecryptionKey    string         `json:"decryptionKey,omitempty"`
+	DecryptionSecret string         `json:"decryptionSecret,omitempty"`
+	TSAURL           string         `json:"tsaURL,omitempty"`
+	Trust            trustConfig    `json:"trust"`
+	Policy           string         `json:"policy,omitempty"`
+	StateDir         string         `json:"stateDir"`
 }
 
 type senderEmployer struct {
@@ -125,10 +127,12 @@ func writeDemoConfigs(dir string, man *Manifest) error {
 			Contact:  contact,
 			Fund: senderFund{Code: man.Fund.FundCode, Name: man.Fund.Name, EncryptionCert: fundEnc.Files.Cert,
 				ReceiverURL: DemoReceiverURL},
-			EncryptionCert: own.Files.Cert,
-			SigningKey:     "p12:" + signer.Files.PKCS12,
-			SigningSecret:  "file:" + man.PasswordFile,
-			TSAURL:         man.BaseURL + "/tsa",
+			EncryptionCert:   own.Files.Cert,
+			SigningKey:       "p12:" + signer.Files.PKCS12,
+			SigningSecret:    "file:" + man.PasswordFile,
+			DecryptionKey:    "p12:" + own.Files.PKCS12,
+			DecryptionSecret: "file:" + man.PasswordFile,
+			TSAURL:           man.BaseURL + "/tsa",
 			Trust: trustConfig{SignerAnchors: []string{root}, TSAAnchors: []string{root}, Intermediates: inter,
 				RevocationCache: TrustCacheDir},
 			Policy:   "sandbox",
