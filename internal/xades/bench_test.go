@@ -262,7 +262,11 @@ func writeBenchFile(b *testing.B, name string, data []byte) string {
 	return p
 }
 
-// maxRSS is the peak resident set size of a finished process in bytes (Linux reports KiB).
+// maxRSS is the peak resident set size of a finished process in bytes (Linux reports KiB). Read it
+// only for a process started by a small one (runRSS): Go starts children with vfork semantics (the
+// child shares its parent's memory until exec), and Linux carries the high-water mark of that memory
+// into the child's ru_maxrss, so a child of the benchmark process reports at least the benchmark's
+// own peak.
 func maxRSS(ps *os.ProcessState) int64 {
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		return ru.Maxrss << 10
@@ -285,64 +289,104 @@ func xmlsecVerify(b *testing.B, f *fixture, data []byte, ids []string) (time.Dur
 	var total time.Duration
 	var peak int64
 	for _, id := range ids {
-		cmd := exec.Command(bin, "--verify", "--trusted-pem", root, "--enabled-reference-uris", "same-doc",
+		start := time.Now()
+		rss, out, err := runRSS(nil, bin, "--verify", "--trusted-pem", root, "--enabled-reference-uris", "same-doc",
 			"--id-attr:Id", "Signature", "--id-attr:Id", "DossierProfile", "--id-attr:Id", "Documents",
 			"--id-attr:Id", "Object", "--id-attr:Id", "SignedProperties", "--node-id", id, doc)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		err := cmd.Run()
 		total += time.Since(start)
 		if err != nil {
-			b.Logf("xmlsec1: %v\n%s", err, out.String())
+			b.Logf("xmlsec1: %v\n%s", err, out)
 			return 0, 0
 		}
-		peak = max(peak, maxRSS(cmd.ProcessState))
+		peak = max(peak, rss)
 	}
 	return total, peak
 }
 
-// Environment of the child process that childPeakRSS starts (this test binary; TestMain runs the
-// operation instead of the tests).
+// Environment of the child processes (this test binary; TestMain acts on it instead of running
+// the tests).
 const (
-	envChildOp      = "XADES_BENCH_CHILD"
+	envChildOp      = "XADES_BENCH_CHILD" // "rss": run the command line (with XADES_BENCH_CHILD=$XADES_BENCH_CHILD_NEXT), report its peak RSS; "sign", "verify": do that
 	envChildIn      = "XADES_BENCH_IN"
 	envChildSandbox = "XADES_BENCH_SANDBOX"
 	envChildSigners = "XADES_BENCH_SIGNERS"
 	envChildNow     = "XADES_BENCH_NOW"
+	rssLine         = "bench-child maxrss="
 )
 
+// runRSS runs argv under a fresh process of this test binary that starts it and reports its
+// ru_maxrss. That process is small (the Go runtime, no benchmark data), and ru_maxrss is the larger of
+// its high-water mark and the command's own, so the command's peak RSS is exact once it exceeds a few
+// MB. It returns the peak RSS in bytes and the command's combined output (without the report line).
+func runRSS(env []string, argv ...string) (int64, string, error) {
+	cmd := exec.Command(os.Args[0], argv...)
+	cmd.Env = append(append(os.Environ(), envChildOp+"=rss"), env...)
+	out, err := cmd.CombinedOutput()
+	var rss int64
+	var rest strings.Builder
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), rssLine); ok {
+			rss, _ = strconv.ParseInt(v, 10, 64)
+			continue
+		}
+		rest.WriteString(sc.Text() + "\n")
+	}
+	if err == nil && rss == 0 {
+		err = fmt.Errorf("no peak RSS reported")
+	}
+	return rss, rest.String(), err
+}
+
 // childPeakRSS runs op ("sign" or "verify") once on the file in, in a fresh process of this test
-// binary, and returns its peak RSS and the RSS it had just before the operation (runtime, fixture and
+// binary, and returns its peak RSS and the RSS it had just before the operation (runtime, sandbox and
 // input loaded), both in bytes.
 func childPeakRSS(b *testing.B, op, in, sandboxDir string, signers int, now time.Time) (peak, before int64) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChildOp+"="+op, envChildIn+"="+in, envChildSandbox+"="+sandboxDir,
-		envChildSigners+"="+strconv.Itoa(signers), envChildNow+"="+now.Format(time.RFC3339Nano))
-	out, err := cmd.CombinedOutput()
+	peak, out, err := runRSS([]string{envChildOp + "_NEXT=" + op, envChildIn + "=" + in, envChildSandbox + "=" + sandboxDir,
+		envChildSigners + "=" + strconv.Itoa(signers), envChildNow + "=" + now.Format(time.RFC3339Nano)},
+		os.Args[0], "-test.run=^$")
 	if err != nil {
 		b.Fatalf("bench child %s: %v\n%s", op, err, out)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "bench-child rss-before="); ok {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "bench-child rss-before="); ok {
 			before, _ = strconv.ParseInt(v, 10, 64)
 		}
 	}
-	return maxRSS(cmd.ProcessState), before
+	return peak, before
 }
 
-// TestMain runs the benchmark child's operation when the environment asks for it, else the tests.
+// TestMain runs a benchmark child's work when the environment asks for it, else the tests.
 func TestMain(m *testing.M) {
-	if op := os.Getenv(envChildOp); op != "" {
+	switch op := os.Getenv(envChildOp); op {
+	case "":
+		os.Exit(m.Run())
+	case "rss":
+		// The command must not act as a wrapper itself.
+		os.Unsetenv(envChildOp)
+		if next, ok := os.LookupEnv(envChildOp + "_NEXT"); ok {
+			os.Setenv(envChildOp, next)
+		}
+		cmd := exec.Command(os.Args[1], os.Args[2:]...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		err := cmd.Run()
+		if cmd.ProcessState != nil {
+			fmt.Printf("%s%d\n", rssLine, maxRSS(cmd.ProcessState))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	default:
 		if err := benchChild(op); err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
 }
 
 // benchChild loads what the operation needs, reads the input, and does the operation once, as the

@@ -147,6 +147,7 @@ func Index(doc []byte) (*Document, error) {
 	}
 	var stack []*Element
 	var root *Element
+	var sc scanState
 	for {
 		lt := bytes.IndexByte(doc[pos:], '<')
 		if lt < 0 {
@@ -186,15 +187,15 @@ func Index(doc []byte) (*Document, error) {
 			for i < len(rest) && !isSpace(rest[i]) && rest[i] != '>' {
 				i++
 			}
-			name := string(rest[2:i])
+			name := rest[2:i]
 			for i < len(rest) && isSpace(rest[i]) {
 				i++
 			}
 			if i >= len(rest) || rest[i] != '>' {
 				return nil, syntax(pos, "unterminated end tag")
 			}
-			if len(stack) == 0 || stack[len(stack)-1].Name != name {
-				return nil, syntax(pos, "end tag </%s> does not match", clip(name))
+			if len(stack) == 0 || stack[len(stack)-1].Name != string(name) {
+				return nil, syntax(pos, "end tag </%s> does not match", clip(string(name)))
 			}
 			e := stack[len(stack)-1]
 			e.End, e.EndEnd = pos, pos+i+1
@@ -204,7 +205,7 @@ func Index(doc []byte) (*Document, error) {
 			if len(stack) == 0 && root != nil {
 				return nil, syntax(pos, "a second document element")
 			}
-			e, n, err := startTag(rest, pos)
+			e, n, err := sc.startTag(rest, pos)
 			if err != nil {
 				return nil, err
 			}
@@ -237,9 +238,43 @@ func Index(doc []byte) (*Document, error) {
 	return &Document{Root: root}, nil
 }
 
+// scanState holds what Index reuses across elements, so that a document of many small elements (a
+// 100,000-member declaration has millions) costs few allocations: Elements are carved from blocks,
+// and element and attribute names, which repeat, are stored once.
+type scanState struct {
+	block []Element
+	names map[string]string
+}
+
+// newElement returns a zeroed Element from the current block.
+func (sc *scanState) newElement() *Element {
+	if len(sc.block) == 0 {
+		sc.block = make([]Element, 256)
+	}
+	e := &sc.block[0]
+	sc.block = sc.block[1:]
+	return e
+}
+
+// name returns b as a string, the same string for every occurrence of the same bytes.
+func (sc *scanState) name(b []byte) string {
+	if s, ok := sc.names[string(b)]; ok {
+		return s
+	}
+	if sc.names == nil {
+		sc.names = make(map[string]string)
+	}
+	if len(sc.names) >= 4096 { // a document of ever-new names: stop remembering them
+		return string(b)
+	}
+	s := string(b)
+	sc.names[s] = s
+	return s
+}
+
 // startTag reads a start tag at the beginning of b (absolute offset off) and returns the element
 // (unresolved) and the tag's length.
-func startTag(b []byte, off int) (*Element, int, error) {
+func (sc *scanState) startTag(b []byte, off int) (*Element, int, error) {
 	i := 1
 	for i < len(b) && !isSpace(b[i]) && b[i] != '>' && b[i] != '/' {
 		i++
@@ -247,7 +282,8 @@ func startTag(b []byte, off int) (*Element, int, error) {
 	if i == 1 {
 		return nil, 0, syntax(off, "empty element name")
 	}
-	e := &Element{Name: string(b[1:i]), Start: off}
+	e := sc.newElement()
+	e.Name, e.Start = sc.name(b[1:i]), off
 	for {
 		for i < len(b) && isSpace(b[i]) {
 			i++
@@ -271,7 +307,7 @@ func startTag(b []byte, off int) (*Element, int, error) {
 		for j < len(b) && !isSpace(b[j]) && b[j] != '=' && b[j] != '>' && b[j] != '/' {
 			j++
 		}
-		name := string(b[i:j])
+		name := sc.name(b[i:j])
 		for j < len(b) && isSpace(b[j]) {
 			j++
 		}
