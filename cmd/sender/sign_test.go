@@ -14,6 +14,7 @@ import (
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/keys/softhsm"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
 	"github.com/tagdij/tagdij/internal/synth"
@@ -328,5 +329,37 @@ func TestSignShowsDeclarationWithConfiguredKey(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "ÖSSZESÍTŐ ADATLAP") || strings.Contains(stdout, "NEM JELENÍTHETŐ MEG") {
 		t.Fatalf("the summary sheet was not shown:\n%s", stdout)
+	}
+}
+
+// TestSignWithTokenKey: the signing key lives in a PKCS#11 token (SoftHSM2 holding the sandbox
+// signer's key): sign, time-stamp and verify give the same result as with the PKCS#12 copy (SIG-11:
+// the signature is computed inside the device).
+func TestSignWithTokenKey(t *testing.T) {
+	if err := softhsm.Available(); err != nil {
+		t.Skipf("SoftHSM2 is not installed (softhsm2 package): %v", err)
+	}
+	f := newSignFixture(t)
+	t.Setenv(softhsm.ConfEnv, sandbox.SoftHSMConfPath(f.sb.World))
+	info, err := sandbox.ImportToSoftHSM(context.Background(), f.sb.World, sandbox.SoftHSMOptions{Entities: []string{f.signers[0].Name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := info.Key(f.signers[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := "file:" + f.sb.World.Path(info.PINFile)
+	code, stdout, stderr := f.run(t, "", "sign", f.pkg, "--config", f.cfg, "--yes", "--key", k.Spec, "--secret", pin)
+	if code != 0 {
+		t.Fatalf("sign with the token key: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := f.run(t, "", "timestamp", f.pkg, "--config", f.cfg); code != 0 {
+		t.Fatalf("timestamp: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	f.sb.Clock.Advance(6 * time.Second)
+	code, stdout, _ = f.run(t, "", "verify", f.pkg, "--config", f.cfg, "--json")
+	if code != 0 || !strings.Contains(stdout, f.signers[0].Cert.Subject.CommonName) {
+		t.Fatalf("verify after the grace period: exit %d\n%s", code, stdout)
 	}
 }
