@@ -13,8 +13,8 @@ import (
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
-	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/keys/softhsm"
+	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
 	"github.com/tagdij/tagdij/internal/synth"
