@@ -3,6 +3,7 @@ package xmldsig
 import (
 	"bytes"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -211,4 +212,39 @@ func TestSpliceSize(t *testing.T) {
 	if allocs := testing.AllocsPerRun(10, func() { splice(doc, spans, []string{"AA", "BBB"}) }); allocs != 1 {
 		t.Errorf("%v allocations, want 1", allocs)
 	}
+}
+
+// FuzzSign: for any template, Sign never panics, and whatever it signs verifies and differs from the
+// template only inside the DigestValue and SignatureValue elements.
+func FuzzSign(f *testing.F) {
+	k := key(f, "p256")
+	for _, c := range []struct{ c14n, dv, sv string }{
+		{libxml.URIExcC14N, "<P:DigestValue/>", "<P:SignatureValue/>"},
+		{libxml.URIC14N10WithComments, "<P:DigestValue> <!--x--> </P:DigestValue>", "<P:SignatureValue>\n</P:SignatureValue>"},
+	} {
+		f.Add(spliceTemplate(c.c14n, "", "ds", c.dv, c.sv))
+	}
+	f.Add(spliceTemplate(libxml.URIC14N11, "", "", "<P:DigestValue></P:DigestValue>", "<P:SignatureValue/>"))
+	values := regexp.MustCompile(`(?s)<((?:[A-Za-z_][\w.-]*:)?)(DigestValue|SignatureValue)(\s[^>]*)?(/>|>.*?</((?:[A-Za-z_][\w.-]*:)?)(DigestValue|SignatureValue)>)`)
+	f.Fuzz(func(t *testing.T, tmpl []byte) {
+		out, err := Sign(tmpl, "s", k.signer, SignOptions{})
+		if err != nil {
+			return
+		}
+		d, err := libxml.Parse(out)
+		if err != nil {
+			t.Fatalf("signed output does not parse: %v\n%s", err, out)
+		}
+		defer d.Close()
+		ids, err := indexIDs(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := VerifyDocument(d, ids["s"], VerifyOptions{KeyResolver: StaticKey(k.signer.Public())}); err != nil {
+			t.Fatalf("signed output does not verify: %v\n%s", err, out)
+		}
+		if a, b := values.ReplaceAll(tmpl, nil), values.ReplaceAll(out, nil); !bytes.Equal(a, b) {
+			t.Fatalf("bytes outside the values changed:\n%s\n---\n%s", tmpl, out)
+		}
+	})
 }
