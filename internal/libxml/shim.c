@@ -66,6 +66,12 @@ static void tg_serror(void *data, xmlErrorPtr err) {
 	size_t n = strlen(st->msg);
 	while (n > 0 && (st->msg[n - 1] == '\n' || st->msg[n - 1] == ' '))
 		st->msg[--n] = 0;
+	/* The first error already decides the outcome (the document is refused with this message), so
+	 * parsing stops here. libxml2 2.9 would otherwise go on after a fatal error and report every later
+	 * one, and some reports copy everything parsed so far in the current construct: each "--" inside
+	 * a comment strdup()s the whole comment up to that point ("Double hyphen within comment"), so a
+	 * 130 KB comment of hyphens cost 2.7 s and 1 MB minutes (quadratic). */
+	xmlStopParser(ctxt);
 }
 
 static void tg_internal_subset(void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid) {
