@@ -20,7 +20,7 @@ func errorStormDocs(size int) map[string]struct {
 		data []byte
 		want string
 	}{
-		"hyphens in a comment": {[]byte("<r><!--" + strings.Repeat("--", size/2) + "--></r>"), "Double hyphen within comment"},
+		"hyphens in a comment":            {[]byte("<r><!--" + strings.Repeat("--", size/2) + "--></r>"), "Double hyphen within comment"},
 		"unterminated comment of hyphens": {[]byte("<r>" + strings.Repeat("-<!-", size/4) + "</r>"), "Double hyphen within comment"},
 		"undefined prefixes":              {[]byte("<r>" + strings.Repeat("<p:x/>", size/6) + "</r>"), "Namespace prefix p on x is not defined"},
 		"bare ampersands":                 {[]byte("<r>" + strings.Repeat("& ", size/2) + "</r>"), "xmlParseEntityRef: no name"},
