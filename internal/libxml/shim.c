@@ -52,12 +52,33 @@ static void tg_fail(xmlParserCtxtPtr ctxt, int kind, const char *msg) {
 	xmlStopParser(ctxt);
 }
 
+/* tg_halt ends parsing after the first error, which already decides the outcome (the document is
+ * refused with that error's message). libxml2 2.9 would otherwise go on after a fatal error and report
+ * every later one, and some reports copy everything parsed so far in the current construct: each "--"
+ * inside a comment strdup()s the whole comment up to that point ("Double hyphen within comment"), so a
+ * 130 KB comment of hyphens took 2.7 s to refuse and 1 MB two to three minutes (quadratic).
+ *
+ * Not xmlStopParser: it frees the input buffer, and an error can be raised in the middle of building an
+ * element (xmlSAX2StartElementNs reporting an xml:id that is not an NCName) while the attribute values
+ * still to be copied point into that buffer: a use after free (seen with valgrind). This is what
+ * libxml2 itself does when an allocation fails at an arbitrary point (xmlErrMemory): no more SAX
+ * events, and every parsing loop ends at its next check of instate; the buffer lives until
+ * xmlFreeParserCtxt. Set on every error, not only the first, because a construct that finishes restores
+ * the state it saved (xmlParseComment). */
+static void tg_halt(xmlParserCtxtPtr ctxt) {
+	ctxt->instate = XML_PARSER_EOF;
+	ctxt->disableSAX = 1;
+}
+
 static void tg_serror(void *data, xmlErrorPtr err) {
 	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)data;
 	if (ctxt == NULL || err == NULL || err->level < XML_ERR_ERROR)
 		return;
 	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
-	if (st == NULL || st->kind != TG_OK)
+	if (st == NULL)
+		return;
+	tg_halt(ctxt);
+	if (st->kind != TG_OK)
 		return;
 	st->kind = TG_SYNTAX;
 	st->line = err->line;
@@ -66,12 +87,6 @@ static void tg_serror(void *data, xmlErrorPtr err) {
 	size_t n = strlen(st->msg);
 	while (n > 0 && (st->msg[n - 1] == '\n' || st->msg[n - 1] == ' '))
 		st->msg[--n] = 0;
-	/* The first error already decides the outcome (the document is refused with this message), so
-	 * parsing stops here. libxml2 2.9 would otherwise go on after a fatal error and report every later
-	 * one, and some reports copy everything parsed so far in the current construct: each "--" inside
-	 * a comment strdup()s the whole comment up to that point ("Double hyphen within comment"), so a
-	 * 130 KB comment of hyphens cost 2.7 s and 1 MB minutes (quadratic). */
-	xmlStopParser(ctxt);
 }
 
 static void tg_internal_subset(void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid) {
