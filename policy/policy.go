@@ -37,9 +37,9 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
+
+	"github.com/tagdij/tagdij/internal/boundedio"
 )
 
 // Namespace is the XML namespace of policy documents, version 1 of the schema.
@@ -77,14 +77,12 @@ func Sandbox() (*Policy, error) { return Parse(sandboxDoc) }
 // Load reads and parses a deployment's own policy document from path. The file's bytes are used as
 // they are: its Digest is the SHA-256 of the file.
 func Load(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	data, err := boundedio.ReadFile(path, MaxDocumentSize)
+	if errors.Is(err, boundedio.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("policy: reading %s: %w", path, err)
 	}
 	p, err := Parse(data)
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/tagdij/tagdij/internal/boundedio"
+
 	"github.com/tagdij/tagdij/internal/errcode"
 )
 
@@ -262,19 +264,11 @@ func WriteFindings(w io.Writer, findings []errcode.Finding) error {
 // ReadFile reads a file a user named, refusing more than max bytes (a declaration or package is never
 // larger than the parser's limit, so reading further would only waste memory).
 func ReadFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(data)) > max {
+	data, err := boundedio.ReadFile(path, max)
+	if errors.Is(err, boundedio.ErrTooLarge) {
 		return nil, fmt.Errorf("%s: nagyobb mint %d bájt / larger than %d bytes", path, max, max)
 	}
-	return data, nil
+	return data, err
 }
 
 // CreateFile writes a new output file through write, removing it again if write fails, so that a

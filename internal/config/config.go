@@ -92,6 +92,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tagdij/tagdij/internal/boundedio"
 	"github.com/tagdij/tagdij/internal/hunid"
 	"github.com/tagdij/tagdij/internal/keys"
 	"github.com/tagdij/tagdij/internal/trust"
@@ -311,19 +312,11 @@ func decodeStrict(data []byte, v any) error {
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
+	data, err := boundedio.ReadFile(path, limit)
+	if errors.Is(err, boundedio.ErrTooLarge) {
 		return nil, fmt.Errorf("nagyobb mint %d bájt / larger than %d bytes", limit, limit)
 	}
-	return data, nil
+	return data, err
 }
 
 // resolvePath makes p absolute against dir; "" stays "".

@@ -10,12 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/tagdij/tagdij/internal/boundedio"
 )
 
 // World is a loaded sandbox: the manifest with every certificate parsed and
@@ -159,19 +159,7 @@ func (w *World) linkChain(e *Entity) error {
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return boundedio.ReadFile(path, limit)
 }
 
 // Path returns the absolute path of a manifest-relative path.

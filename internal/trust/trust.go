@@ -17,11 +17,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/tagdij/tagdij/internal/boundedio"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/report"
@@ -363,17 +363,9 @@ const MaxConfigFile = 1 << 20
 // auditor's default); now, when set, is the clock fetched evidence is judged by, so a command's "now"
 // decides T, the grace period and freshness alike.
 func LoadFile(path string, pol *policy.Policy, offline bool, now func() time.Time) (*Env, error) {
-	f, err := os.Open(path)
+	data, err := boundedio.ReadFile(path, MaxConfigFile)
 	if err != nil {
 		return nil, fmt.Errorf("trust: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("trust: %s: %w", path, err)
-	}
-	if len(data) > MaxConfigFile {
-		return nil, fmt.Errorf("trust: %s: larger than %d bytes", path, MaxConfigFile)
 	}
 	var cfg Config
 	dec := json.NewDecoder(bytes.NewReader(data))
