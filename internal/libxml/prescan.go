@@ -19,10 +19,11 @@ func prescan(data []byte, lim Limits) error {
 		return err
 	}
 	var (
-		depth int
-		nodes int64
-		i     int
-		n     = len(data)
+		depth      int
+		nodes      int64
+		namespaces int64
+		i          int
+		n          = len(data)
 	)
 	fail := func(pos int, kind Kind, format string, args ...any) error {
 		line, col := position(data, pos)
@@ -112,6 +113,11 @@ func prescan(data []byte, lim Limits) error {
 					if attrs++; attrs > lim.MaxAttrs {
 						return fail(start, KindLimit, "more than %d attributes on one element", lim.MaxAttrs)
 					}
+					if isNamespaceDecl(data[i+1 : j]) {
+						if namespaces++; namespaces > int64(lim.MaxNamespaces) {
+							return fail(start, KindLimit, "more than %d namespace declarations", lim.MaxNamespaces)
+						}
+					}
 				}
 				if data[j] != ' ' && data[j] != '\t' && data[j] != '\r' && data[j] != '\n' {
 					last = data[j]
@@ -198,4 +204,19 @@ func position(data []byte, pos int) (line, col int) {
 	line = 1 + bytes.Count(data[:pos], []byte{'\n'})
 	col = pos - bytes.LastIndexByte(data[:pos], '\n')
 	return line, col
+}
+
+// isNamespaceDecl reports whether the attribute whose '=' ends tag (the bytes of the start tag up to
+// that '=') is a namespace declaration: its name, the last word before '=', is xmlns or xmlns:….
+func isNamespaceDecl(tag []byte) bool {
+	end := len(tag)
+	for end > 0 && isSpace(tag[end-1]) {
+		end--
+	}
+	start := end
+	for start > 0 && !isSpace(tag[start-1]) && tag[start-1] != '"' && tag[start-1] != '\'' {
+		start--
+	}
+	name := tag[start:end]
+	return bytes.Equal(name, []byte("xmlns")) || bytes.HasPrefix(name, []byte("xmlns:"))
 }

@@ -131,6 +131,11 @@ static void tg_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		tg_fail(ctxt, TG_LIMIT, "too many attributes on one element");
 		return;
 	}
+	st->namespaces += nb_namespaces;
+	if (st->namespaces > st->max_namespaces) {
+		tg_fail(ctxt, TG_LIMIT, "too many namespace declarations");
+		return;
+	}
 	st->orig_start(ctx, localname, prefix, URI, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
 		attributes);
 }

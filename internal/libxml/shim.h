@@ -17,11 +17,13 @@ typedef struct {
 	/* limits, set by the caller; 0 means "no limit" (never used by the Go side) */
 	int max_depth;
 	int max_attrs;
+	long max_namespaces;
 	long max_nodes;
 	long max_text;
 	/* running counters */
 	int depth;
 	long nodes;
+	long namespaces;
 	long text;
 	/* first failure */
 	int kind;
