@@ -64,3 +64,25 @@ func TestNamespaceDeclarationLimit(t *testing.T) {
 		t.Fatalf("five declarations over a limit of four: %v", err)
 	}
 }
+
+func TestXMLVersion(t *testing.T) {
+	for doc, ok := range map[string]bool{
+		`<?xml version="1.0"?><a/>`:                  true,
+		`<?xml version='1.0' encoding="UTF-8"?><a/>`: true,
+		`<a/>`:                      true,
+		`<?xml version="1."?><a/>`:  false, // found by FuzzParseMatchesReference
+		`<?xml version="1.1"?><a/>`: false,
+		`<?xml version="2.0" encoding="UTF-8"?><a/>`:     false,
+		`<?xml version="1.0" encoding="EBCDIC-US"?><a/>`: false,
+	} {
+		d, err := Parse([]byte(doc))
+		if (err == nil) != ok {
+			t.Errorf("%s: err %v, want accepted=%v", doc, err, ok)
+		}
+		if err == nil {
+			d.Close()
+		} else if !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v is not ErrMalformed", doc, err)
+		}
+	}
+}

@@ -162,26 +162,41 @@ func checkEncoding(data []byte) error {
 		return nil
 	}
 	decl := string(data[:end])
-	k := strings.Index(decl, "encoding")
-	if k < 0 {
+	// XML 1.0 only: libxml2 2.9 also parses "1.1" and even the malformed "1." as 1.0 with a warning,
+	// so a document could mean one thing to it and another to any stricter reader.
+	if v, ok := declValue(decl, "version"); ok && v != "1.0" {
+		return &Error{Kind: KindMalformed, Line: 1, Column: 1, Msg: fmt.Sprintf("XML version %q is not accepted: only 1.0", v)}
+	}
+	enc, ok := declValue(decl, "encoding")
+	if !ok {
 		return nil
 	}
-	rest := strings.TrimLeft(decl[k+len("encoding"):], " \t\r\n")
-	rest = strings.TrimPrefix(rest, "=")
-	rest = strings.TrimLeft(rest, " \t\r\n")
-	if len(rest) < 2 || (rest[0] != '"' && rest[0] != '\'') {
-		return nil
-	}
-	q := strings.IndexByte(rest[1:], rest[0])
-	if q < 0 {
-		return nil
-	}
-	switch enc := strings.ToUpper(rest[1 : 1+q]); enc {
+	switch strings.ToUpper(enc) {
 	case "UTF-8", "UTF8", "ISO-8859-2", "ISO8859-2", "ISO_8859-2", "LATIN2", "US-ASCII", "ASCII":
 		return nil
 	default:
-		return &Error{Kind: KindMalformed, Line: 1, Column: 1, Msg: fmt.Sprintf("encoding %q is not accepted: use UTF-8 or ISO-8859-2", rest[1:1+q])}
+		return &Error{Kind: KindMalformed, Line: 1, Column: 1, Msg: fmt.Sprintf("encoding %q is not accepted: use UTF-8 or ISO-8859-2", enc)}
 	}
+}
+
+// declValue returns the quoted value of the pseudo-attribute name in an XML declaration; ok is false
+// when it is absent or not quoted (libxml2 then reports the malformed declaration itself).
+func declValue(decl, name string) (string, bool) {
+	k := strings.Index(decl, name)
+	if k < 0 {
+		return "", false
+	}
+	rest := strings.TrimLeft(decl[k+len(name):], " \t\r\n")
+	rest = strings.TrimPrefix(rest, "=")
+	rest = strings.TrimLeft(rest, " \t\r\n")
+	if len(rest) < 2 || (rest[0] != '"' && rest[0] != '\'') {
+		return "", false
+	}
+	q := strings.IndexByte(rest[1:], rest[0])
+	if q < 0 {
+		return "", false
+	}
+	return rest[1 : 1+q], true
 }
 
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
