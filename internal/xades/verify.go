@@ -146,6 +146,13 @@ func verifyDossier(ctx context.Context, data []byte, opts VerifyOptions) (*repor
 	if len(d.Signatures) == 0 {
 		doc.Verdict.Fail(report.SignedDataNotFound, errcode.New(errcode.F012, "", "no signature / nincs aláírás"))
 	}
+	if len(d.Signatures) > xmldsig.DefaultMaxSignatures {
+		// Each signature may make the verifier digest the whole payload again: the count bounds the work.
+		doc.Verdict.Fail(report.FormatFailure, errcode.New(errcode.T006, "", fmt.Sprintf("%d signatures, at most %d / túl sok aláírás",
+			len(d.Signatures), xmldsig.DefaultMaxSignatures)))
+		doc.Finish()
+		return doc, nil, nil
+	}
 	v := &verifier{ctx: ctx, opts: opts, now: now, doc: d.Doc(), pol: opts.Env.Policy}
 	var states []*sigState
 	for _, s := range d.Signatures {
@@ -256,7 +263,14 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 		c.fail(report.FormatFailure, errcode.F012, c.rs.ID, err.Error())
 		return
 	}
-	res, err := xmldsig.VerifyDocument(v.doc, sigNode, xmldsig.VerifyOptions{})
+	vo := xmldsig.VerifyOptions{}
+	if t.dossier != nil && t.dossier.Mode() == es3.Strict {
+		// A Tagdíj signature references exactly the DossierProfile, the Documents, each payload object,
+		// its profile object and its SignedProperties: more references can only repeat digests of the
+		// payload, so they are refused before anything is hashed.
+		vo.MaxReferences = len(t.dossier.Documents) + 4
+	}
+	res, err := xmldsig.VerifyDocument(v.doc, sigNode, vo)
 	c.res = res
 	if res != nil {
 		c.rs.Algorithm = res.SignatureMethod
@@ -279,7 +293,13 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 
 	// Signed properties: only the canonical bytes of the covered element.
 	var sp *props.SignedProperties
-	if !p.signedProps.IsZero() && res.Covers(p.signedProps) {
+	if !p.signedProps.IsZero() && !res.Covers(p.signedProps) {
+		// A reference resolved to them but a transform cut them out (enveloped-signature): nothing
+		// signed them, and skipping them would skip every check they carry.
+		c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID, "xades:SignedProperties not covered / nincs lefedve")
+		return
+	}
+	if !p.signedProps.IsZero() {
 		b, err := canon(v.doc, p.signedProps, excC14N)
 		if err == nil {
 			sp, err = props.ParseSignedProperties(b)
@@ -314,6 +334,11 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 		ExtraCerts: extra,
 	}
 	T := c.signatureTimeStamps(up, tsv, emb, extra)
+	if T.IsZero() && !c.generic {
+		// Without a verified time-stamp there is no T: the chain would be judged at the validation
+		// time, which for a past --at would pass a signature nothing dates (SPEC §3, GEN-04).
+		c.fail(report.FormatFailure, errcode.F005, c.rs.ID, "no verified SignatureTimeStamp / nincs ellenőrzött aláírási időbélyeg")
+	}
 	if sp != nil {
 		for _, f := range v.pol.CheckTimeGaps(sp.SigningTime, T, v.opts.Arrival) {
 			c.policyFinding(f, c.rs.ID)
@@ -422,6 +447,13 @@ func (c *sigCheck) coverage(t *target) bool {
 	}
 	ok := true
 	for _, rr := range res.References {
+		if strict && !writtenTransforms(rr.Transforms) {
+			// Only what Tagdíj writes: one canonicalization. A base64 or chained transform would make
+			// the digested bytes differ from the bytes a reader takes out of the element.
+			c.fail(report.Unsupported, errcode.F012, c.rs.ID+" "+rr.URI, "transforms "+strings.Join(rr.Transforms, " ")+" are not accepted in a Tagdíj package")
+			ok = false
+			continue
+		}
 		if rr.WholeDocument && d != nil {
 			c.fail(report.SignedDataNotFound, errcode.F012, c.rs.ID+" "+rr.URI, "whole-document reference in a frame signature")
 			ok = false
@@ -698,6 +730,13 @@ func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Ve
 		data, err := canon(v.doc, c.p.sigValue, cm)
 		if err != nil {
 			c.fail(report.FormatFailure, errcode.A007, c.rs.ID+" SignatureTimeStamp", err.Error())
+			continue
+		}
+		if len(ts.Tokens) == 0 {
+			// An XMLTimeStamp, or nothing: the unsigned properties are not signed, so a real token can
+			// be swapped for an empty shell; a time-stamp without a token proves no time.
+			c.fail(report.FormatFailure, errcode.F005, c.rs.ID+" SignatureTimeStamp",
+				"no EncapsulatedTimeStamp / nincs időbélyeg-token")
 			continue
 		}
 		for _, der := range ts.Tokens {
@@ -995,4 +1034,17 @@ func hashInput(h crypto.Hash, d *libxml.Document, p *sigParts, refs []*xmldsig.R
 		return nil, err
 	}
 	return hh.Sum(nil), nil
+}
+
+// writtenTransforms reports whether a reference's transforms are what Tagdíj's signer writes: none, or
+// a single canonicalization.
+func writtenTransforms(ts []string) bool {
+	if len(ts) == 0 {
+		return true
+	}
+	if len(ts) > 1 {
+		return false
+	}
+	_, ok := libxml.ParseC14NURI(ts[0])
+	return ok
 }
