@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -161,6 +162,9 @@ func (d *Document) CanonicalizeTo(w io.Writer, root Node, c C14N, exclude ...Nod
 		withComments = 1
 	}
 	rc := C.tg_c14n(d.doc, rp, excl, C.int(len(exclude)), mode, withComments, prefixes, C.uintptr_t(h))
+	// Only d.doc went to C: without this the Document could become unreachable during the call and
+	// its cleanup free the tree under xmlC14NExecute.
+	runtime.KeepAlive(d)
 	if sink.err != nil {
 		return fmt.Errorf("c14n: writing output: %w", sink.err)
 	}
@@ -176,11 +180,19 @@ type writeSink struct {
 }
 
 //export tgGoWrite
-func tgGoWrite(h C.uintptr_t, buf *C.char, n C.int) C.int {
+func tgGoWrite(h C.uintptr_t, buf *C.char, n C.int) (ret C.int) {
 	s := cgo.Handle(h).Value().(*writeSink)
 	if s.err != nil {
 		return -1
 	}
+	// A panic must not unwind through libxml2's frames (its output buffer and c14n state would leak):
+	// it becomes the write error.
+	defer func() {
+		if r := recover(); r != nil {
+			s.err = fmt.Errorf("writer panicked: %v", r)
+			ret = -1
+		}
+	}()
 	if n <= 0 {
 		return 0
 	}

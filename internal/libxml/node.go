@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 )
 
@@ -20,8 +21,18 @@ type Node struct {
 // IsZero reports whether n is the zero Node.
 func (n Node) IsZero() bool { return n.p == nil }
 
+// dead reports whether n cannot be read: the zero Node, or a Node of a closed Document. Every accessor
+// checks it, so a Node used after Close reads nothing instead of freed memory, and every accessor
+// keeps the Document alive until it returns (runtime.KeepAlive): the Document's cleanup must not free
+// the tree while C memory of it is being read.
+func (n Node) dead() bool { return n.p == nil || n.doc == nil || n.doc.doc == nil }
+
 // Root returns the document element.
 func (d *Document) Root() Node {
+	if d == nil || d.doc == nil {
+		return Node{}
+	}
+	defer runtime.KeepAlive(d)
 	for c := d.doc.children; c != nil; c = c.next {
 		if c._type == C.XML_ELEMENT_NODE {
 			return Node{doc: d, p: c}
@@ -38,10 +49,20 @@ func goStr(s *C.xmlChar) string {
 }
 
 // LocalName is the element's local name.
-func (n Node) LocalName() string { return goStr(n.p.name) }
+func (n Node) LocalName() string {
+	if n.dead() {
+		return ""
+	}
+	defer runtime.KeepAlive(n.doc)
+	return goStr(n.p.name)
+}
 
 // NamespaceURI is the element's namespace name ("" for none).
 func (n Node) NamespaceURI() string {
+	if n.dead() {
+		return ""
+	}
+	defer runtime.KeepAlive(n.doc)
 	if n.p.ns == nil {
 		return ""
 	}
@@ -50,7 +71,11 @@ func (n Node) NamespaceURI() string {
 
 // Is reports whether n is the element {ns}local. It compares in place, allocating nothing.
 func (n Node) Is(ns, local string) bool {
-	if n.IsZero() || !cStrEqual(n.p.name, local) {
+	if n.dead() {
+		return false
+	}
+	defer runtime.KeepAlive(n.doc)
+	if !cStrEqual(n.p.name, local) {
 		return false
 	}
 	if n.p.ns == nil {
@@ -89,10 +114,20 @@ func appendCStr(dst []byte, s *C.xmlChar) []byte {
 }
 
 // Line is the line the element starts on (1-based; 0 if libxml2 did not record it).
-func (n Node) Line() int { return int(C.xmlGetLineNo(n.p)) }
+func (n Node) Line() int {
+	if n.dead() {
+		return 0
+	}
+	defer runtime.KeepAlive(n.doc)
+	return int(C.xmlGetLineNo(n.p))
+}
 
 // Parent returns the parent element, or the zero Node at the document element.
 func (n Node) Parent() Node {
+	if n.dead() {
+		return Node{}
+	}
+	defer runtime.KeepAlive(n.doc)
 	if p := n.p.parent; p != nil && p._type == C.XML_ELEMENT_NODE {
 		return Node{doc: n.doc, p: p}
 	}
@@ -104,9 +139,10 @@ func (n Node) Parent() Node {
 //
 //	for c := n.FirstChildElement(); !c.IsZero(); c = c.NextSiblingElement() { … }
 func (n Node) FirstChildElement() Node {
-	if n.IsZero() {
+	if n.dead() {
 		return Node{}
 	}
+	defer runtime.KeepAlive(n.doc)
 	if c := firstElement(n.p.children); c != nil {
 		return Node{doc: n.doc, p: c}
 	}
@@ -115,9 +151,10 @@ func (n Node) FirstChildElement() Node {
 
 // NextSiblingElement returns the next element sharing n's parent, or the zero Node after the last.
 func (n Node) NextSiblingElement() Node {
-	if n.IsZero() {
+	if n.dead() {
 		return Node{}
 	}
+	defer runtime.KeepAlive(n.doc)
 	if c := firstElement(n.p.next); c != nil {
 		return Node{doc: n.doc, p: c}
 	}
@@ -126,6 +163,10 @@ func (n Node) NextSiblingElement() Node {
 
 // Children returns the child elements in document order.
 func (n Node) Children() []Node {
+	if n.dead() {
+		return nil
+	}
+	defer runtime.KeepAlive(n.doc)
 	var out []Node
 	for c := n.p.children; c != nil; c = c.next {
 		if c._type == C.XML_ELEMENT_NODE {
@@ -137,6 +178,7 @@ func (n Node) Children() []Node {
 
 // Attr returns the value of the attribute with the given local name and no namespace.
 func (n Node) Attr(name string) (string, bool) {
+	defer runtime.KeepAlive(n.doc)
 	if a := n.attr(name); a != nil {
 		return attrValue(a), true
 	}
@@ -146,6 +188,7 @@ func (n Node) Attr(name string) (string, bool) {
 // AppendAttr appends the value of the attribute with the given local name and no namespace to dst; ok
 // reports whether the element has it. It is Attr without the string allocation.
 func (n Node) AppendAttr(dst []byte, name string) (_ []byte, ok bool) {
+	defer runtime.KeepAlive(n.doc)
 	a := n.attr(name)
 	if a == nil {
 		return dst, false
@@ -159,7 +202,7 @@ func (n Node) AppendAttr(dst []byte, name string) (_ []byte, ok bool) {
 }
 
 func (n Node) attr(name string) *C.xmlAttr {
-	if n.IsZero() {
+	if n.dead() {
 		return nil
 	}
 	for a := n.p.properties; a != nil; a = a.next {
@@ -182,6 +225,10 @@ func attrValue(a *C.xmlAttr) string {
 
 // Text returns the concatenated character data of the element's direct text and CDATA children.
 func (n Node) Text() string {
+	if n.dead() {
+		return ""
+	}
+	defer runtime.KeepAlive(n.doc)
 	if c := n.p.children; c != nil && c.next == nil && (c._type == C.XML_TEXT_NODE || c._type == C.XML_CDATA_SECTION_NODE) {
 		return goStr(c.content) // the common case: one text child, one copy
 	}
@@ -191,9 +238,10 @@ func (n Node) Text() string {
 // AppendText appends the character data of the element's direct text and CDATA children to dst: Text
 // without the string allocation, for callers that parse the value or reuse a buffer.
 func (n Node) AppendText(dst []byte) []byte {
-	if n.IsZero() {
+	if n.dead() {
 		return dst
 	}
+	defer runtime.KeepAlive(n.doc)
 	for c := n.p.children; c != nil; c = c.next {
 		if c._type == C.XML_TEXT_NODE || c._type == C.XML_CDATA_SECTION_NODE {
 			dst = appendCStr(dst, c.content)
@@ -204,6 +252,10 @@ func (n Node) AppendText(dst []byte) []byte {
 
 // Contains reports whether m is n or one of its descendants.
 func (n Node) Contains(m Node) bool {
+	if n.dead() || m.dead() || n.doc != m.doc {
+		return false
+	}
+	defer runtime.KeepAlive(n.doc)
 	for p := m.p; p != nil; p = p.parent {
 		if p == n.p {
 			return true
@@ -214,6 +266,7 @@ func (n Node) Contains(m Node) bool {
 
 // Walk calls fn for every element in document order until fn returns false.
 func (d *Document) Walk(fn func(Node) bool) {
+	defer runtime.KeepAlive(d)
 	root := d.Root()
 	if root.IsZero() {
 		return
@@ -264,6 +317,7 @@ func (e *DuplicateIDError) Error() string {
 // "id") and of xml:id. It fails on the first value carried twice, so no reference can be resolved to an
 // element an attacker added alongside the signed one.
 func (d *Document) IDs(attrNames ...string) (map[string]Node, error) {
+	defer runtime.KeepAlive(d)
 	ids := make(map[string]Node)
 	var dup error
 	d.Walk(func(n Node) bool {

@@ -22,8 +22,11 @@ func prescan(data []byte, lim Limits) error {
 		depth      int
 		nodes      int64
 		namespaces int64
-		i          int
-		n          = len(data)
+		// scope holds the namespace declarations of each open element; inScope is their sum.
+		scope   []int
+		inScope int
+		i       int
+		n       = len(data)
 	)
 	fail := func(pos int, kind Kind, format string, args ...any) error {
 		line, col := position(data, pos)
@@ -54,6 +57,10 @@ func prescan(data []byte, lim Limits) error {
 			i += end + 1
 			if depth > 0 {
 				depth--
+			}
+			if len(scope) > 0 {
+				inScope -= scope[len(scope)-1]
+				scope = scope[:len(scope)-1]
 			}
 		case c == '?':
 			end := bytes.Index(data[i+2:], []byte("?>"))
@@ -98,7 +105,7 @@ func prescan(data []byte, lim Limits) error {
 			}
 		default:
 			// Start tag: count attributes ('=' outside quoted values) up to the closing '>'.
-			attrs := 0
+			attrs, nsHere := 0, 0
 			j := i + 1
 			var last byte
 			for j < n && data[j] != '>' {
@@ -117,6 +124,9 @@ func prescan(data []byte, lim Limits) error {
 						if namespaces++; namespaces > int64(lim.MaxNamespaces) {
 							return fail(start, KindLimit, "more than %d namespace declarations", lim.MaxNamespaces)
 						}
+						if nsHere++; inScope+nsHere > lim.MaxNamespacesInScope {
+							return fail(start, KindLimit, "more than %d namespace declarations in scope", lim.MaxNamespacesInScope)
+						}
 					}
 				}
 				if data[j] != ' ' && data[j] != '\t' && data[j] != '\r' && data[j] != '\n' {
@@ -134,6 +144,8 @@ func prescan(data []byte, lim Limits) error {
 				if depth++; depth > lim.MaxDepth {
 					return fail(start, KindLimit, "elements nested deeper than %d", lim.MaxDepth)
 				}
+				scope = append(scope, nsHere)
+				inScope += nsHere
 			}
 			i = j + 1
 		}

@@ -86,6 +86,7 @@ func (s *Schema) Validate(d *Document) error {
 	probs, dropped := collect(&p)
 	C.tg_problems_free(&p)
 	runtime.KeepAlive(s)
+	runtime.KeepAlive(d) // only d.doc went to C; the cleanup must not free it during validation
 	if rc == 0 {
 		return nil
 	}

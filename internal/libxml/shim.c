@@ -136,6 +136,11 @@ static void tg_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		tg_fail(ctxt, TG_LIMIT, "too many namespace declarations");
 		return;
 	}
+	/* nsTab holds prefix/URI pairs of every declaration in scope, this element's included. */
+	if (ctxt->nsNr / 2 > st->max_ns_scope) {
+		tg_fail(ctxt, TG_LIMIT, "too many namespace declarations in scope");
+		return;
+	}
 	st->orig_start(ctx, localname, prefix, URI, nb_namespaces, namespaces, nb_attributes, nb_defaulted,
 		attributes);
 }

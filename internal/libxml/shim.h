@@ -18,6 +18,7 @@ typedef struct {
 	int max_depth;
 	int max_attrs;
 	long max_namespaces;
+	int max_ns_scope;
 	long max_nodes;
 	long max_text;
 	/* running counters */
