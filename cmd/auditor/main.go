@@ -207,21 +207,8 @@ var policyCmd = &cli.Command{
 			if err != nil {
 				return err
 			}
-			if fs.Lookup("raw").Value.(flag.Getter).Get().(bool) {
-				_, err := env.Stdout.Write(p.Raw())
-				return err
-			}
-			lang := fs.Lookup("lang").Value.String()
-			if err := p.RenderText(env.Stdout, lang); err != nil {
-				return cli.Usagef("%v", err)
-			}
-			if out := fs.Lookup("html").Value.String(); out != "" {
-				if err := cli.CreateFile(out, func(w io.Writer) error { return p.RenderHTML(w, lang) }); err != nil {
-					return err
-				}
-				fmt.Fprintf(env.Stdout, "\nHTML: %s\n", out)
-			}
-			return nil
+			return cli.ShowPolicy(env, p, fs.Lookup("lang").Value.String(), fs.Lookup("raw").Value.(flag.Getter).Get().(bool),
+				fs.Lookup("html").Value.String())
 		},
 	}},
 }

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"io"
-	"path/filepath"
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/policy"
@@ -51,24 +48,7 @@ var policyShowCmd = &cli.Command{
 		if err != nil {
 			return err
 		}
-		if fs.Lookup("raw").Value.(flag.Getter).Get().(bool) {
-			_, err := env.Stdout.Write(p.Raw())
-			return err
-		}
-		lang := fs.Lookup("lang").Value.String()
-		if err := p.RenderText(env.Stdout, lang); err != nil {
-			return cli.Usagef("%v", err)
-		}
-		if out := fs.Lookup("html").Value.String(); out != "" {
-			if err := cli.CreateFile(out, func(w io.Writer) error { return p.RenderHTML(w, lang) }); err != nil {
-				return err
-			}
-			abs, err := filepath.Abs(out)
-			if err != nil {
-				abs = out
-			}
-			fmt.Fprintf(env.Stdout, "\nHTML: %s\n", abs)
-		}
-		return nil
+		return cli.ShowPolicy(env, p, fs.Lookup("lang").Value.String(), fs.Lookup("raw").Value.(flag.Getter).Get().(bool),
+			fs.Lookup("html").Value.String())
 	},
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tagdij/tagdij/internal/boundedio"
+	"github.com/tagdij/tagdij/policy"
 
 	"github.com/tagdij/tagdij/internal/errcode"
 )
@@ -290,4 +292,28 @@ func CreateFile(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	return f.Sync()
+}
+
+// ShowPolicy writes the signature policy for a person (SIG-19): the exact published bytes when raw
+// (their SHA-256 is what signatures carry), otherwise the rendering in lang ("hu", "en", "" = both),
+// and with htmlPath also a printable page, whose path it prints.
+func ShowPolicy(env *Env, p *policy.Policy, lang string, raw bool, htmlPath string) error {
+	if raw {
+		_, err := env.Stdout.Write(p.Raw())
+		return err
+	}
+	if err := p.RenderText(env.Stdout, lang); err != nil {
+		return Usagef("%v", err)
+	}
+	if htmlPath == "" {
+		return nil
+	}
+	if err := CreateFile(htmlPath, func(w io.Writer) error { return p.RenderHTML(w, lang) }); err != nil {
+		return err
+	}
+	if abs, err := filepath.Abs(htmlPath); err == nil {
+		htmlPath = abs
+	}
+	fmt.Fprintf(env.Stdout, "\nHTML: %s\n", htmlPath)
+	return nil
 }
