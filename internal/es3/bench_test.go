@@ -3,75 +3,10 @@ package es3
 import (
 	"bytes"
 	"fmt"
-	"os"
+	"github.com/tagdij/tagdij/internal/memstat"
 	"runtime"
-	"runtime/metrics"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 )
-
-// heapSampler records the peak of live heap objects while it runs. It reads runtime/metrics, which
-// does not stop the world, every 200 µs; a spike shorter than that can be missed, so the figure is a
-// lower bound of the true peak.
-type heapSampler struct {
-	stop chan struct{}
-	done sync.WaitGroup
-	peak uint64
-}
-
-const heapMetric = "/memory/classes/heap/objects:bytes"
-
-func heapNow() uint64 {
-	s := []metrics.Sample{{Name: heapMetric}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-func startSampler() *heapSampler {
-	h := &heapSampler{stop: make(chan struct{}), peak: heapNow()}
-	h.done.Add(1)
-	go func() {
-		defer h.done.Done()
-		tick := time.NewTicker(200 * time.Microsecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-tick.C:
-				h.peak = max(h.peak, heapNow())
-			}
-		}
-	}()
-	return h
-}
-
-func (h *heapSampler) finish() uint64 {
-	close(h.stop)
-	h.done.Wait()
-	return max(h.peak, heapNow())
-}
-
-// resetPeakRSS asks Linux to reset VmHWM (clear_refs 5); peakRSS reads it. Both report false where
-// unsupported, and the metric is then left out.
-func resetPeakRSS() bool { return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil }
-
-func peakRSS() (uint64, bool) {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err == nil
-		}
-	}
-	return 0, false
-}
 
 // BenchmarkRoundTrip builds, writes, parses and decodes a package with a 1 MB and a 50 MB payload, and
 // reports, beyond time and B/op (every byte allocated: the copies), the peak live Go heap above the
@@ -89,9 +24,9 @@ func BenchmarkRoundTrip(b *testing.B) {
 			for b.Loop() {
 				spec.Rand = seeded(1)
 				runtime.GC()
-				base := heapNow()
-				rssOK = rssOK && resetPeakRSS()
-				s := startSampler()
+				base := memstat.HeapNow()
+				rssOK = rssOK && memstat.ResetPeakRSS()
+				s := memstat.StartHeapSampler()
 
 				doc, err := Build(spec)
 				if err != nil {
@@ -113,8 +48,9 @@ func BenchmarkRoundTrip(b *testing.B) {
 					b.Fatalf("payload: %d bytes, %v", len(got), err)
 				}
 
-				peakHeap = max(peakHeap, s.finish()-min(base, s.peak))
-				if r, ok := peakRSS(); ok && rssOK {
+				p := s.Finish()
+				peakHeap = max(peakHeap, p-min(base, p))
+				if r, ok := memstat.PeakRSS(); ok && rssOK {
 					peakRSSBytes = max(peakRSSBytes, r)
 				}
 				runtime.KeepAlive(buf)

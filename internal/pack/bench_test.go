@@ -4,75 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"os"
+	"github.com/tagdij/tagdij/internal/memstat"
 	"runtime"
-	"runtime/metrics"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/tagdij/tagdij/internal/cmsenc"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/payload"
 )
-
-// heapSampler records the peak of live heap objects while it runs (runtime/metrics every 200 µs, so
-// the figure is a lower bound of the true peak).
-type heapSampler struct {
-	stop chan struct{}
-	done sync.WaitGroup
-	peak uint64
-}
-
-func heapNow() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-func startSampler() *heapSampler {
-	h := &heapSampler{stop: make(chan struct{}), peak: heapNow()}
-	h.done.Add(1)
-	go func() {
-		defer h.done.Done()
-		tick := time.NewTicker(200 * time.Microsecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-tick.C:
-				h.peak = max(h.peak, heapNow())
-			}
-		}
-	}()
-	return h
-}
-
-func (h *heapSampler) finish() uint64 {
-	close(h.stop)
-	h.done.Wait()
-	return max(h.peak, heapNow())
-}
-
-func resetPeakRSS() bool { return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil }
-
-func peakRSS() (uint64, bool) {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err == nil
-		}
-	}
-	return 0, false
-}
 
 // measure runs f b.N times and reports the peak live Go heap above the baseline (inputs already
 // allocated) and the process's peak RSS (which includes libxml2's C heap).
@@ -83,12 +23,13 @@ func measure(b *testing.B, size int, f func()) {
 	rssOK := true
 	for b.Loop() {
 		runtime.GC()
-		base := heapNow()
-		rssOK = rssOK && resetPeakRSS()
-		s := startSampler()
+		base := memstat.HeapNow()
+		rssOK = rssOK && memstat.ResetPeakRSS()
+		s := memstat.StartHeapSampler()
 		f()
-		peakHeap = max(peakHeap, s.finish()-min(base, s.peak))
-		if r, ok := peakRSS(); ok && rssOK {
+		p := s.Finish()
+		peakHeap = max(peakHeap, p-min(base, p))
+		if r, ok := memstat.PeakRSS(); ok && rssOK {
 			rss = max(rss, r)
 		}
 	}
