@@ -209,6 +209,36 @@ func TestSandboxFiles(t *testing.T) {
 	bad[i] = map[bool]byte{true: 'B', false: 'A'}[bad[i] == 'A']
 	badPath := write("tampered.es3", bad)
 
+	// Hostile variants of the valid extended package (issue 7): wrapped in a foreign root, the root
+	// rebound to another namespace (the es prefix still declared, so every signed element keeps its
+	// digest), saved under another package name or a receipt's name.
+	body := ext
+	if bytes.HasPrefix(body, []byte("<?xml")) {
+		body = body[bytes.Index(body, []byte("?>"))+2:]
+	}
+	wrappedPath := write("wrapped.xml", append(append([]byte(`<w:Wrap xmlns:w="urn:x-evil:wrap">`), body...), []byte(`</w:Wrap>`)...))
+	rebound := bytes.Replace(ext, []byte("<es:Dossier "), []byte(`<x:Dossier xmlns:x="urn:x-evil:dossier" `), 1)
+	rebound = bytes.Replace(rebound, []byte("</es:Dossier>"), []byte("</x:Dossier>"), 1)
+	if bytes.Equal(rebound, ext) || bytes.Count(rebound, []byte("x:Dossier")) != 2 {
+		t.Fatal("the root was not rebound")
+	}
+	reboundPath := write("rebound.xml", rebound)
+	name := res.Name.String()
+	renamedPath := write(strings.Replace(name, "_B001_", "_B007_", 1), ext)
+	if filepath.Base(renamedPath) == name {
+		t.Fatalf("fixture name %q is not a first B package", name)
+	}
+	elsewhere := func(name string) string {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, ext, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	asReceiptPath := elsewhere("TBN" + name[3:])
+	ownNamePath := elsewhere(name)
+	beforeSigning := sb.Clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+
 	trustArgs := []string{"--trust", trustFile, "--policy", "sandbox"}
 	for _, c := range []struct {
 		name   string
@@ -222,6 +252,15 @@ func TestSandboxFiles(t *testing.T) {
 		{"tampered package", []string{badPath}, 1, []string{"ÉRVÉNYTELEN / INVALID", "HASH_FAILURE"}},
 		{"receipt package, online", []string{rcptPath, "--online"}, 0, []string{"Verified as: receipt", "BEFOGADVA", res.Name.String()}},
 		{"forced wrong kind", []string{extPath, "--kind", "receipt"}, 1, []string{"Verified as: receipt"}},
+		{"wrapped in a foreign root", []string{wrappedPath}, 1, []string{"ÉRVÉNYTELEN / INVALID", "T005", "Verified as: refused"}},
+		{"wrapped, validated before signing", []string{wrappedPath, "--at", beforeSigning}, 1, []string{"T005", "Verified as: refused"}},
+		{"wrapped, forced generic", []string{wrappedPath, "--kind", "xmldsig"}, 1, []string{"T005"}},
+		{"root namespace rebound", []string{reboundPath}, 1, []string{"ÉRVÉNYTELEN / INVALID", "T005"}},
+		{"root namespace rebound, validated before signing", []string{reboundPath, "--at", beforeSigning}, 1, []string{"T005"}},
+		{"dossier forced generic", []string{extPath, "--kind", "xmldsig"}, 1, []string{"T005"}},
+		{"another package name", []string{renamedPath}, 1, []string{"ÉRVÉNYTELEN / INVALID", "F010"}},
+		{"a receipt's name", []string{asReceiptPath}, 1, []string{"F010"}},
+		{"its own name", []string{ownNamePath}, 0, []string{"ÉRVÉNYES / VALID"}},
 	} {
 		code, stdout, stderr := runAt(t, sb.Clock.Now, append(append([]string{"verify"}, c.args...), trustArgs...)...)
 		if code != c.want {

@@ -143,7 +143,13 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	if err != nil {
 		return err
 	}
-	info, err := inspectPackage(data)
+	// One parse serves the inspection, the existing signatures' check, the display and the signing.
+	parsed, err := es3.Parse(data, es3.ParseOptions{Mode: es3.Strict})
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitInvalid, Msg: fmt.Sprintf("%s: nem Tagdíj csomag / not a Tagdíj package: %v", path, err)}
+	}
+	defer parsed.Close()
+	info, err := inspectPackage(parsed)
 	if err != nil {
 		return &cli.ExitError{Code: cli.ExitInvalid, Msg: fmt.Sprintf("%s: nem Tagdíj csomag / not a Tagdíj package: %v", path, err)}
 	}
@@ -182,10 +188,10 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		return err
 	}
 	pv.Properties = signedProperties(key.Certificate(), pol, mime, env.Now())
-	pv.Existing = existingSignatures(ctx, data, cfg, pol, env.Now())
+	pv.Existing = existingSignatures(ctx, parsed, data, cfg, pol, env.Now())
 
 	var decl *declaration.Declaration
-	decl, pv.Declaration, pv.ShownNote = showDeclaration(ctx, env, fs, cfg, key, data)
+	decl, pv.Declaration, pv.ShownNote = showDeclaration(ctx, env, fs, cfg, key, parsed)
 	if !asJSON {
 		if err := writeSignPreview(env.Stdout, &pv, decl, limit); err != nil {
 			return err
@@ -227,7 +233,7 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	defer closer.Close()
 	out, id, err := xades.Sign(ctx, data, xades.SignOptions{
 		Signer: key, Certificate: key.Certificate(), Chain: key.Chain(), Policy: pol, Kind: policy.KindPackage,
-		SigningTime: env.Now(), Generator: "Tagdíj sender " + programVersion, Logger: log.With("file", abs),
+		SigningTime: env.Now(), Generator: "Tagdíj sender " + programVersion, Logger: log.With("file", abs), Parsed: parsed,
 	})
 	if err != nil {
 		return err
@@ -252,14 +258,9 @@ type packageInfo struct {
 	timestamped bool
 }
 
-// inspectPackage parses the package strictly and reports whether its document is encrypted and whether
-// any signature already carries a SignatureTimeStamp.
-func inspectPackage(data []byte) (packageInfo, error) {
-	d, err := es3.Parse(data, es3.ParseOptions{Mode: es3.Strict})
-	if err != nil {
-		return packageInfo{}, err
-	}
-	defer d.Close()
+// inspectPackage reports whether the strictly parsed package's document is encrypted and whether any
+// signature already carries a SignatureTimeStamp.
+func inspectPackage(d *es3.Dossier) (packageInfo, error) {
 	if len(d.Documents) != 1 || d.Documents[0].Title != pack.DocumentTitle {
 		return packageInfo{}, fmt.Errorf("%d dokumentum, %s kell / %d documents, want one %s", len(d.Documents), pack.DocumentTitle, len(d.Documents), pack.DocumentTitle)
 	}
@@ -314,13 +315,13 @@ func signedProperties(cert *x509.Certificate, pol *policy.Policy, mime string, n
 // existingSignatures lists the signatures already on the package (parallel signers) with their verdict
 // on embedded evidence only: the preview must not wait on the network, and a signature made minutes
 // ago is inside its grace period anyway.
-func existingSignatures(ctx context.Context, data []byte, cfg *config.Sender, pol *policy.Policy, now time.Time) []existingSig {
+func existingSignatures(ctx context.Context, parsed *es3.Dossier, data []byte, cfg *config.Sender, pol *policy.Policy, now time.Time) []existingSig {
 	out := []existingSig{}
 	tenv, err := configTrust(cfg, pol, true, func() time.Time { return now })
 	if err != nil {
 		return out
 	}
-	rep, err := xades.Verify(ctx, data, xades.VerifyOptions{Env: tenv, Kind: policy.KindPackage, Now: now, Mode: es3.Strict})
+	rep, err := xades.VerifyDossier(ctx, parsed, data, xades.VerifyOptions{Env: tenv, Kind: policy.KindPackage, Now: now, Mode: es3.Strict})
 	if err != nil {
 		return out
 	}
@@ -340,7 +341,7 @@ func existingSignatures(ctx context.Context, data []byte, cfg *config.Sender, po
 // showDeclaration decrypts the package with the sender's own encryption key, when one is available, and
 // validates the declaration for display. It returns the declaration, its summary, or a note saying
 // why it cannot be shown (SIG-20).
-func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *config.Sender, signing keys.Key, data []byte) (*declaration.Declaration, *declView, string) {
+func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *config.Sender, signing keys.Key, parsed *es3.Dossier) (*declaration.Declaration, *declView, string) {
 	var cert *x509.Certificate
 	var dec crypto.Decrypter
 	spec, secret := fs.Lookup("decrypt-key").Value.String(), fs.Lookup("decrypt-secret").Value.String()
@@ -364,7 +365,7 @@ func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *c
 			cert, dec = own, d
 		}
 	}
-	decl, err := pack.Open(data, cert, dec, payload.Limits{})
+	decl, err := pack.OpenDossier(parsed, cert, dec, payload.Limits{})
 	if err != nil {
 		if cert == nil {
 			return nil, nil, "A bevallás tömörített és titkosított; a saját titkosító kulcs (--decrypt-key) nélkül a tartalma " +

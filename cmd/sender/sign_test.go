@@ -187,6 +187,37 @@ func TestSignTimestampVerify(t *testing.T) {
 	if code, stdout, _ := f.run(t, "", "verify", badPath, "--config", f.cfg); code != cli.ExitInvalid || !strings.Contains(stdout, "must not be uploaded") {
 		t.Errorf("tampered package: exit %d\n%s", code, stdout)
 	}
+
+	// The same valid bytes under other names (issue 7, SPEC §4): a package name must be the signed
+	// title with the signed metadata's fields (F010); a local name of another shape is not judged.
+	base := filepath.Base(f.pkg)
+	renamed := func(name string) string {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name string
+		file string
+		want int
+	}{
+		{"another sequence number", strings.Replace(base, "_B001_", "_B002_", 1), cli.ExitInvalid},
+		{"another period", base[:18] + "199901" + base[24:], cli.ExitInvalid},
+		{"another type", strings.Replace(base, "_B001_", "_H001_", 1), cli.ExitInvalid},
+		{"a receipt's name", "TBN" + base[3:], cli.ExitInvalid},
+		{"its own name", base, 0},
+		{"a local name", "my-declaration.es3", 0},
+	} {
+		if c.file == base && c.want == 0 && !strings.Contains(base, "_B001_") {
+			t.Fatalf("fixture name %q is not a first B package", base)
+		}
+		code, stdout, _ := f.run(t, "", "verify", renamed(c.file), "--config", f.cfg)
+		if code != c.want || (c.want != 0 && !strings.Contains(stdout, "F010")) {
+			t.Errorf("%s (%s): exit %d, want %d with F010\n%s", c.name, c.file, code, c.want, stdout)
+		}
+	}
 }
 
 // TestSignRefusals covers what sign refuses before asking: no package, not a package, a usage mistake.

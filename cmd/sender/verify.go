@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/cli"
-	"github.com/tagdij/tagdij/internal/es3"
+	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/report"
-	"github.com/tagdij/tagdij/internal/xades"
-	"github.com/tagdij/tagdij/policy"
 )
 
 var verifyCmd = &cli.Command{
@@ -80,11 +78,18 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 		return err
 	}
 	defer closer.Close()
-	rep, err := xades.Verify(ctx, data, xades.VerifyOptions{Env: tenv, Kind: policy.KindPackage, Now: now,
-		FileName: filepath.Base(path), Mode: es3.Strict, Logger: log})
+	set, err := loadSchemas()
 	if err != nil {
 		return err
 	}
+	defer set.Close()
+	// The shared verified-package result: the signed metadata and the file name (F010) are checked as
+	// the fund's receiver will check them.
+	v, err := pack.Verify(ctx, data, pack.VerifyOptions{Env: tenv, Schemas: set, Now: now, FileName: filepath.Base(path), Logger: log})
+	if err != nil {
+		return err
+	}
+	rep := v.Report
 	if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
 		if err := report.WriteJSON(env.Stdout, *rep); err != nil {
 			return err

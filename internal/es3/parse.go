@@ -66,6 +66,7 @@ type Dossier struct {
 	maxPayload int64
 	inputSize  int
 	metadata   libxml.Node
+	owned      bool // Close closes doc: Parse made it
 
 	Root          libxml.Node // es:Dossier
 	Profile       libxml.Node // es:DossierProfile
@@ -114,9 +115,32 @@ type Signature struct {
 func Parse(data []byte, opts ParseOptions) (*Dossier, error) {
 	doc, err := libxml.Parser{Limits: opts.Limits}.Parse(data)
 	if err != nil {
-		return nil, parseRefusal(err)
+		return nil, ParseRefusal(err)
 	}
-	d := &Dossier{doc: doc, mode: opts.Mode, maxPayload: opts.MaxPayloadBytes, inputSize: len(data)}
+	d, err := check(doc, len(data), opts)
+	if err != nil {
+		doc.Close()
+		return nil, err
+	}
+	d.owned = true
+	return d, nil
+}
+
+// FromDocument checks the dossier structure of an already parsed document (the bytes of size
+// inputSize that doc was parsed from) exactly as Parse does, so that a caller that parsed once (to
+// tell what a file is, say) need not parse again. The Dossier borrows doc: its Close leaves doc open,
+// and the caller closes doc after the Dossier is no longer used. On error doc is untouched, so it can
+// be checked again in another mode. opts.Limits is not used (the document is already parsed).
+func FromDocument(doc *libxml.Document, inputSize int, opts ParseOptions) (*Dossier, error) {
+	if doc == nil {
+		return nil, errors.New("es3: no document")
+	}
+	return check(doc, inputSize, opts)
+}
+
+// check builds a Dossier over doc; it never closes doc.
+func check(doc *libxml.Document, inputSize int, opts ParseOptions) (*Dossier, error) {
+	d := &Dossier{doc: doc, mode: opts.Mode, maxPayload: opts.MaxPayloadBytes, inputSize: inputSize}
 	if d.maxPayload <= 0 {
 		d.maxPayload = DefaultMaxPayloadBytes
 	}
@@ -125,17 +149,17 @@ func Parse(data []byte, opts ParseOptions) (*Dossier, error) {
 		maxDocs = DefaultMaxDocuments
 	}
 	if opts.Mode != Strict && opts.Mode != Generic {
-		doc.Close()
 		return nil, fmt.Errorf("es3: parse: unknown mode %d", int(opts.Mode))
 	}
 	if err := d.check(maxDocs); err != nil {
-		doc.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
-func parseRefusal(err error) error {
+// ParseRefusal turns a libxml parse error into the *Error Parse returns for it: T006 for a forbidden
+// construct or an exceeded limit, R001 for an internal failure, T005 for anything else.
+func ParseRefusal(err error) error {
 	var xe *libxml.Error
 	loc := ""
 	if errors.As(err, &xe) && xe.Line > 0 {
@@ -155,8 +179,9 @@ func parseRefusal(err error) error {
 }
 
 // Close releases the parsed document. Nodes of the Dossier must not be used afterwards.
+// A Dossier from FromDocument borrows its document and leaves it open.
 func (d *Dossier) Close() {
-	if d != nil {
+	if d != nil && d.owned {
 		d.doc.Close()
 	}
 }

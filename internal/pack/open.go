@@ -28,6 +28,14 @@ func Open(dossier []byte, cert *x509.Certificate, key crypto.Decrypter, limits p
 		return nil, fmt.Errorf("pack: open: %w", err)
 	}
 	defer d.Close()
+	return OpenDossier(d, cert, key, limits)
+}
+
+// OpenDossier is Open for a package the caller already parsed strictly; d stays the caller's to close.
+func OpenDossier(d *es3.Dossier, cert *x509.Certificate, key crypto.Decrypter, limits payload.Limits) ([]byte, error) {
+	if d == nil || d.Mode() != es3.Strict {
+		return nil, errors.New("pack: open: a strictly parsed dossier is needed")
+	}
 	if len(d.Documents) != 1 || d.Documents[0].Title != DocumentTitle {
 		f := errcode.New(errcode.F011, "es:Documents", fmt.Sprintf("%d documents; want exactly one %s", len(d.Documents), DocumentTitle))
 		return nil, &es3.Error{Finding: f, Err: errors.New("not a package")}

@@ -188,15 +188,44 @@ func Verify(ctx context.Context, data []byte, opts VerifyOptions) (*receipt.Rece
 	if opts.Schemas == nil {
 		return nil, nil, errors.New("receiptpkg: verify: no schemas")
 	}
-	rep, err := xades.Verify(ctx, data, xades.VerifyOptions{Env: opts.Env, Kind: policy.KindReceipt, Now: opts.Now,
-		FileName: opts.FileName, Mode: es3.Strict, Logger: opts.Logger})
+	d, err := es3.Parse(data, es3.ParseOptions{Mode: es3.Strict})
+	if err != nil {
+		rep, verr := xades.VerifyRefused(data, opts.xadesOptions(), err)
+		if verr != nil {
+			return nil, nil, verr
+		}
+		return nil, rep, ErrNotDecoded
+	}
+	defer d.Close()
+	return VerifyDossier(ctx, d, data, opts)
+}
+
+func (opts VerifyOptions) xadesOptions() xades.VerifyOptions {
+	return xades.VerifyOptions{Env: opts.Env, Kind: policy.KindReceipt, Now: opts.Now,
+		FileName: opts.FileName, Mode: es3.Strict, Logger: opts.Logger}
+}
+
+// VerifyDossier is Verify for a receipt package the caller already parsed strictly from data (the
+// auditor parses once to tell what a file is). d stays the caller's to close.
+func VerifyDossier(ctx context.Context, d *es3.Dossier, data []byte, opts VerifyOptions) (*receipt.Receipt, *report.Document, error) {
+	if opts.Schemas == nil {
+		return nil, nil, errors.New("receiptpkg: verify: no schemas")
+	}
+	rep, err := xades.VerifyDossier(ctx, d, data, opts.xadesOptions())
 	if err != nil {
 		return nil, nil, err
 	}
 	if rep.Verdict.Indication == report.TotalFailed {
 		return nil, rep, ErrNotDecoded
 	}
-	body, title, err := coveredReceipt(data)
+	for _, s := range rep.Signatures {
+		// An INDETERMINATE signature whose core validation did not run (an unsupported algorithm)
+		// authenticates nothing either.
+		if s.Core != report.CoreValid {
+			return nil, rep, ErrNotDecoded
+		}
+	}
+	body, title, err := coveredReceipt(d)
 	if err != nil {
 		rep.Verdict.Fail(report.FormatFailure, errcode.New(errcode.F011, DocumentTitle, err.Error()))
 		rep.Finish()
@@ -216,15 +245,10 @@ func Verify(ctx context.Context, data []byte, opts VerifyOptions) (*receipt.Rece
 	return r, rep, nil
 }
 
-// coveredReceipt returns nyugta.xml and the dossier title. It is called only after xades.Verify found
-// every signature covering the dossier's profile, documents and every payload object, on a parse of
-// the same bytes; Strict parsing is deterministic, so the object read here is that covered object.
-func coveredReceipt(data []byte) ([]byte, string, error) {
-	d, err := es3.Parse(data, es3.ParseOptions{Mode: es3.Strict})
-	if err != nil {
-		return nil, "", err
-	}
-	defer d.Close()
+// coveredReceipt returns nyugta.xml and the dossier title. It is called only after xades.VerifyDossier
+// found every signature covering the dossier's profile, documents and every payload object of this
+// same parsed tree.
+func coveredReceipt(d *es3.Dossier) ([]byte, string, error) {
 	if len(d.Documents) != 1 {
 		return nil, "", fmt.Errorf("%d documents; a receipt package has exactly one %s", len(d.Documents), DocumentTitle)
 	}

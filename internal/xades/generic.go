@@ -38,9 +38,9 @@ func VerifyGeneric(ctx context.Context, doc []byte, opts VerifyOptions) (*report
 	if now.IsZero() {
 		now = time.Now()
 	}
-	rep := newReport(doc, opts, now, "xmldsig")
 	d, err := libxml.Parser{Limits: opts.Limits}.Parse(doc)
 	if err != nil {
+		rep := newReport(doc, opts, now, "xmldsig")
 		code := errcode.T005
 		if errors.Is(err, libxml.ErrForbidden) || errors.Is(err, libxml.ErrLimit) {
 			code = errcode.T006
@@ -50,6 +50,23 @@ func VerifyGeneric(ctx context.Context, doc []byte, opts VerifyOptions) (*report
 		return rep, nil
 	}
 	defer d.Close()
+	return verifyGenericParsed(ctx, d, doc, opts, now)
+}
+
+// VerifyGenericDocument is VerifyGeneric for a document the caller already parsed from data (with the
+// hardened parser): one parse serves detection and verification. d stays the caller's to close.
+func VerifyGenericDocument(ctx context.Context, d *libxml.Document, data []byte, opts VerifyOptions) (*report.Document, error) {
+	if err := checkOptions(data, opts); err != nil {
+		return nil, err
+	}
+	if d == nil {
+		return nil, errors.New("xades: verify: no document")
+	}
+	return verifyGenericParsed(ctx, d, data, opts, validationTime(opts))
+}
+
+func verifyGenericParsed(ctx context.Context, d *libxml.Document, doc []byte, opts VerifyOptions, now time.Time) (*report.Document, error) {
+	rep := newReport(doc, opts, now, "xmldsig")
 	var sigs []libxml.Node
 	tooMany := false
 	d.Walk(func(n libxml.Node) bool {

@@ -53,6 +53,10 @@ type SignOptions struct {
 	Logger *slog.Logger
 	// Limits are the XML parser limits (zero: libxml defaults; raise MaxInput for 50 MB payloads).
 	Limits libxml.Limits
+	// Parsed is the strict es3 parse of exactly the dossier bytes passed to Sign, when the caller
+	// already has it (the sender shows the package before signing and parses it once); nil: Sign
+	// parses. Sign only reads it; it stays the caller's to close.
+	Parsed *es3.Dossier
 }
 
 // DefaultGenerator is written to es:Generator when SignOptions.Generator is empty.
@@ -151,9 +155,15 @@ func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHook
 		return nil, "", refused("only UTF-8 dossiers are signed")
 	}
 
-	d, err := es3.Parse(dossier, es3.ParseOptions{Mode: es3.Strict, Limits: opts.Limits})
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: %w", ErrRefused, err)
+	d := opts.Parsed
+	if d == nil {
+		var err error
+		if d, err = es3.Parse(dossier, es3.ParseOptions{Mode: es3.Strict, Limits: opts.Limits}); err != nil {
+			return nil, "", fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		defer d.Close()
+	} else if d.Mode() != es3.Strict {
+		return nil, "", refused("the parsed dossier is not strict")
 	}
 	shape := dossierShape{title: d.Title, profileID: d.ProfileID, documentsID: d.DocumentsID}
 	for _, doc := range d.Documents {
@@ -161,16 +171,13 @@ func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHook
 	}
 	sigID, err := es3.NewID(opts.Rand, idPrefixSignature)
 	if err != nil {
-		d.Close()
 		return nil, "", err
 	}
 	for _, suffix := range []string{"", suffixSigValue, suffixProfileObject, suffixProfile, suffixQPObject, suffixSignedProperties} {
 		if _, taken := d.Lookup(sigID + suffix); taken {
-			d.Close()
 			return nil, "", fmt.Errorf("xades: sign: Id %q already in use", sigID+suffix)
 		}
 	}
-	d.Close()
 	if hooks != nil && hooks.shape != nil {
 		hooks.shape(&shape)
 	}

@@ -114,35 +114,86 @@ func verifyDossier(ctx context.Context, data []byte, opts VerifyOptions) (*repor
 	if err := checkOptions(data, opts); err != nil {
 		return nil, nil, err
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
+	d, err := es3.Parse(data, es3.ParseOptions{Mode: opts.Mode, Limits: opts.Limits})
+	if err != nil {
+		return refusedDossier(data, opts, err), nil, nil
 	}
-	kind := "package"
-	if opts.Kind == policy.KindReceipt {
-		kind = "receipt"
+	defer d.Close()
+	return verifyParsed(ctx, d, data, opts)
+}
+
+// VerifyDossier is Verify for a dossier the caller already parsed (es3.Parse or es3.FromDocument over
+// exactly data, in opts.Mode): one parse serves detection, verification and the reading of what was
+// verified. data are the bytes d was parsed from (the report's SHA-256 is theirs). d stays the
+// caller's to close.
+func VerifyDossier(ctx context.Context, d *es3.Dossier, data []byte, opts VerifyOptions) (*report.Document, error) {
+	if err := checkOptions(data, opts); err != nil {
+		return nil, err
 	}
-	doc := newReport(data, opts, now, kind)
+	if d == nil {
+		return nil, errors.New("xades: verify: no dossier")
+	}
+	if d.Mode() != opts.Mode {
+		return nil, fmt.Errorf("xades: verify: dossier parsed in %v mode, verification asked for %v", d.Mode(), opts.Mode)
+	}
+	doc, _, err := verifyParsed(ctx, d, data, opts)
+	return doc, err
+}
+
+// VerifyRefused is the report Verify gives for bytes that es3 refused (err from es3.Parse or
+// es3.FromDocument, or a libxml parse error): TOTAL_FAILED/FORMAT_FAILURE with the refusal's code.
+func VerifyRefused(data []byte, opts VerifyOptions, err error) (*report.Document, error) {
+	if cerr := checkOptions(data, opts); cerr != nil {
+		return nil, cerr
+	}
+	return refusedDossier(data, opts, err), nil
+}
+
+func docKindName(k policy.DocKind) string {
+	if k == policy.KindReceipt {
+		return "receipt"
+	}
+	return "package"
+}
+
+func validationTime(opts VerifyOptions) time.Time {
+	if opts.Now.IsZero() {
+		return time.Now()
+	}
+	return opts.Now
+}
+
+// refusedDossier reports a dossier the parser refused.
+func refusedDossier(data []byte, opts VerifyOptions, err error) *report.Document {
+	doc := newReport(data, opts, validationTime(opts), docKindName(opts.Kind))
+	var e *es3.Error
+	var xe *libxml.Error
+	switch {
+	case errors.As(err, &e):
+		doc.Verdict.Fail(report.FormatFailure, e.Finding)
+	case errors.As(err, &xe):
+		var pe *es3.Error
+		errors.As(es3.ParseRefusal(err), &pe)
+		doc.Verdict.Fail(report.FormatFailure, pe.Finding)
+	default:
+		doc.Verdict.Fail(report.FormatFailure, errcode.New(errcode.T005, "", err.Error()))
+	}
+	doc.Finish()
+	logger(opts.Logger).Info("dossier refused", slog.String("event", "signature.verified"), slog.String("file", opts.FileName),
+		slog.String("indication", string(doc.Verdict.Indication)), slog.String("error", err.Error()))
+	return doc
+}
+
+// verifyParsed verifies every signature of a parsed dossier.
+func verifyParsed(ctx context.Context, d *es3.Dossier, data []byte, opts VerifyOptions) (*report.Document, []*sigState, error) {
+	now := validationTime(opts)
+	doc := newReport(data, opts, now, docKindName(opts.Kind))
 	log := logger(opts.Logger)
 	if _, ok := opts.Env.Policy.Document(opts.Kind); !ok {
 		doc.Verdict.Fail(report.PolicyProcessingError, errcode.New(errcode.A010, "", "document kind "+string(opts.Kind)))
 		doc.Finish()
 		return doc, nil, nil
 	}
-	d, err := es3.Parse(data, es3.ParseOptions{Mode: opts.Mode, Limits: opts.Limits})
-	if err != nil {
-		var e *es3.Error
-		if errors.As(err, &e) {
-			doc.Verdict.Fail(report.FormatFailure, e.Finding)
-		} else {
-			doc.Verdict.Fail(report.FormatFailure, errcode.New(errcode.T005, "", err.Error()))
-		}
-		doc.Finish()
-		log.Info("dossier refused", slog.String("event", "signature.verified"), slog.String("file", opts.FileName),
-			slog.String("indication", string(doc.Verdict.Indication)), slog.String("error", err.Error()))
-		return doc, nil, nil
-	}
-	defer d.Close()
 	if len(d.Signatures) == 0 {
 		doc.Verdict.Fail(report.SignedDataNotFound, errcode.New(errcode.F012, "", "no signature / nincs aláírás"))
 	}

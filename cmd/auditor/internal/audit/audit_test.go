@@ -28,7 +28,13 @@ func TestDetect(t *testing.T) {
 		{"not XML", "hello", XMLDSig},
 		{"other root", `<a xmlns="urn:x"/>`, XMLDSig},
 		{"dossier, not strict", `<es:Dossier xmlns:es="https://www.microsec.hu/ds/e-szigno30#"/>`, EAkta},
-		{"Dossier in another namespace", `<es:Dossier xmlns:es="urn:other"/>`, XMLDSig},
+		{"Dossier in another namespace (rebound prefix)", `<es:Dossier xmlns:es="urn:other"/>`, Refused},
+		{"dossier under a foreign root", `<w xmlns="urn:x"><es:Dossier xmlns:es="https://www.microsec.hu/ds/e-szigno30#"/></w>`, Refused},
+		{"signed metadata under a foreign root", `<w xmlns="urn:x"><cs:Csomag xmlns:cs="urn:x-mnyp:csomag:1"/></w>`, Refused},
+		{"es:SignatureProfile in its place", `<a xmlns="urn:x"><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:Object>` +
+			`<es:SignatureProfile xmlns:es="https://www.microsec.hu/ds/e-szigno30#"><es:Type>signature</es:Type></es:SignatureProfile></ds:Object></ds:Signature></a>`, XMLDSig},
+		{"es:SignatureProfile outside a signature", `<a xmlns="urn:x"><es:SignatureProfile xmlns:es="https://www.microsec.hu/ds/e-szigno30#"/></a>`, Refused},
+		{"ISO 20022 style Document root", `<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><Documents/></Document>`, XMLDSig},
 		{"DOCTYPE", `<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`, XMLDSig},
 	} {
 		if got := Detect([]byte(c.in)); got != c.want {
@@ -81,7 +87,7 @@ func FuzzDetect(f *testing.F) {
 	f.Add([]byte(`<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		switch Detect(in) {
-		case Package, Receipt, EAkta, XMLDSig:
+		case Package, Receipt, EAkta, XMLDSig, Refused:
 		default:
 			t.Fatal("unknown kind")
 		}
