@@ -15,6 +15,7 @@ import (
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/config"
+	"github.com/tagdij/tagdij/internal/durable"
 	"github.com/tagdij/tagdij/internal/keys"
 	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/trust"
@@ -141,31 +142,17 @@ var errChanged = errors.New("a csomagot közben más módosította; nem írom fe
 // renamed over it), keeping the file's mode. It refuses when the file's content is no longer the one
 // whose SHA-256 is was (another signer or command wrote it meanwhile): the new bytes were derived
 // from the old ones and would silently drop the other change.
-func replaceFile(path string, was [32]byte, data []byte) (err error) {
+func replaceFile(path string, was [32]byte, data []byte) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := durable.Create(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp", st.Mode().Perm())
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(st.Mode().Perm()); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
 		return err
 	}
 	cur, _, err := readPackage(path)
@@ -175,12 +162,5 @@ func replaceFile(path string, was [32]byte, data []byte) (err error) {
 	if sha256.Sum256(cur) != was {
 		return errChanged
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return f.Commit(path)
 }

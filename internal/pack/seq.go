@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/tagdij/tagdij/internal/durable"
 )
 
 // MaxSeq is the largest sequence number a package name can carry (three digits).
@@ -149,46 +151,5 @@ func writeSeqFile(path string, st *seqFile) error {
 		return fmt.Errorf("pack: sequence: %w", err)
 	}
 	data = append(data, '\n')
-	return writeFileAtomic(path, data, 0o600)
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same directory, fsync, rename, and
-// an fsync of the directory so the rename itself is durable.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("pack: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(mode); err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("pack: writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("pack: %w", err)
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir fsyncs a directory where the platform allows it (best effort: not all do).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	return durable.WriteFile(path, data, 0o600)
 }

@@ -1,0 +1,88 @@
+package blob
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestReceiveCommitRead(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(strings.Repeat("package bytes ", 1000))
+	in, err := s.Receive(bytes.NewReader(data), int64(len(data)), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Sum != sha256.Sum256(data) || in.Size() != int64(len(data)) || !bytes.Equal(in.Bytes, data) {
+		t.Fatal("received bytes or hash differ")
+	}
+	if s.Has(in.Sum) {
+		t.Fatal("visible before Commit")
+	}
+	if err := in.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Read(in.Sum)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back: %v", err)
+	}
+	// The same content again: one file, no leftovers.
+	in2, _ := s.Receive(bytes.NewReader(data), int64(len(data)), -1)
+	if err := in2.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := os.ReadDir(filepath.Join(s.dir, "incoming")); len(es) != 0 {
+		t.Errorf("%d temporary files left", len(es))
+	}
+	// Corruption on disk is detected, not served.
+	os.WriteFile(s.Path(in.Sum), append(data, 'x'), 0o600)
+	if _, err := s.Read(in.Sum); err == nil {
+		t.Error("corrupted blob read without error")
+	}
+	if _, err := s.Read([32]byte{1}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing blob: %v", err)
+	}
+}
+
+func TestReceiveLimitAndErrors(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	in, err := s.Receive(strings.NewReader("0123456789"), 9, 10)
+	if !errors.Is(err, ErrTooLarge) || in == nil || in.Size() != 10 {
+		t.Fatalf("over the limit: %v", err)
+	}
+	in.Abort()
+	in, err = s.Receive(strings.NewReader("012345678"), 9, -1)
+	if err != nil {
+		t.Fatalf("at the limit: %v", err)
+	}
+	in.Abort()
+	if _, err := s.Receive(iotest.ErrReader(errors.New("connection reset")), 9, -1); err == nil {
+		t.Error("read error not reported")
+	}
+	if es, _ := os.ReadDir(filepath.Join(s.dir, "incoming")); len(es) != 0 {
+		t.Errorf("%d temporary files left", len(es))
+	}
+}
+
+// TestOpenCleansIncoming: temporary files of a crashed process are removed at start.
+func TestOpenCleansIncoming(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	if _, err := s.Receive(strings.NewReader("half"), 100, -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := os.ReadDir(filepath.Join(dir, "incoming")); len(es) != 0 {
+		t.Errorf("%d temporary files survived a restart", len(es))
+	}
+}
