@@ -5,6 +5,7 @@
 package report
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,6 +199,10 @@ type Signature struct {
 	Evidence      []Evidence    `json:"evidence,omitempty"`
 	Timestamps    []Timestamp   `json:"timestamps,omitempty"`
 	Covered       []string      `json:"covered,omitempty"` // Ids the verified references cover
+	// Certificate is the KeyInfo certificate that verified the signature value (nil when core
+	// validation found none), for programs that match signers against a registry. Not serialized:
+	// Chain carries its hash.
+	Certificate *x509.Certificate `json:"-"`
 }
 
 // Document is the report of one file.

@@ -404,6 +404,7 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 // setSigner fills the report's signer fields from the certificate that verified the signature.
 func (c *sigCheck) setSigner(cert *x509.Certificate) {
 	c.st.cert = cert
+	c.rs.Certificate = cert
 	c.rs.Signer = cert.Subject.String()
 	c.rs.SignerName = SignerName(cert)
 	c.rs.Issuer = cert.Issuer.String()
