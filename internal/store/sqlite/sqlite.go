@@ -1,0 +1,188 @@
+// Package sqlite is the embedded default store (SPEC §9): one SQLite database file
+// (modernc.org/sqlite, no cgo) in WAL mode with synchronous=FULL, so a committed transaction is on
+// disk when Commit returns. It implements the role interfaces its users define: intake.Store (the
+// receiver's durable record of every answered upload), the receiver's status and receipt reads, and the
+// registry's store. Schema changes are versioned migrations applied in order at Open, each in its own
+// transaction.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+// DB is an open store. It is safe for concurrent use by one process; several processes may open the
+// same file (SQLite serializes writers), but scale-out belongs to the PostgreSQL backend.
+type DB struct {
+	db *sql.DB
+}
+
+// migrations are applied in order; the index + 1 is the schema version. Never edit one that shipped:
+// append another.
+var migrations = []string{
+	// 1: packages, receipts and the processor's jobs.
+	`CREATE TABLE packages (
+		sha256         BLOB PRIMARY KEY,
+		size           INTEGER NOT NULL,
+		file_name      TEXT NOT NULL,
+		arrival        INTEGER NOT NULL, -- Unix nanoseconds, UTC
+		blob_stored    INTEGER NOT NULL,
+		accepted       INTEGER NOT NULL,
+		submission_id  TEXT,
+		declarant_type TEXT,
+		declarant_id   TEXT,
+		fund           TEXT,
+		period         TEXT,
+		type           TEXT,
+		state          TEXT NOT NULL,
+		earliest_final INTEGER,
+		codes          TEXT NOT NULL,
+		registry_sheet TEXT,
+		status         TEXT NOT NULL,
+		receipt_id     TEXT NOT NULL UNIQUE
+	);
+	CREATE UNIQUE INDEX packages_accepted_submission ON packages(submission_id) WHERE accepted = 1;
+	CREATE TABLE receipts (
+		id             TEXT PRIMARY KEY,
+		package_sha256 BLOB NOT NULL REFERENCES packages(sha256),
+		name           TEXT NOT NULL,
+		bytes          BLOB NOT NULL,
+		accepted       INTEGER NOT NULL
+	);
+	CREATE TABLE jobs (
+		package_sha256 BLOB PRIMARY KEY REFERENCES packages(sha256),
+		due_at         INTEGER NOT NULL,
+		state          TEXT NOT NULL,
+		attempts       INTEGER NOT NULL DEFAULT 0,
+		lease_owner    TEXT,
+		lease_until    INTEGER,
+		last_error     TEXT,
+		updated        INTEGER NOT NULL
+	);
+	CREATE INDEX jobs_due ON jobs(state, due_at);`,
+	// 2: the registry of declarants registered for e-filing (registration sheets, kept with history).
+	`CREATE TABLE registry_sheets (
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		sheet_id       TEXT NOT NULL UNIQUE,
+		id_type        TEXT NOT NULL,
+		declarant_id   TEXT NOT NULL,
+		fund           TEXT NOT NULL,
+		recorded       INTEGER NOT NULL, -- Unix nanoseconds: when this sheet entered the registry
+		body           BLOB NOT NULL     -- the sheet, JSON
+	);
+	CREATE INDEX registry_by_declarant ON registry_sheets(id_type, declarant_id, fund, seq);`,
+}
+
+// Open opens (creating if needed) the database at path and applies pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(30000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// SQLite has one writer at a time; a few connections serve concurrent reads.
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &DB{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Version is the schema version applied.
+func (s *DB) Version(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}
+
+// Ping checks that the database answers and is writable (for /readyz).
+func (s *DB) Ping(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS ping (x)`); err != nil {
+		return fmt.Errorf("sqlite: not writable: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	have, err := s.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("sqlite: the database has schema version %d, this program knows %d: refusing to run an older program on it", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction and commits it.
+func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.
+func isUnique(err error) bool {
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		// SQLITE_CONSTRAINT_UNIQUE 2067, SQLITE_CONSTRAINT_PRIMARYKEY 1555.
+		return se.Code() == 2067 || se.Code() == 1555
+	}
+	return false
+}
+
+func nanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
