@@ -90,19 +90,12 @@ func tsaClient(cfg *config.Sender, tenv *trust.Env, now func() time.Time) (*tsp.
 // openKey opens the key spec names with the secret from source (file:, env: or prompt:; never a literal
 // secret, SEC-03). A prompt asks on env's terminal.
 func openKey(ctx context.Context, env *cli.Env, spec, source, label string) (keys.Key, error) {
-	ks, err := keys.ParseKeySpec(spec)
-	if err != nil {
-		return nil, cli.Usagef("kulcs / key: %v", err)
+	in, _ := env.Stdin.(*os.File)
+	k, err := keys.OpenSpecs(ctx, spec, source, in, env.Stderr, label)
+	if errors.Is(err, keys.ErrKeySpec) || errors.Is(err, keys.ErrSecretSource) {
+		return nil, cli.Usagef("%v", err)
 	}
-	src, err := keys.ParseSecretSource(source)
-	if err != nil {
-		// ParseSecretSource never repeats what was given: it may be the secret itself.
-		return nil, cli.Usagef("titok forrása / secret source: %v", err)
-	}
-	if in, ok := env.Stdin.(*os.File); ok {
-		src = src.WithTerminal(in, env.Stderr)
-	}
-	return keys.OpenKey(ctx, ks, src.WithPrompt(label))
+	return k, err
 }
 
 // signatureLogFile is the sender's log of created and verified signatures (SIG-12, SIG-15), one JSON

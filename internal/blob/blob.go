@@ -141,3 +141,14 @@ func (in *Incoming) Abort() {
 		in.f.Abort()
 	}
 }
+
+// Writable checks that a file can be created and synced in the store (for readiness probes).
+func (s *Store) Writable() error {
+	f, err := durable.Create(filepath.Join(s.dir, "incoming"), "probe-*", 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	_, err = f.Write([]byte("probe"))
+	return err
+}

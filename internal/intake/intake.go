@@ -40,6 +40,7 @@ import (
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/pkgname"
 	"github.com/tagdij/tagdij/internal/receipt"
+	"github.com/tagdij/tagdij/internal/receiptpkg"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/trust"
 	"github.com/tagdij/tagdij/schema"
@@ -250,7 +251,65 @@ func (s *Service) Submit(ctx context.Context, up Upload) (*Outcome, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return s.unavailable(fmt.Errorf("store: %w", err))
 	}
-	return s.decide(ctx, log, in, up.FileName, arrival)
+	out, err := s.decide(ctx, log, in, up.FileName, arrival)
+	if errors.Is(err, ErrUnavailable) && out != nil {
+		out.Unacknowledged = s.temporary(ctx, up.FileName, in, arrival)
+	}
+	return out, err
+}
+
+// TemporarySigner is a ReceiptSigner that can also sign the R001 "not accepted, retry later" answer
+// without a time-stamp (when the TSA is what failed).
+type TemporarySigner interface {
+	SignUnstamped(ctx context.Context, r *receipt.Receipt) (pkg []byte, name string, err error)
+}
+
+// temporary signs an R001 receipt for an upload that was not acknowledged, if the key still signs:
+// time-stamped when the TSA answers, else unstamped. It is never stored; nil when nothing could be
+// signed.
+func (s *Service) temporary(ctx context.Context, fileName string, in *blob.Incoming, arrival time.Time) []byte {
+	f := errcode.New(errcode.R001, "", "a csomag NINCS befogadva, küldje újra később / the package was NOT accepted, send it again later")
+	r := receipt.NewRejection(receipt.ReceivedPackage{FileName: fileName, Size: in.Size(), SHA256: in.Sum}, arrival, s.cfg.Fund, []errcode.Finding{f})
+	if pkg, _, err := s.cfg.Receipt.Sign(ctx, r); err == nil {
+		return pkg
+	}
+	if ts, ok := s.cfg.Receipt.(TemporarySigner); ok {
+		if pkg, _, err := ts.SignUnstamped(ctx, r); err == nil {
+			return pkg
+		}
+	}
+	return nil
+}
+
+// KeySigner signs receipts with the fund's receipt key and time-stamps them (receiptpkg.Build).
+type KeySigner struct {
+	// Options carry the receipt key, its chain, the TLS certificates it must differ from (SEC-14),
+	// the policy and the TSA client; Now is set per receipt from Clock.
+	Options receiptpkg.BuildOptions
+	// Clock is the signing time source; nil: time.Now.
+	Clock func() time.Time
+}
+
+func (k *KeySigner) options() receiptpkg.BuildOptions {
+	o := k.Options
+	if k.Clock != nil {
+		o.Now = k.Clock()
+	} else {
+		o.Now = time.Now()
+	}
+	return o
+}
+
+// Sign implements ReceiptSigner.
+func (k *KeySigner) Sign(ctx context.Context, r *receipt.Receipt) ([]byte, string, error) {
+	return receiptpkg.Build(ctx, r, k.options())
+}
+
+// SignUnstamped implements TemporarySigner.
+func (k *KeySigner) SignUnstamped(ctx context.Context, r *receipt.Receipt) ([]byte, string, error) {
+	o := k.options()
+	o.Unstamped = true
+	return receiptpkg.Build(ctx, r, o)
 }
 
 func replay(st *Stored, size int64) *Outcome {

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -299,4 +301,26 @@ func OpenKey(ctx context.Context, spec KeySpec, secret Secret) (Key, error) {
 		return OpenPKCS11(ctx, spec.PKCS11Config(secret))
 	}
 	return nil, fmt.Errorf("%w: unknown kind %q", ErrKeySpec, spec.Kind)
+}
+
+// ErrSecretSource marks a secret source string OpenSpecs could not parse.
+var ErrSecretSource = errors.New("keys: invalid secret source (hibás titokforrás)")
+
+// OpenSpecs opens the key named by a key specification string (p12:… or pkcs11:…) with the secret
+// from a secret source string (file:…, env:…, prompt:). A prompt: source asks on in (when it is a
+// terminal) and writes the label to out. Errors never repeat the secret source's text beyond its kind:
+// it may have been the secret itself.
+func OpenSpecs(ctx context.Context, spec, source string, in *os.File, out io.Writer, label string) (Key, error) {
+	ks, err := ParseKeySpec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("kulcs / key: %w", err)
+	}
+	src, err := ParseSecretSource(source)
+	if err != nil {
+		return nil, fmt.Errorf("titok forrása / secret source: %w: %w", ErrSecretSource, err)
+	}
+	if in != nil {
+		src = src.WithTerminal(in, out)
+	}
+	return OpenKey(ctx, ks, src.WithPrompt(label))
 }

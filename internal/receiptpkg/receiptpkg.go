@@ -69,6 +69,10 @@ type BuildOptions struct {
 	TSA *tsp.Client
 	// Now is the signing time and the dossier's creation date; zero: time.Now().
 	Now time.Time
+	// Unstamped skips the time-stamp. Only for the R001 "not accepted, retry later" answer to an
+	// upload the receiver could not acknowledge because its TSA is down: such a receipt is never
+	// stored and acknowledges nothing; Build refuses it for any other receipt.
+	Unstamped bool
 	// Rand is the randomness for the dossier's and the signature's Ids (nil: crypto/rand).
 	Rand io.Reader
 	// Generator goes to es:Generator; empty: "Tagdíj receiver".
@@ -108,7 +112,9 @@ func Build(ctx context.Context, r *receipt.Receipt, opts BuildOptions) ([]byte, 
 		return nil, "", fmt.Errorf("%w: no receipt key or certificate", ErrRefused)
 	case opts.Policy == nil:
 		return nil, "", fmt.Errorf("%w: no policy", ErrRefused)
-	case opts.TSA == nil:
+	case opts.Unstamped && !temporaryFailure(r):
+		return nil, "", fmt.Errorf("%w: only an R001 rejection may go without a time-stamp", ErrRefused)
+	case opts.TSA == nil && !opts.Unstamped:
 		return nil, "", fmt.Errorf("%w: no TSA: a receipt package carries a time-stamp (DEF-07)", ErrRefused)
 	}
 	if err := opts.Policy.CheckReceiptKey(opts.Certificate, opts.TLSCertificates...); err != nil {
@@ -150,6 +156,9 @@ func Build(ctx context.Context, r *receipt.Receipt, opts BuildOptions) ([]byte, 
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("receiptpkg: %w", err)
+	}
+	if opts.Unstamped {
+		return signed, name, nil
 	}
 	stamped, _, err := xades.Timestamp(ctx, signed, xades.TimestampOptions{TSA: opts.TSA, Logger: opts.Logger})
 	if err != nil {
@@ -243,6 +252,19 @@ func VerifyDossier(ctx context.Context, d *es3.Dossier, data []byte, opts Verify
 		rep.Finish()
 	}
 	return r, rep, nil
+}
+
+// temporaryFailure reports whether r is a rejection whose only reasons are R001 (a fund-side failure).
+func temporaryFailure(r *receipt.Receipt) bool {
+	if r.Result != receipt.Rejected || len(r.Errors) == 0 {
+		return false
+	}
+	for _, f := range r.Errors {
+		if f.Code != errcode.R001 {
+			return false
+		}
+	}
+	return true
 }
 
 // coveredReceipt returns nyugta.xml and the dossier title. It is called only after xades.VerifyDossier
