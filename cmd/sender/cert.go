@@ -514,12 +514,15 @@ var certCheckCmd = &cli.Command{
 		"(SPEC §3). Eredmény: érvényes (0), érvénytelen (1) vagy befejezetlen (2); befejezetlen esetben a\n" +
 		"parancs megmondja, mikor érdemes újra próbálni, vagy milyen adat hiányzik (SIG-23). --at a\n" +
 		"vizsgált időpont (RFC 3339, alapértelmezés: most); ugyanarra az időpontra ismételve a kivárási idő\n" +
-		"után véglegesíthető az eredmény.\n" +
+		"után véglegesíthető az eredmény. Ha egy tanúsítvány nem nevez meg visszavonási helyet, vagy az innen\n" +
+		"nem érhető el, a bizalmi beállítás revocationSources listájában kibocsátónként adható meg forrás.\n" +
 		"/ Initial check (SND-22, SIG-16): whether the chain leads to an accepted CA, the certificate is\n" +
 		"valid and qualified, and whether it was revoked, under the policy's grace period (SPEC §3). The\n" +
 		"result is valid (0), invalid (1) or incomplete (2); when incomplete the command says when to try\n" +
 		"again or what evidence is missing (SIG-23). --at is the time checked (RFC 3339, default now);\n" +
-		"repeated for the same time after the grace period, the result becomes final.",
+		"repeated for the same time after the grace period, the result becomes final. Where a certificate\n" +
+		"names no revocation location, or it cannot be reached from here, the trust configuration's\n" +
+		"revocationSources can name one per issuer.",
 	Flags: func(fs *flag.FlagSet) {
 		keySourceFlags(fs)
 		policyFlag(fs)
@@ -564,7 +567,9 @@ type certCheckResult struct {
 	EarliestFinal time.Time            `json:"earliestFinalCheck,omitzero"`
 	Chain         []report.Certificate `json:"chain,omitempty"`
 	Evidence      []report.Evidence    `json:"evidence,omitempty"`
-	Advice        []advice             `json:"advice,omitempty"`
+	// Missing names the certificates without usable revocation evidence, and why.
+	Missing []trust.MissingEvidence `json:"missingEvidence,omitempty"`
+	Advice  []advice                `json:"advice,omitempty"`
 }
 
 func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
@@ -620,6 +625,7 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 			}
 		}
 	}
+	out.Missing = res.Missing
 	out.Advice = adviseCheck(res, c, T, now, fs)
 	if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
 		if err := cli.WriteJSON(env.Stdout, out); err != nil {
@@ -638,7 +644,8 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 }
 
 // adviseCheck says what to do about a result that is not valid (SIG-23): for an incomplete one,
-// when to retry or which evidence is missing; for an invalid one, not to sign.
+// when to retry, or which certificate lacks revocation evidence, why, and how the trust
+// configuration's per-issuer revocation sources can supply it; for an invalid one, not to sign.
 func adviseCheck(res trust.ChainResult, c *x509.Certificate, T, now time.Time, fs *flag.FlagSet) []advice {
 	v := res.Verdict
 	switch v.Indication {
@@ -650,12 +657,9 @@ func adviseCheck(res trust.ChainResult, c *x509.Certificate, T, now time.Time, f
 			EN: "Do not sign with this certificate: the signature would be invalid. Obtain a new certificate from the CA.",
 		}}
 	}
+	trustFile := fs.Lookup("trust").Value.String()
 	atArg := "--at " + T.UTC().Format(time.RFC3339Nano)
-	// Shown to the second, rounded up so that "after" is never early.
-	final := res.EarliestFinal.UTC()
-	if r := final.Truncate(time.Second); !r.Equal(final) {
-		final = r.Add(time.Second)
-	}
+	retry := retryText{HU: "ugyanarra az időpontra: " + atArg, EN: "for the same time: " + atArg}
 	var out []advice
 	seen := map[string]bool{}
 	add := func(a advice) {
@@ -664,24 +668,22 @@ func adviseCheck(res trust.ChainResult, c *x509.Certificate, T, now time.Time, f
 			out = append(out, a)
 		}
 	}
+	// Which certificate lacks evidence and why, when the check could tell.
+	for _, m := range res.Missing {
+		add(missingAdvice(missingCertOf(m), where{trustFile, trustFile}, retry, res.EarliestFinal, now))
+	}
 	for _, f := range v.Findings {
 		switch f.Code {
 		case errcode.A012:
-			when := final.Format(time.RFC3339)
-			wait := final.Sub(now).Round(time.Second)
-			if wait < 0 {
-				wait = 0
+			if len(res.Missing) == 0 {
+				add(graceAdvice(res.EarliestFinal, now, retry))
 			}
-			add(advice{
-				HU: fmt.Sprintf("A visszavonási adatok a kivárási idő végéig nem véglegesek. Próbálja újra %s után (még %s), ugyanarra az időpontra: %s.", when, wait, atArg),
-				EN: fmt.Sprintf("Revocation evidence is not final until the grace period ends. Try again after %s (in %s) for the same time: %s.", when, wait, atArg),
-			})
 		case errcode.A011:
+			if len(res.Missing) > 0 {
+				continue
+			}
 			if v.Sub == report.OutOfBoundsNoPOE {
-				add(advice{
-					HU: "A tanúsítvány lejárt, és nincs a lejárat előtti visszavonási adat; a hitelesítés-szolgáltató lejárt tanúsítványról nem köteles állapotot adni. Ezzel a tanúsítvánnyal már nem lehet aláírni.",
-					EN: "The certificate has expired and there is no revocation evidence from before expiry; CAs need not report on expired certificates. It can no longer be used for signing.",
-				})
+				add(expiredAdvice)
 				continue
 			}
 			urls := append(append([]string(nil), c.OCSPServer...), c.CRLDistributionPoints...)
@@ -695,8 +697,8 @@ func adviseCheck(res trust.ChainResult, c *x509.Certificate, T, now time.Time, f
 				issuers = "–"
 			}
 			add(advice{
-				HU: fmt.Sprintf("A lánc nem építhető fel: tegye a kibocsátó CA tanúsítványait a fájlba a tanúsítvány után (PEM), vagy vegye fel őket a bizalmi beállítás (%s) intermediates listájába. A kibocsátó tanúsítványa: %s.", fs.Lookup("trust").Value.String(), issuers),
-				EN: fmt.Sprintf("The chain cannot be built: append the issuing CA certificates to the file after the certificate (PEM), or list them under intermediates in the trust configuration (%s). The issuer's certificate: %s.", fs.Lookup("trust").Value.String(), issuers),
+				HU: fmt.Sprintf("A lánc nem építhető fel: tegye a kibocsátó CA tanúsítványait a fájlba a tanúsítvány után (PEM), vagy vegye fel őket a bizalmi beállítás (%s) intermediates listájába. A kibocsátó tanúsítványa: %s.", trustFile, issuers),
+				EN: fmt.Sprintf("The chain cannot be built: append the issuing CA certificates to the file after the certificate (PEM), or list them under intermediates in the trust configuration (%s). The issuer's certificate: %s.", trustFile, issuers),
 			})
 		}
 	}

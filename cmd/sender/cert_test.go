@@ -16,7 +16,9 @@ import (
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/revocation/revtest"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
 	"github.com/tagdij/tagdij/internal/trust"
@@ -300,6 +302,18 @@ func TestAdviseCheck(t *testing.T) {
 	}
 	failed := trust.ChainResult{Verdict: report.Passed()}
 	failed.Verdict.Fail(report.RevokedNoPOE, errcode.New(errcode.A005, "signer", ""))
+	missing := func(reason trust.MissingReason, ca bool) trust.ChainResult {
+		m := trust.MissingEvidence{Subject: "CN=Foreign Issuing CA,C=HU", Issuer: "CN=Foreign Root CA,C=HU", CA: ca, Purpose: pathval.PurposeSigner,
+			Reason: reason, Locations: []string{"http://crl.foreign.example/root.arl"}}
+		if !ca {
+			m.Subject, m.Issuer = c.Subject.String(), c.Issuer.String()
+		}
+		r := trust.ChainResult{Verdict: report.Passed(), EarliestFinal: T.Add(4 * time.Hour), Missing: []trust.MissingEvidence{m}}
+		r.Verdict.Incomplete(report.TryLater, errcode.New(errcode.A011, m.Location(), ""))
+		return r
+	}
+	graceOver := incomplete(report.TryLater, errcode.A012)
+	graceOver.EarliestFinal = T.Add(30 * time.Minute) // over before the check at T + 1 h
 	for _, tc := range []struct {
 		name string
 		res  trust.ChainResult
@@ -310,6 +324,14 @@ func TestAdviseCheck(t *testing.T) {
 		{"expired without evidence", incomplete(report.OutOfBoundsNoPOE, errcode.A011), []string{"expired", "no longer be used"}},
 		{"no chain", incomplete(report.NoCertificateChainFound, errcode.A003), []string{"/etc/tagdij/trust.json", c.IssuingCertificateURL[0]}},
 		{"invalid", failed, []string{"Do not sign"}},
+		{"grace over, signer evidence still older", graceOver, []string{"ended at 2026-11-21T09:30:00Z", "not published newer evidence", "--at 2026-11-21T09:00:00Z"}},
+		{"CA without location", missing(trust.ReasonNoLocation, true), []string{`the CA certificate "CN=Foreign Issuing CA,C=HU" names no revocation location`,
+			`its issuer ("CN=Foreign Root CA,C=HU")`, "revocationSources", "/etc/tagdij/trust.json", "--at 2026-11-21T09:00:00Z"}},
+		{"CA source unreachable", missing(trust.ReasonUnreachable, true), []string{"could not be reached (http://crl.foreign.example/root.arl)",
+			"CN=Foreign Issuing CA,C=HU", "revocationSources"}},
+		{"CA evidence not current", missing(trust.ReasonNotCurrent, true), []string{"No current revocation evidence", "CN=Foreign Issuing CA,C=HU", "Refresh the local CRL"}},
+		{"CA evidence invalid", missing(trust.ReasonInvalid, true), []string{"failed verification", "CN=Foreign Issuing CA,C=HU"}},
+		{"signer expired", missing(trust.ReasonExpired, false), []string{"expired", "no longer be used"}},
 	} {
 		adv := adviseCheck(tc.res, c, T, T.Add(time.Hour), fs)
 		if len(adv) != 1 {
@@ -324,8 +346,109 @@ func TestAdviseCheck(t *testing.T) {
 		if adv[0].HU == "" || adv[0].HU == adv[0].EN {
 			t.Errorf("%s: no Hungarian advice", tc.name)
 		}
+		if strings.Contains(adv[0].EN, "in 0s") || strings.Contains(adv[0].EN, "(in -") || strings.Contains(adv[0].HU, "még 0s") {
+			t.Errorf("%s: advice counts down to a past time: %s", tc.name, adv[0].EN)
+		}
 	}
 	if adv := adviseCheck(trust.ChainResult{Verdict: report.Passed()}, c, T, T, fs); adv != nil {
 		t.Errorf("advice for a valid result: %+v", adv)
+	}
+}
+
+// cert check on a foreign hierarchy whose issuing CA certificate names no revocation location: after
+// the signer's grace period the result stays incomplete (A011) with a finding and advice naming the
+// CA and the per-issuer revocation source of the trust configuration, never "in 0s"; with the root's
+// ARL configured as that source, valid. Every time is fixed and the command's clock injected.
+func TestCertCheckForeignCAWithoutRevocationLocation(t *testing.T) {
+	dir := t.TempDir()
+	T := time.Date(2031, 6, 1, 10, 0, 0, 0, time.UTC)
+	now := T.Add(26 * time.Hour)
+	from, to := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC)
+	crls := revtest.NewCRLServer(t)
+	root := revtest.NewRoot(t, revtest.Spec{Name: "Foreign Root CA", NotBefore: from, NotAfter: to})
+	ca := root.Issue(t, revtest.Spec{Name: "Foreign Issuing CA", CA: true, NotBefore: from, NotAfter: to}) // no AIA, no CRL DP
+	signer := ca.Issue(t, revtest.Spec{Name: "Kovács Anna", Qualified: true, KeyUsage: x509.KeyUsageContentCommitment,
+		CRL: []string{crls.URL + "/ca.crl"}, NotBefore: from, NotAfter: to})
+	crls.Set(func(c *revtest.CRLConfig) {
+		*c = revtest.CRLConfig{Issuer: ca, ThisUpdate: T.Add(25 * time.Hour), NextUpdate: T.Add(8 * 24 * time.Hour)}
+	})
+	root.WritePEM(t, dir, "root.pem", "")
+	chain := filepath.Join(dir, "signer-chain.pem")
+	os.WriteFile(chain, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signer.Cert.Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})...), 0o600)
+	arl, err := revtest.BuildCRL(revtest.CRLConfig{Issuer: root, ThisUpdate: T.AddDate(0, -1, 0), NextUpdate: T.AddDate(0, 5, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "root.arl"), arl, 0o600)
+	trustFile := filepath.Join(dir, "trust.json")
+	writeTrust := func(sources string) {
+		js := `{"signerAnchors": ["root.pem"], "tsaAnchors": ["root.pem"]` + sources + `}`
+		if err := os.WriteFile(trustFile, []byte(js), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(extra ...string) (int, string) {
+		code, stdout, stderr := runClock(t, func() time.Time { return now }, append([]string{"cert", "check", chain, "--trust", trustFile,
+			"--policy", "production", "--at", T.Format(time.RFC3339)}, extra...)...)
+		if stderr != "" {
+			t.Logf("stderr: %s", stderr)
+		}
+		return code, stdout
+	}
+
+	writeTrust("")
+	code, stdout := check("--json")
+	var r struct {
+		Indication string
+		Verdict    struct{ Findings []errcode.Finding }
+		Missing    []trust.MissingEvidence `json:"missingEvidence"`
+		Advice     []struct{ HU, EN string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if code != cli.ExitIncomplete || r.Indication != "INDETERMINATE" || len(r.Verdict.Findings) != 1 || r.Verdict.Findings[0].Code != errcode.A011 ||
+		!strings.Contains(r.Verdict.Findings[0].Location, "CN=Foreign Issuing CA") {
+		t.Fatalf("CA without revocation location: exit %d\n%s", code, stdout)
+	}
+	if len(r.Advice) != 1 || len(r.Missing) != 1 || !r.Missing[0].CA || r.Missing[0].Reason != trust.ReasonNoLocation {
+		t.Fatalf("advice %+v, missing evidence %+v", r.Advice, r.Missing)
+	}
+	for _, want := range []string{"CN=Foreign Issuing CA", "names no revocation location", "revocationSources", trustFile, "CN=Foreign Root CA",
+		"--at " + T.Format(time.RFC3339)} {
+		if !strings.Contains(r.Advice[0].EN, want) {
+			t.Errorf("advice lacks %q: %s", want, r.Advice[0].EN)
+		}
+	}
+	if strings.Contains(stdout, "in 0s") || strings.Contains(stdout, "még 0s") || !strings.Contains(r.Advice[0].HU, "revocationSources") {
+		t.Errorf("advice: %+v", r.Advice)
+	}
+	// The same in text.
+	code, text := check()
+	for _, want := range []string{"BEFEJEZETLEN / INCOMPLETE", "A011 signer CA CN=Foreign Issuing CA", "Teendő / What to do", "revocationSources"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
+	}
+	if code != cli.ExitIncomplete || strings.Contains(text, "in 0s") {
+		t.Errorf("text: exit %d\n%s", code, text)
+	}
+
+	// The root's ARL, issued a month before T, as the configured source: valid.
+	writeTrust(`, "revocationSources": [{"issuer": "root.pem", "crlFile": "root.arl"}]`)
+	if code, stdout := check(); code != cli.ExitOK || !strings.Contains(stdout, "ÉRVÉNYES / VALID") || !strings.Contains(stdout, "file:") {
+		t.Fatalf("with the ARL configured: exit %d\n%s", code, stdout)
+	}
+	// A configuration naming a CRL file of someone else is refused when it loads, bilingually.
+	os.WriteFile(filepath.Join(dir, "ca.crl"), func() []byte {
+		b, _ := revtest.BuildCRL(revtest.CRLConfig{Issuer: ca, ThisUpdate: T, NextUpdate: T.Add(time.Hour)})
+		return b
+	}(), 0o600)
+	writeTrust(`, "revocationSources": [{"issuer": "root.pem", "crlFile": "ca.crl"}]`)
+	code, stdout, stderr := runClock(t, func() time.Time { return now }, "cert", "check", chain, "--trust", trustFile, "--policy", "production")
+	if code == cli.ExitOK || !strings.Contains(stderr, "revocationSources[0]") || !strings.Contains(stderr, "bad revocation source") ||
+		!strings.Contains(stderr, "hibás visszavonási forrás") {
+		t.Errorf("wrong CRL file: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/trust"
 )
 
 var verifyCmd = &cli.Command{
@@ -98,7 +100,7 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 		if err := report.WriteText(env.Stdout, *rep); err != nil {
 			return err
 		}
-		writeVerifyAdvice(env, rep, path, now)
+		writeVerifyAdvice(env, rep, path, cfg.File, now)
 	}
 	switch rep.Verdict.Indication {
 	case report.TotalPassed:
@@ -109,30 +111,77 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	return cli.Exit(cli.ExitIncomplete)
 }
 
-// writeVerifyAdvice says what the result means for sending (SIG-23, SND-14).
-func writeVerifyAdvice(env *cli.Env, rep *report.Document, path string, now time.Time) {
+// writeVerifyAdvice says what the result means for sending (SIG-23, SND-14). For an incomplete
+// result it says what is missing: the grace period still running (and until when), the signer's
+// evidence still from inside an ended grace period, or a certificate without usable revocation
+// evidence, named by its finding's location, with the reason and how the configuration's per-issuer
+// revocation sources (trust.revocationSources in configFile) can supply it.
+func writeVerifyAdvice(env *cli.Env, rep *report.Document, path, configFile string, now time.Time) {
 	w := env.Stdout
 	fmt.Fprintf(w, "\nTeendő / What to do:\n")
 	switch rep.Verdict.Indication {
 	case report.TotalPassed:
 		fmt.Fprintf(w, "  A csomag érvényes, beküldhető. / The package is valid and may be uploaded.\n")
+		return
 	case report.TotalFailed:
 		fmt.Fprintf(w, "  A csomag ÉRVÉNYTELEN: nem szabad beküldeni (SND-14). Csomagolja és írja alá újra.\n"+
 			"  The package is INVALID and must not be uploaded (SND-14). Pack and sign it again.\n")
-	default:
-		final := rep.EarliestFinal.UTC()
-		if r := final.Truncate(time.Second); !r.Equal(final) {
-			final = r.Add(time.Second)
-		}
-		if final.IsZero() {
-			fmt.Fprintf(w, "  Befejezetlen: hiányzó ellenőrzési adat (lásd fent); próbálja újra később: sender verify %s\n"+
-				"  Incomplete: validation data is missing (see above); try again later: sender verify %s\n", path, path)
-		} else {
-			wait := max(final.Sub(now).Round(time.Second), 0)
-			fmt.Fprintf(w, "  Befejezetlen: a kivárási idő %s-kor ér véget (még %s). Próbálja újra utána: sender verify %s\n"+
-				"  Incomplete: the grace period ends at %s (in %s). Try again after that: sender verify %s\n",
-				final.Format(time.RFC3339), wait, path, final.Format(time.RFC3339), wait, path)
-		}
-		fmt.Fprintf(w, "  Beküldeni csak érvényes állapotban lehet (SIG-23). / Upload only once the state is valid (SIG-23).\n")
+		return
 	}
+	retry := retryText{HU: "így: sender verify " + path, EN: "with: sender verify " + path}
+	cfgTrust := where{HU: configFile + ", trust rész", EN: configFile + ", trust section"}
+	var out []advice
+	seen := map[string]bool{}
+	add := func(a advice) {
+		if !seen[a.EN] {
+			seen[a.EN] = true
+			out = append(out, a)
+		}
+	}
+	findings := append([]errcode.Finding(nil), rep.Verdict.Findings...)
+	for _, sig := range rep.Signatures {
+		findings = append(findings, sig.Verdict.Findings...)
+	}
+	for _, f := range findings {
+		reason, ok := trust.ReasonOf(f)
+		switch {
+		case !ok:
+			continue
+		case reason == trust.ReasonGraceNotOver || f.Code == errcode.A012:
+			add(verifyGraceAdvice(rep.EarliestFinal, now, path, retry))
+		default:
+			add(missingAdvice(missingCert{HU: "„" + f.Location + "”", EN: fmt.Sprintf("%q", f.Location), Reason: reason}, cfgTrust, retry,
+				rep.EarliestFinal, now))
+		}
+	}
+	if len(out) == 0 && rep.EarliestFinal.After(now) {
+		add(verifyGraceAdvice(rep.EarliestFinal, now, path, retry))
+	}
+	if len(out) == 0 {
+		add(advice{
+			HU: "Befejezetlen: hiányzó ellenőrzési adat (lásd fent); próbálja újra később: sender verify " + path,
+			EN: "Incomplete: validation data is missing (see above); try again later: sender verify " + path,
+		})
+	}
+	for _, a := range out {
+		fmt.Fprintf(w, "  %s\n  %s\n", a.HU, a.EN)
+	}
+	fmt.Fprintf(w, "  Beküldeni csak érvényes állapotban lehet (SIG-23). / Upload only once the state is valid (SIG-23).\n")
+}
+
+// verifyGraceAdvice: while the grace period runs, when it ends and how long that is; once it is over
+// (and the signer's evidence still predates its end), that newer evidence is awaited.
+func verifyGraceAdvice(final, now time.Time, path string, retry retryText) advice {
+	final = final.UTC()
+	if r := final.Truncate(time.Second); !r.Equal(final) {
+		final = r.Add(time.Second)
+	}
+	if wait := final.Sub(now).Round(time.Second); wait > 0 {
+		when := final.Format(time.RFC3339)
+		return advice{
+			HU: fmt.Sprintf("Befejezetlen: a kivárási idő %s-kor ér véget (még %s). Próbálja újra utána: sender verify %s", when, wait, path),
+			EN: fmt.Sprintf("Incomplete: the grace period ends at %s (in %s). Try again after that: sender verify %s", when, wait, path),
+		}
+	}
+	return graceAdvice(final, now, retry)
 }

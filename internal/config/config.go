@@ -51,7 +51,12 @@
 //     sender can show the declaration inside a package before signing (SIG-20) and re-read its sent
 //     packages; without it, the content of an encrypted package cannot be displayed.
 //   - tsaURL: the RFC 3161 time-stamping service (http or https).
-//   - trust: the trust anchors and revocation cache (trust.Config).
+//   - trust: the trust anchors, revocation cache and per-issuer revocation sources (trust.Config).
+//     revocationSources names, per issuing CA (the file of its certificate), an OCSP URL, a CRL
+//     URL, a local CRL file or a directory of CRLs, used for certificates that name no revocation
+//     location or whose own cannot be reached (SPEC §3), for example
+//     "revocationSources": [{"issuer": "certs/foreign-root.pem", "crlFile": "crl/foreign-root.arl"}].
+//     The files are checked when the trust section is loaded (trust.Load).
 //   - policy: the signature policy: production (default), sandbox, or the path of a policy document.
 //   - stateDir: where the sender keeps what it built, sent and received (packages, receipts,
 //     containers; SND-27, SND-31) and its sequence counters. Back this directory up (ADM-04): it holds
@@ -379,6 +384,16 @@ func resolveTrust(dir string, t trust.Config) trust.Config {
 	t.TSAAnchors = res(t.TSAAnchors)
 	t.Intermediates = res(t.Intermediates)
 	t.RevocationCache = resolvePath(dir, t.RevocationCache)
+	if t.RevocationSources != nil {
+		srcs := make([]trust.RevocationSource, len(t.RevocationSources))
+		for i, s := range t.RevocationSources {
+			s.Issuer = resolvePath(dir, s.Issuer)
+			s.CRLFile = resolvePath(dir, s.CRLFile)
+			s.CRLDir = resolvePath(dir, s.CRLDir)
+			srcs[i] = s
+		}
+		t.RevocationSources = srcs
+	}
 	return t
 }
 
@@ -541,6 +556,23 @@ func (s *Sender) validate() []Problem {
 	}
 	for i, p := range s.Trust.Intermediates {
 		required(fmt.Sprintf("trust.intermediates[%d]", i), p)
+	}
+	for i, src := range s.Trust.RevocationSources {
+		field := fmt.Sprintf("trust.revocationSources[%d]", i)
+		required(field+".issuer", src.Issuer)
+		if src.OCSPURL == "" && src.CRLURL == "" && src.CRLFile == "" && src.CRLDir == "" {
+			bad(field, "ocspURL, crlURL, crlFile vagy crlDir közül legalább egy kell / at least one of ocspURL, crlURL, crlFile, crlDir is needed")
+		}
+		if src.OCSPURL != "" {
+			if err := checkURL(src.OCSPURL, "http", "https"); err != nil {
+				bad(field+".ocspURL", err.Error())
+			}
+		}
+		if src.CRLURL != "" {
+			if err := checkURL(src.CRLURL, "http"); err != nil {
+				bad(field+".crlURL", err.Error())
+			}
+		}
 	}
 
 	required("stateDir", s.StateDir)

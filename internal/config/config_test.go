@@ -21,7 +21,11 @@ func valid() map[string]any {
 		"signingSecret":  "file:secrets/p12.pass",
 		"tsaURL":         "http://127.0.0.1:8901/tsa",
 		"trust": map[string]any{"signerAnchors": []string{"certs/root.pem"}, "tsaAnchors": []string{"/etc/tagdij/root.pem"},
-			"revocationCache": "cache"},
+			"revocationCache": "cache",
+			"revocationSources": []any{
+				map[string]any{"issuer": "certs/foreign-root.pem", "crlFile": "crl/foreign-root.arl", "crlDir": "/var/lib/tagdij/crls"},
+				map[string]any{"issuer": "certs/foreign-ca.pem", "ocspURL": "https://ocsp.example.hu/", "crlURL": "http://crl.example.hu/ca.crl"},
+			}},
 		"policy":   "sandbox",
 		"stateDir": "state",
 	}
@@ -63,6 +67,10 @@ func TestLoadResolvesPaths(t *testing.T) {
 		{"trust.signerAnchors", s.Trust.SignerAnchors[0], filepath.Join(dir, "certs/root.pem")},
 		{"trust.tsaAnchors (absolute stays)", s.Trust.TSAAnchors[0], "/etc/tagdij/root.pem"},
 		{"trust.revocationCache", s.Trust.RevocationCache, filepath.Join(dir, "cache")},
+		{"trust.revocationSources[0].issuer", s.Trust.RevocationSources[0].Issuer, filepath.Join(dir, "certs/foreign-root.pem")},
+		{"trust.revocationSources[0].crlFile", s.Trust.RevocationSources[0].CRLFile, filepath.Join(dir, "crl/foreign-root.arl")},
+		{"trust.revocationSources[0].crlDir (absolute stays)", s.Trust.RevocationSources[0].CRLDir, "/var/lib/tagdij/crls"},
+		{"trust.revocationSources[1].crlURL (a URL stays)", s.Trust.RevocationSources[1].CRLURL, "http://crl.example.hu/ca.crl"},
 		{"policy (a name stays)", s.Policy, "sandbox"},
 		{"file", s.File, path},
 	}
@@ -148,6 +156,14 @@ func TestLoadRefuses(t *testing.T) {
 		{"policy file missing", set("policy", "no-such-policy.xml"), "policy"},
 		{"state dir", set("stateDir", ""), "stateDir"},
 		{"empty anchor", set("trust.signerAnchors", []string{""}), "trust.signerAnchors[0]"},
+		{"revocation source without issuer", set("trust.revocationSources", []any{map[string]any{"crlURL": "http://crl.example.hu/x.crl"}}),
+			"trust.revocationSources[0].issuer"},
+		{"revocation source without source", set("trust.revocationSources", []any{map[string]any{"issuer": "certs/ca.pem"}}),
+			"trust.revocationSources[0]"},
+		{"revocation source CRL over https", set("trust.revocationSources", []any{map[string]any{"issuer": "certs/ca.pem", "crlURL": "https://crl.example.hu/x.crl"}}),
+			"trust.revocationSources[0].crlURL"},
+		{"revocation source OCSP over ftp", set("trust.revocationSources", []any{map[string]any{"issuer": "certs/ca.pem", "ocspURL": "ftp://ocsp.example.hu/"}}),
+			"trust.revocationSources[0].ocspURL"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

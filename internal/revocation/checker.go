@@ -11,9 +11,10 @@ import (
 )
 
 // Checker finds revocation evidence for a certificate: it tries the configured methods in order
-// (OCSP first, then CRL, unless Methods says otherwise, as the signature policy decides), serving
-// from the Cache when fresh evidence is there and storing what it fetched. The zero value is usable
-// (OCSP then CRL, default clients, no cache, time.Now).
+// (OCSP first, then CRL, unless Methods says otherwise, as the signature policy decides) at the
+// locations the certificate names, then at the Sources configured for its issuer, serving from the
+// Cache when fresh evidence is there and storing what it fetched. The zero value is usable (OCSP
+// then CRL, default clients, no cache, no configured sources, time.Now).
 type Checker struct {
 	// Methods is the order of sources to try; nil means OCSP then CRL. A method left out is not used.
 	Methods []Method
@@ -21,6 +22,11 @@ type Checker struct {
 	CRL     CRLClient
 	// Cache, when set, serves and keeps evidence.
 	Cache *Cache
+	// Sources are revocation sources configured per issuing CA. They are tried, method by method in
+	// the order of Methods, after the certificate's own locations gave no evidence (it names none, or
+	// none answered with evidence that verified). Local CRL files and directories are read at every
+	// check and never cached.
+	Sources []IssuerSource
 	// Now is the clock evidence must be fresh at; time.Now when nil.
 	Now func() time.Time
 	// Logger receives one debug line per attempt; nil discards.
@@ -34,8 +40,9 @@ type Query struct {
 	// nextUpdate is before At is not served.
 	At time.Time
 	// OCSPProducedAfter and CRLIssuedAfter, when set, make the cache skip evidence produced earlier
-	// (OCSP producedAt, CRL thisUpdate): the final check after the grace period needs evidence from
-	// after T + grace (SPEC §3) and must not be handed the response cached at the initial check.
+	// (OCSP producedAt, CRL thisUpdate): the final check after the grace period needs evidence for
+	// the signer certificate from after T + grace (SPEC §3) and must not be handed the response
+	// cached at the initial check. (CA certificates need only current evidence: leave them zero.)
 	// Fetched evidence is returned whatever its time; judging it is the policy's job.
 	OCSPProducedAfter time.Time
 	CRLIssuedAfter    time.Time
@@ -66,6 +73,7 @@ func (c *Checker) CheckQuery(ctx context.Context, q Query) (*Evidence, error) {
 		now = c.Now
 	}
 	var attempts []error
+	own := map[Method]bool{}
 	for _, m := range methods {
 		var urls []string
 		switch m {
@@ -76,12 +84,11 @@ func (c *Checker) CheckQuery(ctx context.Context, q Query) (*Evidence, error) {
 		default:
 			continue
 		}
-		tried := false
 		for _, u := range urls {
 			if !usableURL(m, u) {
 				continue
 			}
-			tried = true
+			own[m] = true
 			ev, err := c.one(ctx, m, u, q, now)
 			c.log(ctx, m, u, q, ev, err)
 			if err == nil {
@@ -92,8 +99,37 @@ func (c *Checker) CheckQuery(ctx context.Context, q Query) (*Evidence, error) {
 				return nil, &CheckError{Attempts: attempts}
 			}
 		}
-		if !tried {
-			attempts = append(attempts, unavailable(m, "", ErrNoSource, "certificate %q names no usable %s location", q.Cert.Subject, m))
+	}
+	// The certificate's own locations gave nothing: the sources configured for its issuer.
+	for _, m := range methods {
+		configured := false
+		for _, l := range c.sourceLocations(m, q.Issuer) {
+			var ev *Evidence
+			var err error
+			switch l.kind {
+			case "url":
+				if !usableURL(m, l.loc) {
+					continue
+				}
+				ev, err = c.one(ctx, m, l.loc, q, now)
+			case "file":
+				ev, err = c.fileCRL(l.loc, q, now())
+			case "dir":
+				ev, err = c.dirCRL(l.loc, q, now())
+			}
+			configured = true
+			c.log(ctx, m, l.String(), q, ev, err)
+			if err == nil {
+				return ev, nil
+			}
+			attempts = append(attempts, err)
+			if ctx.Err() != nil {
+				return nil, &CheckError{Attempts: attempts}
+			}
+		}
+		if !own[m] && !configured && (m == MethodOCSP || m == MethodCRL) {
+			attempts = append(attempts, unavailable(m, "", ErrNoSource,
+				"certificate %q names no usable %s location and none is configured for its issuer %q", q.Cert.Subject, m, q.Issuer.Subject))
 		}
 	}
 	return nil, &CheckError{Attempts: attempts}

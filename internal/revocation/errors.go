@@ -19,7 +19,8 @@ var (
 
 // Specific reasons, each wrapped in an *Error of one of the two kinds.
 var (
-	// ErrNoSource: the certificate names no usable OCSP responder or CRL distribution point (unavailable).
+	// ErrNoSource: the certificate names no usable OCSP responder or CRL distribution point, and no
+	// source is configured for its issuer (unavailable).
 	ErrNoSource = errors.New("no usable revocation source in the certificate")
 	// ErrHTTP: transport failure or non-200 answer (unavailable).
 	ErrHTTP = errors.New("HTTP request failed")

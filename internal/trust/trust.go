@@ -1,12 +1,44 @@
 // Package trust turns a program's trust configuration and the signature policy into verdicts about
-// certificate chains at a point in time. It is where SPEC §3's grace-period rule lives: a chain is
-// finally valid at the timestamp time T only on revocation evidence issued after T plus the policy's
-// grace period (OCSP producedAt ≥ T + 4 h, CRL thisUpdate ≥ T + 24 h in production), for the end
-// certificate and every CA certificate of its chain; before that the answer is INDETERMINATE /
-// TRY_LATER, unless evidence already shows a revocation at or before T, which is final at once.
+// certificate chains at a point in time. It is where SPEC §3's grace-period rule lives, in its revised
+// form. Let T be the time the signature is proven to exist (its time-stamp's genTime):
 //
-// Evidence comes from the signature itself (XAdES RevocationValues, for offline and later checks) and,
-// unless the environment is offline, from the network through a revocation.Checker with its cache.
+//   - The signer certificate (the end certificate of a PurposeSigner chain) is finally valid only on
+//     revocation evidence issued after T plus the policy's grace period: an OCSP response with
+//     producedAt ≥ T + 4 h or a CRL with thisUpdate ≥ T + 24 h in production. Before such evidence
+//     exists the answer is INDETERMINATE / TRY_LATER (A012).
+//   - Every other certificate — the CA certificates of the signer's chain, and the time-stamping
+//     unit's certificate and its CA certificates — needs evidence that is current at the validation
+//     time (an OCSP response, or a CRL/ARL fresh at the checker's clock: thisUpdate ≤ now ≤
+//     nextUpdate) and no post-grace issue date: CA revocation lists are published rarely (an ARL may
+//     live for months), and waiting for the next one would hold every declaration for months.
+//   - For every certificate, evidence of a revocation at or before T is final at once (TOTAL_FAILED,
+//     A005), grace period or not; a revocation after T does not invalidate the signature (it is
+//     reported in pathval.Result.RevokedAfterT).
+//
+// Evidence comes first from the signature itself (XAdES RevocationValues and the time-stamps'
+// validation data, for offline and later checks) and then, unless the environment is offline, from
+// the network through a revocation.Checker with its cache: the locations each certificate names,
+// then the per-issuer sources of the configuration (Config.RevocationSources: an OCSP URL, a CRL URL,
+// a local CRL file or a directory of CRLs kept current by the fund) for certificates that name none
+// or whose own locations cannot be reached. Evidence from a configured source is verified exactly
+// like any other: signed by the issuer (or its authorised OCSP responder), fresh, in scope.
+//
+// Embedded evidence is judged by when it was issued, never by whether it is still current: a package
+// extended with validation data (XAdES-X-L/A) must still verify offline years later, when every CRL it
+// carries is long past its nextUpdate. For the signer certificate that is the post-grace rule above.
+// For CA and TSA certificates, embedded evidence is accepted when it was current at some moment at or
+// after T — issued at or after T, or with a nextUpdate at or after T — which is exactly the evidence
+// a check after T could have found current and embedded (an ARL issued months before T and valid for
+// months after it included); evidence that had expired before T says nothing about T and is not
+// accepted. Embedded evidence showing a revocation at or before T wins over any that does not. The
+// residual risk, accepted with SPEC §3's revised rule: a CA revoked between the issue of a still-valid
+// ARL and T shows up only in a newer ARL, and whoever adds unsigned properties to a signature can
+// embed the older one instead; the signer certificate's own evidence, which must postdate T + grace,
+// is not exposed to this.
+//
+// When a certificate has no usable evidence, ChainResult.Missing says which one and why (no
+// revocation location and none configured, source unreachable, evidence not current, invalid,
+// issued inside the grace period, offline), and the verdict's findings name the certificate.
 package trust
 
 import (
@@ -39,8 +71,43 @@ type Config struct {
 	Intermediates []string `json:"intermediates,omitempty"`
 	// RevocationCache is a directory for fetched OCSP responses and CRLs; empty: no persistent cache.
 	RevocationCache string `json:"revocationCache,omitempty"`
-	// Offline forbids every network fetch: only evidence embedded in signatures is used.
+	// Offline forbids every network fetch: only evidence embedded in signatures is used (configured
+	// revocation sources, local files included, are then not consulted).
 	Offline bool `json:"offline,omitempty"`
+	// RevocationSources name where revocation evidence for the certificates of a given issuing CA
+	// can be found, for certificates that name no revocation location or whose own locations the
+	// fund's network cannot reach (SPEC §3).
+	RevocationSources []RevocationSource `json:"revocationSources,omitempty"`
+}
+
+// RevocationSource is an operator-configured revocation source for the certificates one CA issued.
+// At least one of OCSPURL, CRLURL, CRLFile and CRLDir must be given; several entries may name the
+// same issuer. Example, for a foreign hierarchy whose root publishes an ARL the issuing CA
+// certificate does not point to, and whose issuing CA's responder is reached through a proxy:
+//
+//	"revocationSources": [
+//	  {"issuer": "certs/foreign-root.pem", "crlFile": "crl/foreign-root.arl"},
+//	  {"issuer": "certs/foreign-issuing-ca.pem", "ocspURL": "http://ocsp-proxy.fund.local/foreign"},
+//	  {"issuer": "certs/other-ca.pem", "crlDir": "/var/lib/tagdij/crls"}
+//	]
+type RevocationSource struct {
+	// Issuer is the file (PEM or DER, exactly one certificate) of the issuing CA's certificate,
+	// relative to the configuration file. The source covers the certificates that CA issued
+	// (matched by the CA's name and public key), not the CA certificate itself: evidence about an
+	// issuing CA comes from the source of the root above it.
+	Issuer string `json:"issuer"`
+	// OCSPURL is an OCSP responder (http or https) answering for the issuer's certificates.
+	OCSPURL string `json:"ocspURL,omitempty"`
+	// CRLURL is where a complete CRL (or ARL) of the issuer is published, over http (CRLs are
+	// signed; RFC 5280 fetches them without TLS).
+	CRLURL string `json:"crlURL,omitempty"`
+	// CRLFile is a local copy of a CRL of the issuer (PEM or DER). It is checked when the
+	// configuration loads (a CRL signed by the issuer) and read again at every check, so the fund
+	// can replace it with a newer one at any time.
+	CRLFile string `json:"crlFile,omitempty"`
+	// CRLDir is a local directory of CRLs kept current by the fund, one per file (PEM or DER); of the
+	// files issued by Issuer, the valid one with the latest thisUpdate is used.
+	CRLDir string `json:"crlDir,omitempty"`
 }
 
 // Env is a loaded trust configuration bound to one policy. It is safe for concurrent use.
@@ -49,13 +116,16 @@ type Env struct {
 	Signers       *pathval.Anchors
 	TSAs          *pathval.Anchors
 	Intermediates []*x509.Certificate
-	// Online fetches revocation evidence; nil means offline.
+	// Online fetches revocation evidence, from the certificates' own locations and then from the
+	// configured per-issuer sources (Online.Sources); nil means offline.
 	Online *revocation.Checker
 }
 
 // Load reads the certificates cfg names (PEM, several per file allowed, or DER) relative to baseDir
 // and builds an Env for pol. Unless cfg.Offline, revocation evidence is fetched in the order the
-// policy prefers, through a cache in cfg.RevocationCache when set.
+// policy prefers, through a cache in cfg.RevocationCache when set, with cfg.RevocationSources as
+// per-issuer fallbacks. Every revocation source is checked here (issuer certificate readable, URL
+// schemes, CRL file signed by the issuer, directory present); errors name the entry, bilingually.
 func Load(cfg Config, baseDir string, pol *policy.Policy) (*Env, error) {
 	if pol == nil {
 		return nil, errors.New("trust: no policy")
@@ -92,10 +162,14 @@ func Load(cfg Config, baseDir string, pol *policy.Policy) (*Env, error) {
 	if len(signers) == 0 || len(tsas) == 0 {
 		return nil, errors.New("trust: signer and TSA anchors are both required")
 	}
+	sources, err := loadSources(cfg.RevocationSources, abs)
+	if err != nil {
+		return nil, err
+	}
 	env := &Env{Policy: pol, Signers: pathval.NewAnchors(pathval.PurposeSigner, signers...),
 		TSAs: pathval.NewAnchors(pathval.PurposeTSA, tsas...), Intermediates: inter}
 	if !cfg.Offline {
-		chk := &revocation.Checker{Methods: Methods(pol)}
+		chk := &revocation.Checker{Methods: Methods(pol), Sources: sources}
 		if cfg.RevocationCache != "" {
 			if chk.Cache, err = revocation.NewDirCache(abs(cfg.RevocationCache)); err != nil {
 				return nil, fmt.Errorf("trust: revocation cache: %w", err)
@@ -189,17 +263,16 @@ type ChainResult struct {
 	// EarliestFinal is T plus the shortest grace period of the policy's methods: the first moment a
 	// final check can succeed.
 	EarliestFinal time.Time
+	// Missing lists the certificates of the chain for which no usable revocation evidence was found,
+	// nearest the end certificate first, each with the reason. Every entry also has a finding in
+	// Verdict whose location names the certificate (A011; A012 for the signer certificate while its
+	// evidence predates the grace end), unless the verdict failed (TOTAL_FAILED) for another reason.
+	Missing []MissingEvidence
 }
 
-// errGraceNotOver marks evidence that exists but was issued before T + grace: usable only to show a
-// revocation at or before T, never to show the certificate was good.
-var errGraceNotOver = errors.New("trust: revocation evidence issued before the grace period ended")
-
-// errAfterExpiry marks network evidence fetched after the certificate expired: CAs need not keep
-// status information for expired certificates, so such evidence cannot prove it was good (PRC-05).
-var errAfterExpiry = errors.New("trust: certificate expired before the final check and the signature carries no evidence")
-
-// CheckChain validates q.Leaf for q.Purpose at q.T with revocation under the grace-period rule.
+// CheckChain validates q.Leaf for q.Purpose at q.T with revocation under the grace-period rule of
+// the package documentation. It never panics on the certificates it is given: every failure is a
+// finding in the verdict.
 func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 	res := ChainResult{Verdict: report.Passed()}
 	ocspAfter, crlAfter, earliest := e.graceEnds(q.T)
@@ -219,14 +292,19 @@ func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 		Revocation:         chk,
 	})
 	res.Path = path
+	res.Missing = chk.missing
 	if err == nil {
 		return res
 	}
 	detail := err.Error()
 	loc := q.Purpose.String()
+	var me *missingError
+	reported := -1 // the call index of the missing evidence the first finding is about
 	switch {
 	case errors.Is(err, pathval.ErrRevoked):
-		res.Verdict.Fail(report.RevokedNoPOE, errcode.New(errcode.A005, loc, detail))
+		res.Verdict.Fail(report.RevokedNoPOE, errcode.New(errcode.A005, chainLocation(q.Purpose, path, func(ev *revocation.Evidence) bool {
+			return ev.RevokedAtOrBefore(q.T)
+		}), detail))
 	case errors.Is(err, pathval.ErrNotValidAtT):
 		res.Verdict.Fail(report.OutOfBoundsNoPOE, errcode.New(errcode.A006, loc, detail))
 	case errors.Is(err, pathval.ErrNotQualified):
@@ -238,121 +316,50 @@ func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 	case errors.Is(err, pathval.ErrNoChain), errors.Is(err, pathval.ErrNotCA), errors.Is(err, pathval.ErrPathLen),
 		errors.Is(err, pathval.ErrAnchorPurpose):
 		res.Verdict.Incomplete(report.NoCertificateChainFound, errcode.New(errcode.A003, loc, detail))
-	case errors.Is(err, errAfterExpiry):
-		res.Verdict.Incomplete(report.OutOfBoundsNoPOE, errcode.New(errcode.A011, loc, detail))
-	case errors.Is(err, errGraceNotOver), q.Now.Before(earliest) && errors.Is(err, pathval.ErrRevocationUnavailable):
-		res.Verdict.Incomplete(report.TryLater, errcode.New(errcode.A012, loc, detail))
-	case errors.Is(err, pathval.ErrRevocationUnknown), errors.Is(err, pathval.ErrRevocationUnavailable),
-		errors.Is(err, pathval.ErrRevocationInvalid):
+	case errors.Is(err, pathval.ErrRevocationUnknown):
+		res.Verdict.Incomplete(report.TryLater, errcode.New(errcode.A011, chainLocation(q.Purpose, path, func(ev *revocation.Evidence) bool {
+			return ev.Status == revocation.StatusUnknown
+		}), detail))
+	case errors.As(err, &me):
+		sub, f := missingFinding(me.m, q, earliest)
+		res.Verdict.Incomplete(sub, f)
+		reported = me.m.index
+	case errors.Is(err, pathval.ErrRevocationUnavailable), errors.Is(err, pathval.ErrRevocationInvalid):
 		res.Verdict.Incomplete(report.TryLater, errcode.New(errcode.A011, loc, detail))
 	default:
 		res.Verdict.Fail(report.PolicyProcessingError, errcode.New(errcode.A010, loc, detail))
 	}
+	// Every other certificate without evidence too: the user learns at once everything that stands
+	// between the chain and a final verdict.
+	if res.Verdict.Indication == report.Indeterminate {
+		for _, m := range res.Missing {
+			if m.index != reported {
+				sub, f := missingFinding(m, q, earliest)
+				res.Verdict.Incomplete(sub, f)
+			}
+		}
+	}
 	return res
 }
 
-// graceEnds returns T + the OCSP and CRL grace periods of the policy (zero for a method the policy
-// does not use) and the earliest of them.
-func (e *Env) graceEnds(T time.Time) (ocspAfter, crlAfter, earliest time.Time) {
-	for _, r := range e.Policy.Revocation.Methods {
-		end := T.Add(r.Grace)
-		switch r.Method {
-		case policy.OCSP:
-			ocspAfter = end
-		case policy.CRL:
-			crlAfter = end
-		default:
-			continue
-		}
-		if earliest.IsZero() || end.Before(earliest) {
-			earliest = end
+// chainLocation is the finding location of the first certificate of path whose evidence matches:
+// the purpose alone for the end certificate, "<purpose> CA <subject>" for a CA certificate.
+func chainLocation(p pathval.Purpose, path *pathval.Result, match func(*revocation.Evidence) bool) string {
+	if path != nil {
+		for i, ev := range path.Revocation {
+			if ev != nil && match(ev) && i < len(path.Chain) {
+				return certLocation(p, i > 0, path.Chain[i])
+			}
 		}
 	}
-	return ocspAfter, crlAfter, earliest
+	return p.String()
 }
 
-// graceChecker is the revocation source path validation uses: embedded evidence first, then the
-// network, each piece accepted only if issued after its method's grace end, or if it shows a
-// revocation at or before T (which no later evidence can undo).
-type graceChecker struct {
-	env                 *Env
-	q                   ChainQuery
-	ocspAfter, crlAfter time.Time
-}
-
-// forever disables freshness checks on stored evidence: evidence kept in a signature is judged by when
-// it was issued (against the grace end), not by whether it is still current. The two add up to 200
-// years, inside time.Duration's range of about 292.
-const century = 100 * 365 * 24 * time.Hour
-
-var forever = revocation.Freshness{MaxAge: century, Skew: century}
-
-func (g *graceChecker) usable(ev *revocation.Evidence) error {
-	if ev.Status == revocation.StatusRevoked && ev.RevokedAtOrBefore(g.q.T) {
-		return nil
+func certLocation(p pathval.Purpose, ca bool, c *x509.Certificate) string {
+	if !ca {
+		return p.String()
 	}
-	after := g.ocspAfter
-	if ev.Method == revocation.MethodCRL {
-		after = g.crlAfter
-	}
-	if after.IsZero() {
-		return fmt.Errorf("%w: the policy does not accept %s", errGraceNotOver, ev.Method)
-	}
-	if ev.ProducedAt().Before(after) {
-		return fmt.Errorf("%w: %s issued %s, usable from %s", errGraceNotOver, ev.Method,
-			ev.ProducedAt().UTC().Format(time.RFC3339), after.UTC().Format(time.RFC3339))
-	}
-	return nil
-}
-
-// Check implements pathval.RevocationChecker.
-func (g *graceChecker) Check(ctx context.Context, cert, issuer *x509.Certificate, at time.Time) (*revocation.Evidence, error) {
-	var firstErr error
-	note := func(err error) {
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	for _, der := range g.q.Embedded.OCSP {
-		ev, err := revocation.VerifyOCSP(der, cert, issuer, revocation.OCSPVerifyOptions{Now: at, Freshness: forever, URL: "embedded"})
-		if err != nil {
-			continue // evidence about another certificate of the chain, or not verifiable
-		}
-		if err := g.usable(ev); err != nil {
-			note(err)
-			continue
-		}
-		return ev, nil
-	}
-	for _, der := range g.q.Embedded.CRL {
-		ev, err := revocation.VerifyCRL(der, cert, issuer, revocation.CRLVerifyOptions{Now: at, Freshness: forever, URL: "embedded"})
-		if err != nil {
-			continue
-		}
-		if err := g.usable(ev); err != nil {
-			note(err)
-			continue
-		}
-		return ev, nil
-	}
-	if g.env.Online == nil {
-		if firstErr != nil {
-			return nil, firstErr
-		}
-		return nil, fmt.Errorf("trust: offline and the signature carries no evidence for %q", cert.Subject)
-	}
-	ev, err := g.env.Online.CheckQuery(ctx, revocation.Query{Cert: cert, Issuer: issuer, At: at,
-		OCSPProducedAfter: g.ocspAfter, CRLIssuedAfter: g.crlAfter})
-	if err != nil {
-		return nil, err
-	}
-	if uerr := g.usable(ev); uerr != nil {
-		return nil, uerr
-	}
-	if g.q.Now.After(cert.NotAfter) && !(ev.Status == revocation.StatusRevoked && ev.RevokedAtOrBefore(g.q.T)) {
-		return nil, fmt.Errorf("%w: %q expired %s", errAfterExpiry, cert.Subject, cert.NotAfter.UTC().Format(time.RFC3339))
-	}
-	return ev, nil
+	return p.String() + " CA " + c.Subject.String()
 }
 
 // MaxConfigFile bounds a trust configuration file.
