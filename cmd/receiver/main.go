@@ -163,7 +163,7 @@ func runServe(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string
 		TLSCertificates: []*x509.Certificate{tlsCert.Leaf}, Policy: s.pol, TSA: tsa, Generator: "Tagdíj receiver " + programVersion, Logger: log}}
 	fund := receipt.Fund{Code: cfg.Fund.Code, Name: cfg.Fund.Name}
 	svc, err := intake.New(intake.Config{Fund: fund, Env: tenv, Schemas: schemas, Blobs: blobs, Store: s.db,
-		Signers: &intake.RegistrySigners{Store: s.db}, Receipt: signer, MaxBytes: cfg.MaxPackageBytes, Logger: log})
+		Signers: &intake.RegistrySigners{Store: s.db.Registry()}, Receipt: signer, MaxBytes: cfg.MaxPackageBytes, Logger: log})
 	if err != nil {
 		return err
 	}
