@@ -227,6 +227,9 @@ func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 	switch {
 	case errors.Is(err, pathval.ErrRevoked):
 		res.Verdict.Fail(report.RevokedNoPOE, errcode.New(errcode.A005, loc, detail))
+	case errors.Is(err, pathval.ErrNotValidAtT) && q.T.Before(q.Leaf.NotBefore):
+		// The certificate did not exist yet at T (EN 319 102-1: NOT_YET_VALID).
+		res.Verdict.Fail(report.NotYetValid, errcode.New(errcode.A006, loc, detail))
 	case errors.Is(err, pathval.ErrNotValidAtT):
 		res.Verdict.Fail(report.OutOfBoundsNoPOE, errcode.New(errcode.A006, loc, detail))
 	case errors.Is(err, pathval.ErrNotQualified):
@@ -246,7 +249,8 @@ func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 		errors.Is(err, pathval.ErrRevocationInvalid):
 		res.Verdict.Incomplete(report.TryLater, errcode.New(errcode.A011, loc, detail))
 	default:
-		res.Verdict.Fail(report.PolicyProcessingError, errcode.New(errcode.A010, loc, detail))
+		// An error of no known class proves nothing about the certificate.
+		res.Verdict.Incomplete(report.CertificateChainGeneralFailure, errcode.New(errcode.A010, loc, detail))
 	}
 	return res
 }
