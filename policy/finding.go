@@ -41,6 +41,7 @@ const (
 	SubTimestampOrder  = "TIMESTAMP_ORDER_FAILURE"
 	SubSigConstraints  = "SIG_CONSTRAINTS_FAILURE"
 	SubCryptoConstr    = "CRYPTO_CONSTRAINTS_FAILURE"
+	SubCryptoNoPOE     = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE" // a sunset algorithm without proof of existence before the sunset
 	SubPolicy          = "POLICY_PROCESSING_ERROR"
 	SubFormat          = "FORMAT_FAILURE"
 	SubNoChain         = "NO_CERTIFICATE_CHAIN_FOUND"

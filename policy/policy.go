@@ -29,6 +29,11 @@
 // as Findings carrying the SPEC §7 error code, its severity and a Hungarian and an English message. The
 // code type here is a plain string (Code) so that this package depends on nothing; a central catalogue
 // of codes elsewhere can convert with a type conversion.
+//
+// Signatures that are not Tagdíj's own are judged by the same algorithm rules with one difference
+// (the *At methods): a hash or RSA key size the policy no longer accepts passes when the signature is
+// proven to exist before the algorithm's sunset (Sunset, HashSunset, KeySunset), as ETSI EN 319 102-1
+// does; the sunset dates are kept in Go, not in the documents, whose bytes never change.
 package policy
 
 import (

@@ -81,6 +81,11 @@ func TestConformanceCore(t *testing.T) {
 		if got == audit.CoreValid && res.Signatures[0].Verdict.Indication == "" {
 			t.Errorf("%s: core valid without a verdict", s.Name)
 		}
+		// Without --trust only what the bytes prove wrong is invalid (exit 1); everything else, the
+		// unsupported included, is incomplete (exit 2) (issue 7).
+		if proven := s.Want == conformance.Invalid || s.Want == conformance.Forbidden; (code == cli.ExitInvalid) != proven || !proven && code != cli.ExitIncomplete {
+			t.Errorf("%s: exit %d (%s/%s) for a %s sample (%s)", s.Name, code, res.Verdict.Indication, res.Verdict.Sub, s.Want, s.Why)
+		}
 		xs := "not run"
 		switch {
 		case s.Want == conformance.Unsupported || s.Want == conformance.Forbidden:
@@ -271,6 +276,24 @@ func TestSandboxFiles(t *testing.T) {
 			if !strings.Contains(stdout, w) {
 				t.Errorf("%s: output lacks %q\n%s", c.name, w, stdout)
 			}
+		}
+	}
+
+	// Without --trust no chain can be built: a good package is at best incomplete (exit 2, as the help
+	// promises), never invalid; a tampered one stays invalid (issue 7).
+	for _, c := range []struct {
+		name, path string
+		want       int
+		output     string
+	}{
+		{"unextended package, no trust", plainPath, 2, "NO_CERTIFICATE_CHAIN_FOUND"},
+		{"extended package, no trust", extPath, 2, "NO_CERTIFICATE_CHAIN_FOUND"},
+		{"receipt package, no trust", rcptPath, 2, "NO_CERTIFICATE_CHAIN_FOUND"},
+		{"tampered package, no trust", badPath, 1, "HASH_FAILURE"},
+	} {
+		code, stdout, stderr := runAt(t, sb.Clock.Now, "verify", c.path, "--policy", "sandbox")
+		if code != c.want || !strings.Contains(stdout, c.output) {
+			t.Errorf("%s: exit %d, want %d with %s\n%s\n%s", c.name, code, c.want, c.output, stdout, stderr)
 		}
 	}
 

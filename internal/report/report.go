@@ -2,6 +2,10 @@
 // three states of SIG-22 as ETSI EN 319 102-1 indications with sub-indications (SPEC §3), the SPEC §7
 // codes behind them, and what the verdict rests on (signer, times, chain, evidence). It renders as
 // JSON for machines and as bilingual text for people; it decides nothing itself.
+//
+// Every sub-indication is one of EN 319 102-1 (table 5); SubIndication.Under says whether the standard
+// lists it under a main indication. The table of which finding becomes which indication,
+// sub-indication and SPEC §7 code is in the documentation of internal/xades, the package that decides.
 package report
 
 import (
@@ -52,25 +56,65 @@ func (i Indication) Words() (hu, en string) {
 // SubIndication is the ETSI sub-indication that says why a signature is not TOTAL_PASSED.
 type SubIndication string
 
-// The sub-indications Tagdíj reports.
+// The sub-indications Tagdíj reports: every one is an ETSI EN 319 102-1 (V1.3.1, §5.1.3, table 5)
+// sub-indication; Under tells under which main indication the standard lists it. Which finding
+// becomes which pair is tabulated in the package documentation of internal/xades.
 const (
-	None                     SubIndication = ""
-	FormatFailure            SubIndication = "FORMAT_FAILURE"
-	HashFailure              SubIndication = "HASH_FAILURE"
-	SigCryptoFailure         SubIndication = "SIG_CRYPTO_FAILURE"
-	RevokedNoPOE             SubIndication = "REVOKED_NO_POE"
-	OutOfBoundsNoPOE         SubIndication = "OUT_OF_BOUNDS_NO_POE"
-	NoCertificateChainFound  SubIndication = "NO_CERTIFICATE_CHAIN_FOUND"
-	ChainConstraintsFailure  SubIndication = "CHAIN_CONSTRAINTS_FAILURE"
-	CryptoConstraintsFailure SubIndication = "CRYPTO_CONSTRAINTS_FAILURE"
-	SigConstraintsFailure    SubIndication = "SIG_CONSTRAINTS_FAILURE"
-	PolicyProcessingError    SubIndication = "POLICY_PROCESSING_ERROR"
-	TimestampOrderFailure    SubIndication = "TIMESTAMP_ORDER_FAILURE"
-	NoSigningCertificate     SubIndication = "NO_SIGNING_CERTIFICATE_FOUND"
-	SignedDataNotFound       SubIndication = "SIGNED_DATA_NOT_FOUND"
-	TryLater                 SubIndication = "TRY_LATER"
-	Unsupported              SubIndication = "UNSUPPORTED" // not ETSI: an algorithm or transform we never evaluate
+	None                           SubIndication = ""
+	FormatFailure                  SubIndication = "FORMAT_FAILURE"
+	HashFailure                    SubIndication = "HASH_FAILURE"
+	SigCryptoFailure               SubIndication = "SIG_CRYPTO_FAILURE"
+	Revoked                        SubIndication = "REVOKED"
+	NotYetValid                    SubIndication = "NOT_YET_VALID"
+	RevokedNoPOE                   SubIndication = "REVOKED_NO_POE"
+	OutOfBoundsNoPOE               SubIndication = "OUT_OF_BOUNDS_NO_POE"
+	NoCertificateChainFound        SubIndication = "NO_CERTIFICATE_CHAIN_FOUND"
+	ChainConstraintsFailure        SubIndication = "CHAIN_CONSTRAINTS_FAILURE"
+	CertificateChainGeneralFailure SubIndication = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+	CryptoConstraintsFailure       SubIndication = "CRYPTO_CONSTRAINTS_FAILURE"
+	CryptoConstraintsFailureNoPOE  SubIndication = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
+	SigConstraintsFailure          SubIndication = "SIG_CONSTRAINTS_FAILURE"
+	PolicyProcessingError          SubIndication = "POLICY_PROCESSING_ERROR"
+	TimestampOrderFailure          SubIndication = "TIMESTAMP_ORDER_FAILURE"
+	NoSigningCertificate           SubIndication = "NO_SIGNING_CERTIFICATE_FOUND"
+	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
+	NoPOE                          SubIndication = "NO_POE"
+	TryLater                       SubIndication = "TRY_LATER"
 )
+
+// etsiTotalFailed and etsiIndeterminate are the sub-indications EN 319 102-1 table 5 lists under
+// TOTAL-FAILED and INDETERMINATE (of those Tagdíj reports).
+var (
+	etsiTotalFailed = map[SubIndication]bool{FormatFailure: true, HashFailure: true, SigCryptoFailure: true,
+		Revoked: true, NotYetValid: true}
+	etsiIndeterminate = map[SubIndication]bool{SigConstraintsFailure: true, ChainConstraintsFailure: true,
+		CertificateChainGeneralFailure: true, CryptoConstraintsFailure: true, PolicyProcessingError: true,
+		TimestampOrderFailure: true, NoSigningCertificate: true, NoCertificateChainFound: true, RevokedNoPOE: true,
+		OutOfBoundsNoPOE: true, CryptoConstraintsFailureNoPOE: true, NoPOE: true, TryLater: true,
+		SignedDataNotFound: true}
+)
+
+// Under reports whether EN 319 102-1 lists s under the main indication i. TOTAL_FAILED is for what
+// can never become valid (the signed bytes, the signature value, a revocation or a validity period
+// before a proven time); everything a verifier with more data, another trust anchor or another
+// validation policy could still accept is INDETERMINATE.
+//
+// Tagdíj's own packages and receipts (strict mode) depart from the table on purpose: a violation of
+// the signature policy in force (SIG_CONSTRAINTS_FAILURE, CHAIN_CONSTRAINTS_FAILURE,
+// CRYPTO_CONSTRAINTS_FAILURE, POLICY_PROCESSING_ERROR, TIMESTAMP_ORDER_FAILURE,
+// SIGNED_DATA_NOT_FOUND) is final for them, because the policy is fixed and the package can never
+// satisfy it; they are reported TOTAL_FAILED with the sub-indication of the constraint class.
+func (s SubIndication) Under(i Indication) bool {
+	switch i {
+	case TotalFailed:
+		return etsiTotalFailed[s]
+	case Indeterminate:
+		return etsiIndeterminate[s]
+	case TotalPassed:
+		return s == None
+	}
+	return false
+}
 
 // Verdict is an indication with its sub-indication and the codes that led to it.
 type Verdict struct {
@@ -87,6 +131,17 @@ func (v *Verdict) Fail(sub SubIndication, f errcode.Finding) { v.add(TotalFailed
 
 // Incomplete records a finding that makes the verdict INDETERMINATE unless it already failed.
 func (v *Verdict) Incomplete(sub SubIndication, f errcode.Finding) { v.add(Indeterminate, sub, f) }
+
+// Record records a finding under indication i: Fail for TOTAL_FAILED, Incomplete for INDETERMINATE,
+// Warn (the finding's severity set to W0) for TOTAL_PASSED.
+func (v *Verdict) Record(i Indication, sub SubIndication, f errcode.Finding) {
+	switch i {
+	case TotalFailed, Indeterminate:
+		v.add(i, sub, f)
+	default:
+		v.Warn(f)
+	}
+}
 
 // Warn records a finding that changes nothing but is reported.
 func (v *Verdict) Warn(f errcode.Finding) {

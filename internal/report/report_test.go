@@ -81,3 +81,65 @@ func TestDocumentFinishAndRender(t *testing.T) {
 		t.Fatalf("JSON round trip lost data: %+v", back)
 	}
 }
+
+// TestUnder: the EN 319 102-1 table 5 pairs, with the negative cases Tagdíj used to report (an
+// INDETERMINATE-only sub-indication under TOTAL_FAILED, a sub-indication with TOTAL_PASSED).
+func TestUnder(t *testing.T) {
+	cases := []struct {
+		sub  SubIndication
+		ind  Indication
+		want bool
+	}{
+		{HashFailure, TotalFailed, true},
+		{SigCryptoFailure, TotalFailed, true},
+		{FormatFailure, TotalFailed, true},
+		{Revoked, TotalFailed, true},
+		{NotYetValid, TotalFailed, true},
+		{NoCertificateChainFound, Indeterminate, true},
+		{OutOfBoundsNoPOE, Indeterminate, true},
+		{RevokedNoPOE, Indeterminate, true},
+		{CryptoConstraintsFailureNoPOE, Indeterminate, true},
+		{CryptoConstraintsFailure, Indeterminate, true},
+		{SignedDataNotFound, Indeterminate, true},
+		{CertificateChainGeneralFailure, Indeterminate, true},
+		{NoPOE, Indeterminate, true},
+		{TryLater, Indeterminate, true},
+		{None, TotalPassed, true},
+		{RevokedNoPOE, TotalFailed, false},
+		{OutOfBoundsNoPOE, TotalFailed, false},
+		{CryptoConstraintsFailure, TotalFailed, false},
+		{HashFailure, Indeterminate, false},
+		{Revoked, Indeterminate, false},
+		{"UNSUPPORTED", TotalFailed, false},
+		{"UNSUPPORTED", Indeterminate, false},
+		{TryLater, TotalPassed, false},
+		{None, TotalFailed, false},
+		{HashFailure, "", false},
+	}
+	for _, c := range cases {
+		if got := c.sub.Under(c.ind); got != c.want {
+			t.Errorf("%q.Under(%s) = %v, want %v", c.sub, c.ind, got, c.want)
+		}
+	}
+}
+
+func TestRecord(t *testing.T) {
+	cases := []struct {
+		ind     Indication
+		want    Indication
+		wantSub SubIndication
+		sev     errcode.Severity
+	}{
+		{TotalFailed, TotalFailed, Revoked, errcode.Error},
+		{Indeterminate, Indeterminate, Revoked, errcode.Error},
+		{TotalPassed, TotalPassed, None, errcode.Warning},
+		{"", TotalPassed, None, errcode.Warning},
+	}
+	for _, c := range cases {
+		v := Passed()
+		v.Record(c.ind, Revoked, errcode.New(errcode.A005, "", ""))
+		if v.Indication != c.want || v.Sub != c.wantSub || len(v.Findings) != 1 || v.Findings[0].Severity != c.sev {
+			t.Errorf("Record(%q): %+v", c.ind, v)
+		}
+	}
+}

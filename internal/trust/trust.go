@@ -305,6 +305,9 @@ func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 		res.Verdict.Fail(report.RevokedNoPOE, errcode.New(errcode.A005, chainLocation(q.Purpose, path, func(ev *revocation.Evidence) bool {
 			return ev.RevokedAtOrBefore(q.T)
 		}), detail))
+	case errors.Is(err, pathval.ErrNotValidAtT) && q.T.Before(q.Leaf.NotBefore):
+		// The certificate did not exist yet at T (EN 319 102-1: NOT_YET_VALID).
+		res.Verdict.Fail(report.NotYetValid, errcode.New(errcode.A006, loc, detail))
 	case errors.Is(err, pathval.ErrNotValidAtT):
 		res.Verdict.Fail(report.OutOfBoundsNoPOE, errcode.New(errcode.A006, loc, detail))
 	case errors.Is(err, pathval.ErrNotQualified):
@@ -327,7 +330,8 @@ func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 	case errors.Is(err, pathval.ErrRevocationUnavailable), errors.Is(err, pathval.ErrRevocationInvalid):
 		res.Verdict.Incomplete(report.TryLater, errcode.New(errcode.A011, loc, detail))
 	default:
-		res.Verdict.Fail(report.PolicyProcessingError, errcode.New(errcode.A010, loc, detail))
+		// An error of no known class proves nothing about the certificate.
+		res.Verdict.Incomplete(report.CertificateChainGeneralFailure, errcode.New(errcode.A010, loc, detail))
 	}
 	// Every other certificate without evidence too: the user learns at once everything that stands
 	// between the chain and a final verdict.

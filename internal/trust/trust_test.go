@@ -152,8 +152,16 @@ func TestChainFailures(t *testing.T) {
 	tsa := w.MustEntity(sandbox.TSAUnit)
 	tls := w.MustEntity(sandbox.FundTLS)
 
+	// The certificate's own status at T; what it means for a signature (INDETERMINATE without a proof
+	// of existence before the expiry) is decided by internal/xades, which knows whether T is proven.
 	r := env.CheckChain(ctx, ChainQuery{Purpose: pathval.PurposeSigner, Leaf: expired.Cert, Intermediates: expired.Chain, T: now, Now: now})
 	expect(t, "expired at T", r, report.TotalFailed, report.OutOfBoundsNoPOE, errcode.A006)
+	notYet := w.MustEntity(sandbox.NotYetValidSign)
+	r = env.CheckChain(ctx, ChainQuery{Purpose: pathval.PurposeSigner, Leaf: notYet.Cert, Intermediates: notYet.Chain, T: now, Now: now})
+	expect(t, "not yet valid at T", r, report.TotalFailed, report.NotYetValid, errcode.A006)
+	// No validation time: a caller error, which proves nothing about the certificate.
+	r = env.CheckChain(ctx, ChainQuery{Purpose: pathval.PurposeSigner, Leaf: expired.Cert, Intermediates: expired.Chain, Now: now})
+	expect(t, "no validation time", r, report.Indeterminate, report.CertificateChainGeneralFailure, errcode.A010)
 
 	r = env.CheckChain(ctx, ChainQuery{Purpose: pathval.PurposeSigner, Leaf: receipt.Cert, Intermediates: receipt.Chain, T: now, Now: now})
 	expect(t, "advanced certificate as qualified signer", r, report.TotalFailed, report.ChainConstraintsFailure, errcode.A004)

@@ -264,7 +264,9 @@ func TestRevocation(t *testing.T) {
 	f.sb.Clock.Advance(time.Second)
 	data = f.timestamp(t, data)
 	f.afterGrace()
-	expect(t, "revoked before T", f.verify(t, data, policy.KindPackage, nil, time.Time{}), report.TotalFailed, report.RevokedNoPOE, errcode.A005)
+	// T is proven by the time-stamp: TOTAL_FAILED/REVOKED, the EN 319 102-1 sub-indication for it
+	// (REVOKED_NO_POE is INDETERMINATE's; see chainVerdict).
+	expect(t, "revoked before T", f.verify(t, data, policy.KindPackage, nil, time.Time{}), report.TotalFailed, report.Revoked, errcode.A005)
 
 	// Revoked after T.
 	data, _ = f.sign(t, f.encryptedPackage(t, 0), s[1], policy.KindPackage, nil)

@@ -16,16 +16,26 @@ const maxGenericSignatures = xmldsig.DefaultMaxSignatures
 
 // VerifyGeneric verifies the XMLDSig/XAdES signatures of any XML document that is not a Tagdíj
 // dossier — enveloped, enveloping or same-document detached — so that an auditor can point it at
-// anything. Every ds:Signature that is not inside another signature is checked:
+// anything. Every ds:Signature that is not inside another signature is checked under the generic
+// validation policy (the package documentation's table of verdicts, column "generic"):
 //
-//   - XMLDSig core validity (xmldsig.VerifyDocument), with the same failure codes as Verify; no
-//     dossier-coverage rules, but a signature's own XAdES SignedProperties and es:SignatureProfile, when
-//     present, must be covered to be read;
-//   - the XAdES properties that are present (SigningCertificate must name the KeyInfo certificate,
-//     SignatureTimeStamp, SigAndRefsTimeStamp, ArchiveTimeStamp; a foreign signature policy is a
-//     warning), the policy's algorithm rules, and none of the policy's document rules (required
-//     properties, commitment, MIME types, qualified signer);
-//   - the signer's chain at the time-stamp time (or at opts.Now without one) through opts.Env.
+//   - XMLDSig core validity (xmldsig.VerifyDocument), with the same failure codes as Verify; what the
+//     bytes prove wrong is TOTAL_FAILED, what this verifier does not implement INDETERMINATE; no
+//     dossier-coverage rules, but a signature's own XAdES SignedProperties and es:SignatureProfile,
+//     when present, must be covered to be read;
+//   - the XAdES properties that are present: SigningCertificate must name the KeyInfo certificate;
+//     SignatureTimeStamp, SigAndRefsTimeStamp and ArchiveTimeStamp tokens prove their times, and a
+//     token that does not verify is disregarded (a W0 warning) rather than held against the
+//     signature; a SignaturePolicyIdentifier, implied or naming another policy, is not evaluated (W0);
+//     a time-stamp before SigningTime is INDETERMINATE/TIMESTAMP_ORDER_FAILURE;
+//   - the policy's algorithm rules with the sunset dates of policy.HashSunset and policy.KeySunset: an
+//     algorithm past its sunset passes only if T, the time-stamp time, is before the sunset
+//     (INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE otherwise);
+//   - none of the policy's document rules (required properties, commitment, MIME types, qualified
+//     signer, time gaps);
+//   - the signer's chain at T (or at opts.Now without a time-stamp: the basic validation of
+//     EN 319 102-1 §5.3, which stays INDETERMINATE/TRY_LATER until evidence issued after the grace
+//     period exists) through opts.Env.
 //
 // A signature is TOTAL_PASSED only if it is core-valid and the trust checks pass; when no chain to an
 // accepted anchor exists the verdict is INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND and the report still

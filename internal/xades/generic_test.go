@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/xmldsig"
 	"github.com/tagdij/tagdij/policy"
@@ -60,6 +61,14 @@ func TestVerifyGeneric(t *testing.T) {
 	}
 	d, _ = VerifyGeneric(ctx, sample, VerifyOptions{Env: f.env, Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
 	expect(t, "conformance sample", d, report.Indeterminate, report.NoCertificateChainFound, errcode.A003)
+	// Read as the e-akta dossier it is (es3.Generic, the auditor's "e-akta"): the generic validation
+	// policy, not the Tagdíj package rules its document-level XMLDSig signature could never meet
+	// (it was TOTAL_FAILED/FORMAT_FAILURE for the missing XAdES properties before issue 7).
+	d, err = Verify(ctx, sample, VerifyOptions{Env: f.env, Kind: policy.KindPackage, Mode: es3.Generic, Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "conformance sample as e-akta", d, report.Indeterminate, report.NoCertificateChainFound, errcode.A003)
 
 	// Not XML, no signature.
 	d, _ = VerifyGeneric(ctx, []byte("<a/>"), opts)

@@ -66,8 +66,9 @@ type sigState struct {
 //  1. es3.Parse in opts.Mode: a refused structure (T005, T006, F011) makes the document
 //     TOTAL_FAILED/FORMAT_FAILURE;
 //  2. XMLDSig core validation (xmldsig.VerifyDocument on the same parsed tree): a digest mismatch is
-//     A002/HASH_FAILURE, a bad SignatureValue A001/SIG_CRYPTO_FAILURE, an unsupported algorithm or
-//     reference A013 or F012 with sub-indication UNSUPPORTED;
+//     A002/HASH_FAILURE, a bad SignatureValue A001/SIG_CRYPTO_FAILURE, an algorithm, transform or
+//     reference this verifier does not implement A013 or F012 (TOTAL_FAILED in a Tagdíj dossier,
+//     INDETERMINATE in es3.Generic mode; see the package documentation's table of verdicts);
 //  3. coverage (signature-wrapping defence): the verified references must resolve to exactly the
 //     dossier's es:DossierProfile, es:Documents, every payload ds:Object, this signature's
 //     es:SignatureProfile object and its own xades:SignedProperties (inside the QualifyingProperties
@@ -78,13 +79,17 @@ type sigState struct {
 //     certificate that verified the signature (F002, TOTAL_FAILED/SIG_CONSTRAINTS_FAILURE);
 //     SignaturePolicyIdentifier must be the policy in force (A010); DataObjectFormat must describe
 //     every payload reference with a MIME type the policy accepts (F004, F007); the commitment must be
-//     the kind's (F008); algorithms and key sizes per policy (A013);
+//     the kind's (F008); algorithms and key sizes per policy (A013). In es3.Generic mode (a dossier
+//     that is not Tagdíj's) none of these policy rules apply but SigningCertificate and the
+//     algorithms, which are judged under the generic validation policy once T is known;
 //  5. the SignatureTimeStamp: the token's imprint must be the hash of this signature's
 //     ds:SignatureValue canonicalized as the time-stamp says (another signature's time-stamp: A007),
 //     the TSA trusted at genTime, and the TSA chain's revocation judged under the grace rule;
 //  6. time gaps (A008, TIMESTAMP_ORDER_FAILURE, A009);
 //  7. the signer's chain at T = genTime under the grace rule (trust.CheckChain), with the evidence
-//     the signature embeds (RevocationValues, CertificateValues, TimeStampValidationData);
+//     the signature embeds (RevocationValues, CertificateValues, TimeStampValidationData); what a
+//     revoked, expired or not yet valid certificate means for the signature depends on whether T is
+//     proven (chainVerdict);
 //  8. for extended signatures: SigAndRefsTimeStamp and ArchiveTimeStamp tokens over their inputs.
 //
 // Unsigned properties are not covered by the signature; they are used only where they prove
@@ -190,7 +195,8 @@ func verifyParsed(ctx context.Context, d *es3.Dossier, data []byte, opts VerifyO
 	doc := newReport(data, opts, now, docKindName(opts.Kind))
 	log := logger(opts.Logger)
 	if _, ok := opts.Env.Policy.Document(opts.Kind); !ok {
-		doc.Verdict.Fail(report.PolicyProcessingError, errcode.New(errcode.A010, "", "document kind "+string(opts.Kind)))
+		// The caller asked for a kind the policy does not cover: nothing about the document is known.
+		doc.Verdict.Incomplete(report.PolicyProcessingError, errcode.New(errcode.A010, "", "document kind "+string(opts.Kind)))
 		doc.Finish()
 		return doc, nil, nil
 	}
@@ -260,9 +266,17 @@ type sigCheck struct {
 	st  *sigState
 	p   *sigParts
 	res *xmldsig.Result
-	// generic: VerifyGeneric, where only the properties present are checked and the policy's
-	// document rules (required properties, commitment, MIME types, signer role) do not apply.
+	// generic: a signature that is not Tagdíj's own (VerifyGeneric, or a dossier read in es3.Generic
+	// mode), judged under the generic validation policy: only the properties present are checked, the
+	// policy's document rules (required properties, policy identifier, commitment, MIME types, signer
+	// role, time gaps) do not apply, and what the standard calls INDETERMINATE is INDETERMINATE.
 	generic bool
+	// tsIndeterminate: a SignatureTimeStamp failed only for want of trust (its TSA chains to no
+	// anchor), so the missing T is not the signature's fault.
+	tsIndeterminate bool
+	// certDigest is the digest algorithm of the matching SigningCertificate reference, checked with
+	// the algorithms once T is known (generic only).
+	certDigest crypto.Hash
 }
 
 func (c *sigCheck) fail(sub report.SubIndication, code errcode.Code, loc, detail string) {
@@ -271,6 +285,47 @@ func (c *sigCheck) fail(sub report.SubIndication, code errcode.Code, loc, detail
 
 func (c *sigCheck) incomplete(sub report.SubIndication, code errcode.Code, loc, detail string) {
 	c.rs.Verdict.Incomplete(sub, errcode.New(code, loc, detail))
+}
+
+// final records a finding that is TOTAL_FAILED for a Tagdíj signature, where the package format and
+// the policy in force are fixed, and INDETERMINATE with the same sub-indication for a generic one,
+// where the standard lists the sub-indication under INDETERMINATE (another verifier, with the data
+// or the validation policy this one lacks, could accept it).
+func (c *sigCheck) final(sub report.SubIndication, code errcode.Code, loc, detail string) {
+	if c.generic {
+		c.incomplete(sub, code, loc, detail)
+		return
+	}
+	c.fail(sub, code, loc, detail)
+}
+
+// tsProblem records a time-stamp that proves nothing. A Tagdíj signature fails with sub (SPEC §2: the
+// SignatureTimeStamp is part of the package); for a generic one the time-stamp is only disregarded, as
+// EN 319 102-1 does with a time-stamp that does not validate: unsigned properties are not signed, so
+// a broken one appended to a good signature must not make it invalid. The signature is then judged
+// without the proof of existence the time-stamp would have given.
+func (c *sigCheck) tsProblem(sub report.SubIndication, code errcode.Code, kind, detail string) {
+	loc := c.rs.ID + " " + kind
+	if !c.generic {
+		c.fail(sub, code, loc, detail)
+		return
+	}
+	c.rs.Verdict.Warn(errcode.New(code, loc, detail+" (az időbélyeg figyelmen kívül marad / the time-stamp is disregarded)"))
+}
+
+// constraint records a policy.Finding about a constraint: for a Tagdíj signature as policyFinding
+// does (TOTAL_FAILED), for a generic one INDETERMINATE with the finding's sub-indication.
+func (c *sigCheck) constraint(err error, loc string) {
+	var f policy.Finding
+	if err == nil {
+		return
+	}
+	if !c.generic || !errors.As(err, &f) || f.Severity == policy.SeverityWarning {
+		c.policyFinding(err, loc)
+		return
+	}
+	c.rs.Verdict.Incomplete(report.SubIndication(f.Sub),
+		errcode.Finding{Code: errcode.Code(f.Code), Severity: errcode.Severity(f.Severity), Location: loc, HU: f.HU, EN: f.EN})
 }
 
 // policyFinding records a policy.Finding: its own bilingual text, its sub-indication.
@@ -306,7 +361,7 @@ func (v *verifier) signature(sigNode libxml.Node, t *target) *sigState {
 
 func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 	v := c.v
-	c.generic = t.dossier == nil
+	c.generic = t.dossier == nil || t.dossier.Mode() != es3.Strict
 	p, err := locate(sigNode)
 	c.p = p
 	if err != nil {
@@ -340,7 +395,10 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 	if !c.coverage(t) {
 		return
 	}
-	c.algorithms()
+	if !c.generic {
+		// A Tagdíj signature is newer than every sunset: the policy's rules as they stand.
+		c.algorithms(time.Time{})
+	}
 
 	// Signed properties: only the canonical bytes of the covered element.
 	var sp *props.SignedProperties
@@ -385,15 +443,25 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 		ExtraCerts: extra,
 	}
 	T := c.signatureTimeStamps(up, tsv, emb, extra)
-	if T.IsZero() && !c.generic {
+	if c.generic {
+		// Under the generic validation policy an algorithm past its sunset passes with a proof of
+		// existence from before the sunset: T is that proof.
+		c.algorithms(T)
+	}
+	switch {
+	case !T.IsZero() || c.generic:
+	case c.tsIndeterminate:
+		// There is a time-stamp, but its TSA chains to no accepted anchor (no trust configuration, a
+		// TSA this deployment does not know): with the anchor it could date the signature.
+		c.incomplete(report.NoPOE, errcode.F005, c.rs.ID,
+			"no SignatureTimeStamp from a trusted TSA / nincs megbízható szolgáltatótól származó aláírási időbélyeg")
+	default:
 		// Without a verified time-stamp there is no T: the chain would be judged at the validation
 		// time, which for a past --at would pass a signature nothing dates (SPEC §3, GEN-04).
 		c.fail(report.FormatFailure, errcode.F005, c.rs.ID, "no verified SignatureTimeStamp / nincs ellenőrzött aláírási időbélyeg")
 	}
 	if sp != nil {
-		for _, f := range v.pol.CheckTimeGaps(sp.SigningTime, T, v.opts.Arrival) {
-			c.policyFinding(f, c.rs.ID)
-		}
+		c.timeGaps(sp.SigningTime, T)
 	}
 	c.signerChain(T, emb, extra)
 	if up != nil {
@@ -411,18 +479,25 @@ func (c *sigCheck) setSigner(cert *x509.Certificate) {
 	c.rs.Serial = cert.SerialNumber.String()
 }
 
-// coreFailure classifies an XMLDSig core-validation failure.
+// coreFailure classifies an XMLDSig core-validation failure. What the signed bytes prove wrong — a
+// digest (A002) or the signature value (A001), duplicate Ids (the wrapping defence), a malformed
+// structure — is TOTAL_FAILED in every mode. What this verifier cannot evaluate — an algorithm,
+// transform, reference or key form it does not implement, a reference it cannot resolve, a key it
+// cannot use — is INDETERMINATE for a generic signature (a verifier that implements it might find the
+// signature valid) and TOTAL_FAILED for a Tagdíj one, whose format (SPEC §2) allows none of it.
 func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
 	if err == nil {
 		err = errors.New("signature not valid")
 	}
 	loc := c.rs.ID
 	var bad []string
+	mismatch := false
 	if res != nil {
 		for _, rr := range res.References {
 			if !rr.Valid {
 				bad = append(bad, rr.URI)
 			}
+			mismatch = mismatch || errors.Is(rr.Err, xmldsig.ErrDigestMismatch)
 		}
 	}
 	if len(bad) > 0 {
@@ -437,26 +512,71 @@ func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
 	default:
 		c.rs.Core = report.CoreInvalid
 	}
+	if mismatch && !errors.Is(err, xmldsig.ErrDigestMismatch) {
+		// Another reference is the reported error (an unsupported one is reported first), but a digest
+		// that does not match is proof on its own.
+		c.fail(report.HashFailure, errcode.A002, loc, "digest mismatch / lenyomateltérés; "+detail)
+	}
 	switch {
 	case errors.Is(err, xmldsig.ErrDuplicateID):
 		c.fail(report.FormatFailure, errcode.T005, loc, detail)
-	case errors.Is(err, xmldsig.ErrUnsupportedAlgorithm):
-		c.fail(report.Unsupported, errcode.A013, loc, detail)
 	case errors.Is(err, xmldsig.ErrUnsupported):
-		c.fail(report.Unsupported, errcode.F012, loc, detail)
+		c.unsupported(res, err, loc, detail)
 	case errors.Is(err, xmldsig.ErrDigestMismatch):
 		c.fail(report.HashFailure, errcode.A002, loc, detail)
 	case errors.Is(err, xmldsig.ErrReference):
-		c.fail(report.SignedDataNotFound, errcode.F012, loc, detail)
+		// The referenced element is not in the document (or not once): the signed data is missing.
+		c.final(report.SignedDataNotFound, errcode.F012, loc, detail)
 	case errors.Is(err, xmldsig.ErrSignatureInvalid):
 		c.fail(report.SigCryptoFailure, errcode.A001, loc, detail)
 	case errors.Is(err, xmldsig.ErrKey):
-		c.fail(report.CryptoConstraintsFailure, errcode.A013, loc, detail)
+		// No key in KeyInfo (only named), or one that does not fit the method or is too small to use.
+		sub := report.CryptoConstraintsFailure
+		if c.generic && (res == nil || res.PublicKey == nil) {
+			sub = report.NoSigningCertificate
+		}
+		c.final(sub, errcode.A013, loc, detail)
 	case errors.Is(err, xmldsig.ErrLimit):
 		c.fail(report.FormatFailure, errcode.T006, loc, detail)
 	default:
 		c.fail(report.FormatFailure, errcode.T005, loc, detail)
 	}
+}
+
+// unsupported classifies what this verifier does not implement (xmldsig.ErrUnsupported). For a
+// generic signature: an unsupported transform or an unresolvable kind of reference means the signed
+// data cannot be obtained (INDETERMINATE/SIGNED_DATA_NOT_FOUND), an unsupported signature, digest or
+// canonicalization algorithm or curve is outside the validation constraints
+// (INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE), key material this verifier cannot read (RetrievalMethod,
+// explicit curve parameters) leaves no signing certificate (INDETERMINATE/NO_SIGNING_CERTIFICATE_FOUND).
+// For a Tagdíj signature each is a violation of the package format: TOTAL_FAILED.
+func (c *sigCheck) unsupported(res *xmldsig.Result, err error, loc, detail string) {
+	code := errcode.F012
+	if errors.Is(err, xmldsig.ErrUnsupportedAlgorithm) {
+		code = errcode.A013
+	}
+	var ua *xmldsig.UnsupportedAlgorithmError
+	refUnsupported := false
+	if res != nil {
+		for _, rr := range res.References {
+			refUnsupported = refUnsupported || errors.Is(rr.Err, xmldsig.ErrUnsupported)
+		}
+	}
+	sub := report.CryptoConstraintsFailure
+	switch {
+	case errors.As(err, &ua) && ua.Role == "transform":
+		sub = report.SignedDataNotFound
+	case errors.As(err, &ua):
+		// signature, digest, canonicalization, curve
+	case refUnsupported:
+		sub = report.SignedDataNotFound
+	case res == nil || res.PublicKey == nil:
+		sub = report.NoSigningCertificate
+	}
+	if !c.generic && sub != report.CryptoConstraintsFailure {
+		sub = report.FormatFailure
+	}
+	c.final(sub, code, loc, detail)
 }
 
 // coverage enforces the wrapping defence: which nodes the verified references must, and may, cover.
@@ -502,7 +622,7 @@ func (c *sigCheck) coverage(t *target) bool {
 		if strict && !writtenTransforms(rr.Transforms) {
 			// Only what Tagdíj writes: one canonicalization. A base64 or chained transform would make
 			// the digested bytes differ from the bytes a reader takes out of the element.
-			c.fail(report.Unsupported, errcode.F012, c.rs.ID+" "+rr.URI, "transforms "+strings.Join(rr.Transforms, " ")+" are not accepted in a Tagdíj package")
+			c.fail(report.FormatFailure, errcode.F012, c.rs.ID+" "+rr.URI, "transforms "+strings.Join(rr.Transforms, " ")+" are not accepted in a Tagdíj package")
 			ok = false
 			continue
 		}
@@ -537,26 +657,36 @@ func (c *sigCheck) coverage(t *target) bool {
 	return ok
 }
 
-// algorithms applies the policy's algorithm rules to SignedInfo and every reference (A013).
-func (c *sigCheck) algorithms() {
+// algorithms applies the policy's algorithm rules (A013) to SignedInfo, every reference and, for a
+// generic signature, the SigningCertificate digest. A Tagdíj signature is judged by the rules as they
+// stand (poe zero) and fails; a generic one by the generic validation policy, where a hash or RSA key
+// size past its sunset passes if poe (T) is before the sunset and is
+// INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE if not (policy.CheckAlgorithmURIAt).
+func (c *sigCheck) algorithms(poe time.Time) {
 	pol, res := c.v.pol, c.res
-	if _, err := pol.CheckAlgorithmURI(res.SignatureMethod, res.PublicKey); err != nil {
-		c.policyFinding(err, c.rs.ID+" SignatureMethod")
+	var err error
+	if c.generic {
+		_, err = pol.CheckAlgorithmURIAt(res.SignatureMethod, res.PublicKey, poe)
+	} else {
+		_, err = pol.CheckAlgorithmURI(res.SignatureMethod, res.PublicKey)
 	}
-	if err := pol.CheckCanonicalization(res.CanonicalizationMethod); err != nil {
-		c.policyFinding(err, c.rs.ID+" CanonicalizationMethod")
-	}
+	c.constraint(err, c.rs.ID+" SignatureMethod")
+	c.constraint(pol.CheckCanonicalization(res.CanonicalizationMethod), c.rs.ID+" CanonicalizationMethod")
 	for _, rr := range res.References {
-		if _, err := pol.CheckDigestURI(rr.DigestMethod); err != nil {
-			c.policyFinding(err, c.rs.ID+" "+rr.URI)
+		if c.generic {
+			_, err = pol.CheckDigestURIAt(rr.DigestMethod, poe)
+		} else {
+			_, err = pol.CheckDigestURI(rr.DigestMethod)
 		}
+		c.constraint(err, c.rs.ID+" "+rr.URI)
 		for _, tr := range rr.Transforms {
 			if _, ok := libxml.ParseC14NURI(tr); ok {
-				if err := pol.CheckCanonicalization(tr); err != nil {
-					c.policyFinding(err, c.rs.ID+" "+rr.URI)
-				}
+				c.constraint(pol.CheckCanonicalization(tr), c.rs.ID+" "+rr.URI)
 			}
 		}
+	}
+	if c.generic && c.certDigest != 0 {
+		c.constraint(pol.CheckDigestAt(c.certDigest, poe), c.rs.ID+" SigningCertificate")
 	}
 }
 
@@ -625,7 +755,9 @@ func (c *sigCheck) signedProperties(sp *props.SignedProperties, t *target) {
 		for _, ref := range sp.SigningCertificate {
 			if cert != nil && props.CertDigestMatches(ref, cert) {
 				matched = true
-				if err := pol.CheckDigest(ref.Digest.Hash); err != nil {
+				if c.generic {
+					c.certDigest = ref.Digest.Hash // checked with the algorithms, once T is known
+				} else if err := pol.CheckDigest(ref.Digest.Hash); err != nil {
 					c.policyFinding(err, id+" SigningCertificate")
 				}
 				break
@@ -636,7 +768,24 @@ func (c *sigCheck) signedProperties(sp *props.SignedProperties, t *target) {
 				"a SigningCertificate nem a KeyInfo tanúsítványát azonosítja / SigningCertificate does not identify the KeyInfo certificate")
 		}
 	}
-	if sp.Policy != nil {
+	if sp.Policy != nil && c.generic {
+		// The generic validation policy does not evaluate the signer's signature policy: another
+		// policy (or an implied one) is not a failure of a signature that is not Tagdíj's.
+		c.rs.Policy = sp.Policy.Identifier
+		switch {
+		case sp.Policy.Implied:
+			c.rs.Verdict.Warn(errcode.New(errcode.A010, id+" SignaturePolicyIdentifier",
+				"SignaturePolicyImplied: not evaluated / nem értékelt"))
+		case len(sp.Policy.Transforms) > 0:
+			c.rs.Verdict.Warn(errcode.New(errcode.A010, id+" SignaturePolicyIdentifier",
+				sp.Policy.Identifier+": transforms on the policy document are not applied; not evaluated / nem értékelt"))
+		default:
+			if err := pol.CheckSignaturePolicy(sp.Policy.Identifier, sp.Policy.Hash.Hash, sp.Policy.Hash.Value); err != nil {
+				c.rs.Verdict.Warn(errcode.New(errcode.A010, id+" SignaturePolicyIdentifier", err.Error()+" (not evaluated / nem értékelt)"))
+			}
+		}
+	}
+	if sp.Policy != nil && !c.generic {
 		switch {
 		case sp.Policy.Implied:
 			c.fail(report.PolicyProcessingError, errcode.A010, id, "SignaturePolicyImplied")
@@ -645,11 +794,7 @@ func (c *sigCheck) signedProperties(sp *props.SignedProperties, t *target) {
 		default:
 			c.rs.Policy = sp.Policy.Identifier
 			if err := pol.CheckSignaturePolicy(sp.Policy.Identifier, sp.Policy.Hash.Hash, sp.Policy.Hash.Value); err != nil {
-				if c.generic {
-					c.rs.Verdict.Warn(errcode.New(errcode.A010, id+" SignaturePolicyIdentifier", err.Error()))
-				} else {
-					c.policyFinding(err, id+" SignaturePolicyIdentifier")
-				}
+				c.policyFinding(err, id+" SignaturePolicyIdentifier")
 			}
 		}
 	}
@@ -743,18 +888,22 @@ func embedded(up *props.UnsignedProperties) (trust.Embedded, []*x509.Certificate
 	return emb, certs
 }
 
-// tsFailure records a time-stamp token that did not verify.
+// tsFailure records a time-stamp token that did not verify. A TSA that chains to no accepted anchor
+// is INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND in every mode (with the anchor the token could prove
+// its time); anything else is tsProblem's: final for a Tagdíj signature, disregarded for a generic one.
 func (c *sigCheck) tsFailure(kind string, err error) {
-	loc := c.rs.ID + " " + kind
 	switch {
-	case errors.Is(err, tsp.ErrImprintMismatch):
-		c.fail(report.HashFailure, errcode.A007, loc, err.Error())
 	case errors.Is(err, tsp.ErrTSAUntrusted):
-		c.incomplete(report.NoCertificateChainFound, errcode.A007, loc, err.Error())
+		c.incomplete(report.NoCertificateChainFound, errcode.A007, c.rs.ID+" "+kind, err.Error())
+		if kind == "SignatureTimeStamp" {
+			c.tsIndeterminate = true
+		}
+	case errors.Is(err, tsp.ErrImprintMismatch):
+		c.tsProblem(report.HashFailure, errcode.A007, kind, err.Error())
 	case tsp.Code(err) == tsp.CodeAlgorithm:
-		c.fail(report.CryptoConstraintsFailure, errcode.A013, loc, err.Error())
+		c.tsProblem(report.CryptoConstraintsFailure, errcode.A013, kind, err.Error())
 	default:
-		c.fail(report.FormatFailure, errcode.A007, loc, err.Error())
+		c.tsProblem(report.FormatFailure, errcode.A007, kind, err.Error())
 	}
 }
 
@@ -769,26 +918,23 @@ func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Ve
 	for _, ts := range up.SignatureTimeStamps() {
 		cm, ok := c14nOf(ts.CanonicalizationMethod)
 		if !ok {
-			c.fail(report.Unsupported, errcode.A013, c.rs.ID+" SignatureTimeStamp", "canonicalization "+ts.CanonicalizationMethod)
+			c.tsProblem(report.CryptoConstraintsFailure, errcode.A013, "SignatureTimeStamp", "canonicalization "+ts.CanonicalizationMethod+" not supported")
 			continue
 		}
-		if err := v.pol.CheckCanonicalization(cm.URI()); err != nil {
-			c.policyFinding(err, c.rs.ID+" SignatureTimeStamp")
-		}
+		c.constraint(v.pol.CheckCanonicalization(cm.URI()), c.rs.ID+" SignatureTimeStamp")
 		if len(ts.Includes) > 0 {
-			c.fail(report.FormatFailure, errcode.A007, c.rs.ID+" SignatureTimeStamp", "explicit Include inputs are not supported")
+			c.tsProblem(report.FormatFailure, errcode.A007, "SignatureTimeStamp", "explicit Include inputs are not supported")
 			continue
 		}
 		data, err := canon(v.doc, c.p.sigValue, cm)
 		if err != nil {
-			c.fail(report.FormatFailure, errcode.A007, c.rs.ID+" SignatureTimeStamp", err.Error())
+			c.tsProblem(report.FormatFailure, errcode.A007, "SignatureTimeStamp", err.Error())
 			continue
 		}
 		if len(ts.Tokens) == 0 {
 			// An XMLTimeStamp, or nothing: the unsigned properties are not signed, so a real token can
 			// be swapped for an empty shell; a time-stamp without a token proves no time.
-			c.fail(report.FormatFailure, errcode.F005, c.rs.ID+" SignatureTimeStamp",
-				"no EncapsulatedTimeStamp / nincs időbélyeg-token")
+			c.tsProblem(report.FormatFailure, errcode.F005, "SignatureTimeStamp", "no EncapsulatedTimeStamp / nincs időbélyeg-token")
 			continue
 		}
 		for _, der := range ts.Tokens {
@@ -799,14 +945,18 @@ func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Ve
 				continue
 			}
 			for _, f := range v.pol.CheckCertificate(v.pol.Timestamp.Role, tok.TSA) {
-				c.policyFinding(f, c.rs.ID+" SignatureTimeStamp TSA")
+				c.constraint(f, c.rs.ID+" SignatureTimeStamp TSA")
 			}
 			// A time-stamp from after the validation time proves nothing about that time: asked "was this
 			// valid at X" (auditor --at X) for an X before T, the signature did not exist in this form yet.
 			if tok.GenTime.After(v.now.Add(v.pol.Gaps.ClockSkew)) {
-				c.fail(report.TimestampOrderFailure, errcode.A007, c.rs.ID+" SignatureTimeStamp",
+				c.tsProblem(report.TimestampOrderFailure, errcode.A007, "SignatureTimeStamp",
 					"genTime "+tok.GenTime.UTC().Format(time.RFC3339)+" is after the validation time "+v.now.UTC().Format(time.RFC3339)+
 						" / az időbélyeg későbbi az ellenőrzés időpontjánál")
+				if c.generic {
+					c.rs.Timestamps = append(c.rs.Timestamps, tsReport("SignatureTimeStamp", tok, false))
+					continue
+				}
 			}
 			c.rs.Timestamps = append(c.rs.Timestamps, tsReport("SignatureTimeStamp", tok, true))
 			if T.IsZero() {
@@ -817,7 +967,9 @@ func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Ve
 				cr := v.opts.Env.CheckChain(v.ctx, trust.ChainQuery{Purpose: pathval.PurposeTSA, Leaf: tok.TSA,
 					Intermediates: append(append([]*x509.Certificate(nil), tok.Certificates...), extra...), T: T, Now: v.now, Embedded: emb})
 				c.st.tsaChain = &cr
-				c.merge(cr.Verdict, "SignatureTimeStamp TSA")
+				// The token's genTime is what the TSA's chain is judged at; for a Tagdíj signature it
+				// counts as proven (SPEC §3: the TSA chain is judged like the signer's).
+				c.merge(c.chainVerdict(cr.Verdict, tok.TSA, T, !c.generic), "SignatureTimeStamp TSA")
 				if cr.EarliestFinal.After(c.rs.EarliestFinal) {
 					c.rs.EarliestFinal = cr.EarliestFinal
 				}
@@ -876,13 +1028,16 @@ func (c *sigCheck) evidence(path *pathval.Result) {
 	}
 }
 
-// signerChain validates the signer's certificate at T (or now, when there is no time-stamp: the
-// signature then already failed F005, and the chain is reported for information).
+// signerChain validates the signer's certificate at T (or now, when there is no time-stamp: a Tagdíj
+// signature then already failed or is incomplete for F005, and the chain is reported for
+// information; a generic one gets the basic validation of EN 319 102-1 §5.3, without proof of
+// existence).
 func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Certificate) {
 	v := c.v
 	cert := c.res.Certificate
 	if cert == nil {
-		c.fail(report.NoSigningCertificate, errcode.F002, c.rs.ID, "KeyInfo has no certificate")
+		// Verified with a bare KeyValue: nothing says whose key it is.
+		c.final(report.NoSigningCertificate, errcode.F002, c.rs.ID, "KeyInfo has no certificate / a KeyInfo nem tartalmaz tanúsítványt")
 		return
 	}
 	at := T
@@ -898,7 +1053,7 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 	cr := v.opts.Env.CheckChain(v.ctx, trust.ChainQuery{Purpose: pathval.PurposeSigner, Leaf: cert, Intermediates: inter,
 		T: at, Now: v.now, Embedded: emb, AllowNonQualified: c.generic || v.opts.Kind == policy.KindReceipt})
 	c.st.signerChain = &cr
-	c.merge(cr.Verdict, "signer")
+	c.merge(c.chainVerdict(cr.Verdict, cert, at, !T.IsZero()), "signer")
 	if cr.EarliestFinal.After(c.rs.EarliestFinal) {
 		c.rs.EarliestFinal = cr.EarliestFinal
 	}
@@ -920,6 +1075,67 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 		c.rs.Verdict.Warn(errcode.New(errcode.A006, c.rs.ID+" signer",
 			"the signer certificate expired "+cert.NotAfter.UTC().Format(time.RFC3339)+
 				"; the verdict rests on the validation data embedded in the signature / a tanúsítvány lejárt, az eredmény az aláírásba ágyazott ellenőrzési adatokon alapul"))
+	}
+}
+
+// chainVerdict turns trust.CheckChain's answer about a certificate at `at` into what it means for the
+// signature (EN 319 102-1 §5.3, §5.5). CheckChain answers for the certificate alone — the sender's
+// `cert check` relies on it — and calls a revoked, expired or weak certificate TOTAL_FAILED; for a
+// signature that is final only where the signature cannot have been made while the certificate was
+// good:
+//
+//   - revoked at or before `at` (A005): TOTAL_FAILED/REVOKED when `at` is proven (poe: the genTime of
+//     a verified time-stamp; SPEC §3), INDETERMINATE/REVOKED_NO_POE when it is only the validation
+//     time — the signature may predate the revocation;
+//   - not valid at `at` (A006): TOTAL_FAILED/NOT_YET_VALID when the certificate's validity had not
+//     begun (the signature existed at `at`, before the certificate did), INDETERMINATE/
+//     OUT_OF_BOUNDS_NO_POE when it had ended — nothing proves the signature existed before expiry;
+//   - an algorithm or key size of the chain (A013): INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE —
+//     another path, or a proof of existence before the algorithm's sunset, may exist;
+//   - a chain constraint (A003 key usage, A004 not qualified): final for a Tagdíj signature (the
+//     policy requires the certificate to be so), INDETERMINATE/CHAIN_CONSTRAINTS_FAILURE for a
+//     generic one.
+//
+// Every other answer (INDETERMINATE ones, and TOTAL_PASSED) is the signature's as it is.
+func (c *sigCheck) chainVerdict(v report.Verdict, leaf *x509.Certificate, at time.Time, poe bool) report.Verdict {
+	if v.Indication != report.TotalFailed || len(v.Findings) == 0 {
+		return v
+	}
+	as := func(i report.Indication, sub report.SubIndication) report.Verdict {
+		out := report.Passed()
+		for _, f := range v.Findings {
+			out.Record(i, sub, f)
+		}
+		return out
+	}
+	switch code := v.Findings[0].Code; {
+	case code == errcode.A005 && poe:
+		return as(report.TotalFailed, report.Revoked)
+	case code == errcode.A005:
+		return as(report.Indeterminate, report.RevokedNoPOE)
+	case code == errcode.A006 && (v.Sub == report.NotYetValid || leaf != nil && at.Before(leaf.NotBefore)):
+		return as(report.TotalFailed, report.NotYetValid)
+	case code == errcode.A006:
+		return as(report.Indeterminate, report.OutOfBoundsNoPOE)
+	case code == errcode.A013:
+		return as(report.Indeterminate, report.CryptoConstraintsFailureNoPOE)
+	case v.Sub == report.ChainConstraintsFailure && c.generic:
+		return as(report.Indeterminate, report.ChainConstraintsFailure)
+	}
+	return v
+}
+
+// timeGaps applies the policy's time-gap rules (SPEC §3, A008, A009). The gaps themselves are Tagdíj
+// rules and do not apply to a generic signature; a time-stamp before the signing time (beyond the
+// clock skew) is INDETERMINATE/TIMESTAMP_ORDER_FAILURE for it, as EN 319 102-1 lists it.
+func (c *sigCheck) timeGaps(signingTime, T time.Time) {
+	for _, f := range c.v.pol.CheckTimeGaps(signingTime, T, c.v.opts.Arrival) {
+		switch {
+		case !c.generic:
+			c.policyFinding(f, c.rs.ID)
+		case f.Sub == policy.SubTimestampOrder:
+			c.constraint(f, c.rs.ID)
+		}
 	}
 }
 
@@ -955,7 +1171,7 @@ func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifi
 			err = errors.New("explicit Include inputs are not supported")
 		}
 		if err != nil {
-			c.fail(report.FormatFailure, errcode.A007, c.rs.ID+" "+name, err.Error())
+			c.tsProblem(report.FormatFailure, errcode.A007, name, err.Error())
 			continue
 		}
 		good := 0
