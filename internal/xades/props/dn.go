@@ -420,3 +420,27 @@ func attrEqual(w, a dnAttr) bool {
 func foldValue(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
+
+// CheckNameString reports whether s is a distinguished-name string NameMatches can compare: a
+// non-empty RFC 4514 / RFC 2253 string whose attribute types are known descriptors or dotted OIDs and
+// whose values are well-escaped UTF-8. A string it refuses never matches any name, so a registry or
+// configuration that stores DN strings checks them with it when they are entered. It does not say that
+// any certificate carries the name.
+func CheckNameString(s string) error {
+	rdns, err := parseDN(s)
+	if err != nil {
+		return fmt.Errorf("xades: name %q: %w", truncateDN(s), err)
+	}
+	if len(rdns) == 0 {
+		return errors.New("xades: name is empty")
+	}
+	return nil
+}
+
+// truncateDN shortens s for an error message.
+func truncateDN(s string) string {
+	if r := []rune(s); len(r) > 80 {
+		return string(r[:80]) + "…"
+	}
+	return s
+}
