@@ -288,16 +288,24 @@ func (d Date) After(e Date) bool { return d.Time().After(e.Time()) }
 // String formats d as YYYY-MM-DD.
 func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }
 
-// MarshalText implements encoding.TextMarshaler.
+// MarshalText implements encoding.TextMarshaler. The zero Date (an absent optional date, such as an
+// open-ended validity) is the empty text.
 func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
 	if !d.Valid() {
 		return nil, fmt.Errorf("declaration: invalid date %04d-%02d-%02d", d.Year, int(d.Month), d.Day)
 	}
 	return []byte(d.String()), nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler; the empty text is the zero Date.
 func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
 	v, err := ParseDate(string(b))
 	if err != nil {
 		return err

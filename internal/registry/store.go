@@ -99,3 +99,27 @@ func WithdrawnCopy(cur *Sheet, date declaration.Date, reason string) (*Sheet, er
 	}
 	return w, nil
 }
+
+// WithSigner returns the new version of cur that also registers s (a signer joining the declarant's
+// signers): a copy with a fresh id and s appended, checked like any sheet (a duplicate local id, a
+// dangling co-signer or deputy reference, a deputy cycle are refused). A withdrawn registration takes
+// no new signer.
+func WithSigner(cur *Sheet, s Signer) (*Sheet, error) {
+	if cur == nil {
+		return nil, fmt.Errorf("registry: add signer: %w", ErrNotFound)
+	}
+	if cur.Withdrawal != nil {
+		return nil, fmt.Errorf("registry: add signer to %s: %w", cur.Key(), ErrWithdrawn)
+	}
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return nil, fmt.Errorf("registry: add signer: new sheet id: %w", err)
+	}
+	n := cur.Clone()
+	n.ID = id.String()
+	n.Signers = append(n.Signers, s)
+	if err := n.Check(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}

@@ -500,7 +500,7 @@ func testConcurrentPuts(t *testing.T, st registry.Store) {
 		}
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
+	errs := make(chan error, 2*workers*each)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/tagdij/tagdij/internal/intake/intaketest"
+	"github.com/tagdij/tagdij/internal/registry"
+	"github.com/tagdij/tagdij/internal/registry/registrytest"
 )
 
 func TestIntakeConformance(t *testing.T) {
@@ -50,4 +52,15 @@ func TestMigrations(t *testing.T) {
 	if _, err := Open(ctx, p); err == nil {
 		t.Error("a database of a newer schema was opened")
 	}
+}
+
+func TestRegistryConformance(t *testing.T) {
+	registrytest.Run(t, func(t *testing.T) registry.Store {
+		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "reg.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db.Registry()
+	})
 }
