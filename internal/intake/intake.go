@@ -94,10 +94,13 @@ type Record struct {
 
 // Store is what intake needs from storage. Implementations must make Record atomic and durable
 // (committed to disk) before it returns nil, and must refuse with ErrConflict a second record of the
-// same SHA256, or a second accepted record of the same SubmissionID.
+// same SHA256 and FileName, a second accepted record of the same SHA256, or a second accepted record
+// of the same SubmissionID.
 type Store interface {
-	// ReceiptFor returns the receipt stored for the package with this hash, or ErrNotFound.
-	ReceiptFor(ctx context.Context, sum [32]byte) (*Stored, error)
+	// ReceiptFor returns the receipt stored for an upload of these bytes under this file name, or
+	// ErrNotFound. (The same bytes under another name are another upload: a corrected name must not
+	// be answered with the old name's rejection.)
+	ReceiptFor(ctx context.Context, sum [32]byte, fileName string) (*Stored, error)
 	// AcceptedSubmission returns the hash of the accepted package carrying submissionID, or
 	// ErrNotFound.
 	AcceptedSubmission(ctx context.Context, submissionID string) ([32]byte, error)
@@ -246,7 +249,7 @@ func (s *Service) Submit(ctx context.Context, up Upload) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
-	if st, err := s.cfg.Store.ReceiptFor(ctx, in.Sum); err == nil {
+	if st, err := s.cfg.Store.ReceiptFor(ctx, in.Sum, up.FileName); err == nil {
 		return replay(st, in.Size()), nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return s.unavailable(fmt.Errorf("store: %w", err))
@@ -429,7 +432,7 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, in *blob.Incomin
 // conflict resolves a lost race: the same bytes recorded meanwhile (answer with that receipt), or the
 // same submission id accepted meanwhile with other bytes (answer T004).
 func (s *Service) conflict(ctx context.Context, log *slog.Logger, in *blob.Incoming, rec *Record, r *receipt.Receipt) (*Outcome, error) {
-	if st, err := s.cfg.Store.ReceiptFor(ctx, rec.SHA256); err == nil {
+	if st, err := s.cfg.Store.ReceiptFor(ctx, rec.SHA256, rec.FileName); err == nil {
 		return replay(st, rec.Size), nil
 	}
 	if !rec.Accepted || rec.SubmissionID == "" {

@@ -56,7 +56,7 @@ func Run(t *testing.T, open Reopener, reopen Reopener) {
 			}
 		}
 		for _, r := range []*intake.Record{acc, rej} {
-			got, err := s.ReceiptFor(ctx, r.SHA256)
+			got, err := s.ReceiptFor(ctx, r.SHA256, r.FileName)
 			if err != nil || got.ReceiptID != r.Receipt.ReceiptID || string(got.Bytes) != string(r.Receipt.Bytes) ||
 				got.Package != r.SHA256 || got.Accepted != r.Accepted || got.Name != r.Receipt.Name {
 				t.Errorf("ReceiptFor %d: %+v, %v", r.Size, got, err)
@@ -85,7 +85,7 @@ func Run(t *testing.T, open Reopener, reopen Reopener) {
 	t.Run("NotFound", func(t *testing.T) {
 		s, done := open(t)
 		defer done()
-		if _, err := s.ReceiptFor(ctx, [32]byte{9}); !errors.Is(err, intake.ErrNotFound) {
+		if _, err := s.ReceiptFor(ctx, [32]byte{9}, "x.es3"); !errors.Is(err, intake.ErrNotFound) {
 			t.Errorf("ReceiptFor: %v", err)
 		}
 		if _, err := s.ReceiptByID(ctx, "nope"); !errors.Is(err, intake.ErrNotFound) {
@@ -114,8 +114,31 @@ func Run(t *testing.T, open Reopener, reopen Reopener) {
 		if _, err := s.ReceiptByID(ctx, again.Receipt.ReceiptID); !errors.Is(err, intake.ErrNotFound) {
 			t.Error("a refused record left its receipt behind (not atomic)")
 		}
+		// The same bytes under another name are another upload (rejected: fine, answered apart); the
+		// bytes accepted twice are a conflict.
+		other := record(3, false, "")
+		other.FileName = "renamed.es3"
+		other.Receipt.ReceiptID = "00000000-0000-4000-8000-999999999998"
+		if err := s.Record(ctx, other); err != nil {
+			t.Errorf("same bytes, another name, rejected: %v", err)
+		}
+		if got, err := s.ReceiptFor(ctx, other.SHA256, "renamed.es3"); err != nil || got.ReceiptID != other.Receipt.ReceiptID {
+			t.Errorf("ReceiptFor(another name): %+v %v", got, err)
+		}
+		if got, err := s.ReceiptFor(ctx, other.SHA256, record(3, true, sub).FileName); err != nil || !got.Accepted {
+			t.Errorf("ReceiptFor(the accepted name): %+v %v", got, err)
+		}
+		if st, err := s.PackageStatus(ctx, other.SHA256); err != nil || !st.Accepted {
+			t.Errorf("status of bytes both accepted and rejected must be the acceptance: %+v %v", st, err)
+		}
+		twice := record(3, true, "66666666-6666-4666-8666-666666666666")
+		twice.FileName = "third.es3"
+		twice.Receipt.ReceiptID = "00000000-0000-4000-8000-999999999997"
+		if err := s.Record(ctx, twice); !errors.Is(err, intake.ErrConflict) {
+			t.Errorf("the same bytes accepted twice: %v", err)
+		}
 		// The same submission id accepted with other bytes: conflict; rejected with it: fine.
-		other := record(4, true, sub)
+		other = record(4, true, sub)
 		if err := s.Record(ctx, other); !errors.Is(err, intake.ErrConflict) {
 			t.Errorf("same submission accepted twice: %v", err)
 		}
@@ -172,7 +195,7 @@ func Run(t *testing.T, open Reopener, reopen Reopener) {
 			done()
 			s2, done2 := reopen(t)
 			defer done2()
-			if got, err := s2.ReceiptFor(ctx, r.SHA256); err != nil || got.ReceiptID != r.Receipt.ReceiptID {
+			if got, err := s2.ReceiptFor(ctx, r.SHA256, r.FileName); err != nil || got.ReceiptID != r.Receipt.ReceiptID {
 				t.Errorf("after reopen: %v", err)
 			}
 		})

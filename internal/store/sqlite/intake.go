@@ -24,8 +24,9 @@ const (
 )
 
 // ReceiptFor implements intake.Store.
-func (s *DB) ReceiptFor(ctx context.Context, sum [32]byte) (*intake.Stored, error) {
-	return s.receipt(ctx, `SELECT r.id, r.name, r.bytes, r.package_sha256, r.accepted FROM receipts r JOIN packages p ON p.receipt_id = r.id WHERE p.sha256 = ?`, sum[:])
+func (s *DB) ReceiptFor(ctx context.Context, sum [32]byte, fileName string) (*intake.Stored, error) {
+	return s.receipt(ctx, `SELECT r.id, r.name, r.bytes, r.package_sha256, r.accepted FROM receipts r JOIN packages p ON p.receipt_id = r.id
+		WHERE p.sha256 = ? AND p.file_name = ?`, sum[:], fileName)
 }
 
 // ReceiptByID returns a stored receipt by its id (GET /v1/receipts/{id}), or intake.ErrNotFound.
@@ -33,10 +34,10 @@ func (s *DB) ReceiptByID(ctx context.Context, id string) (*intake.Stored, error)
 	return s.receipt(ctx, `SELECT id, name, bytes, package_sha256, accepted FROM receipts WHERE id = ?`, id)
 }
 
-func (s *DB) receipt(ctx context.Context, query string, arg any) (*intake.Stored, error) {
+func (s *DB) receipt(ctx context.Context, query string, args ...any) (*intake.Stored, error) {
 	var st intake.Stored
 	var pkg []byte
-	err := s.db.QueryRowContext(ctx, query, arg).Scan(&st.ReceiptID, &st.Name, &st.Bytes, &pkg, &st.Accepted)
+	err := s.db.QueryRowContext(ctx, query, args...).Scan(&st.ReceiptID, &st.Name, &st.Bytes, &pkg, &st.Accepted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, intake.ErrNotFound
 	}
@@ -112,7 +113,9 @@ func (s *DB) PackageStatus(ctx context.Context, sum [32]byte) (*intake.Status, e
 	var arrival, final sql.NullInt64
 	var state, codes string
 	var sub sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT arrival, accepted, state, status, earliest_final, receipt_id, codes, submission_id FROM packages WHERE sha256 = ?`, sum[:]).
+	// The acceptance if there is one, else the latest answer for these bytes.
+	err := s.db.QueryRowContext(ctx, `SELECT arrival, accepted, state, status, earliest_final, receipt_id, codes, submission_id FROM packages
+		WHERE sha256 = ? ORDER BY accepted DESC, seq DESC LIMIT 1`, sum[:]).
 		Scan(&arrival, &st.Accepted, &state, &st.Status, &final, &st.ReceiptID, &codes, &sub)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, intake.ErrNotFound

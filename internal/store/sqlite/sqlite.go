@@ -28,7 +28,8 @@ type DB struct {
 var migrations = []string{
 	// 1: packages, receipts and the processor's jobs.
 	`CREATE TABLE packages (
-		sha256         BLOB PRIMARY KEY,
+		seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+		sha256         BLOB NOT NULL,
 		size           INTEGER NOT NULL,
 		file_name      TEXT NOT NULL,
 		arrival        INTEGER NOT NULL, -- Unix nanoseconds, UTC
@@ -47,16 +48,20 @@ var migrations = []string{
 		status         TEXT NOT NULL,
 		receipt_id     TEXT NOT NULL UNIQUE
 	);
+	-- One answer per (bytes, name): a retry gets it again; the same bytes under another name are a new
+	-- upload. At most one acceptance per package and per submission id.
+	CREATE UNIQUE INDEX packages_upload ON packages(sha256, file_name);
+	CREATE UNIQUE INDEX packages_accepted ON packages(sha256) WHERE accepted = 1;
 	CREATE UNIQUE INDEX packages_accepted_submission ON packages(submission_id) WHERE accepted = 1;
 	CREATE TABLE receipts (
 		id             TEXT PRIMARY KEY,
-		package_sha256 BLOB NOT NULL REFERENCES packages(sha256),
+		package_sha256 BLOB NOT NULL,
 		name           TEXT NOT NULL,
 		bytes          BLOB NOT NULL,
 		accepted       INTEGER NOT NULL
 	);
 	CREATE TABLE jobs (
-		package_sha256 BLOB PRIMARY KEY REFERENCES packages(sha256),
+		package_sha256 BLOB PRIMARY KEY, -- the accepted package
 		due_at         INTEGER NOT NULL,
 		state          TEXT NOT NULL,
 		attempts       INTEGER NOT NULL DEFAULT 0,
