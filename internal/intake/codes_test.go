@@ -270,15 +270,17 @@ func TestRegistryRules(t *testing.T) {
 	mandatory2 := func(ss []registry.Signer) { ss[1].Mandatory = true }
 	mandatoryWithDeputy := func(ss []registry.Signer) { ss[0].Mandatory, ss[0].Deputy = true, ss[2].ID }
 	expired1 := func(ss []registry.Signer) { ss[0].ValidTo = yesterday }
-	withdrawn := func(sh *registry.Sheet) { sh.Withdrawal = &registry.Withdrawal{Date: yesterday, Reason: "teszt / test"} }
+	withdrawn := func(sh *registry.Sheet) {
+		sh.Withdrawal = &registry.Withdrawal{Date: yesterday, Reason: "teszt / test"}
+	}
 	for _, c := range []struct {
-		name     string
-		edit     edit
-		sheet    func(*registry.Sheet)
-		signers  []int
-		want     intake.Kind
-		code     errcode.Code
-		roles    []receipt.Role
+		name    string
+		edit    edit
+		sheet   func(*registry.Sheet)
+		signers []int
+		want    intake.Kind
+		code    errcode.Code
+		roles   []receipt.Role
 	}{
 		{"alone", alone, nil, []int{0}, intake.Accepted, "", []receipt.Role{receipt.Alone}},
 		{"jointly with the co-signer", jointly, nil, []int{0, 1}, intake.Accepted, "", []receipt.Role{receipt.Jointly, receipt.Alone}},

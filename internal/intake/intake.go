@@ -43,6 +43,7 @@ import (
 	"github.com/tagdij/tagdij/internal/receiptpkg"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/trust"
+	"github.com/tagdij/tagdij/policy"
 	"github.com/tagdij/tagdij/schema"
 )
 
@@ -148,7 +149,7 @@ type Config struct {
 	Store   Store
 	Signers Signers
 	Receipt ReceiptSigner
-	// MaxBytes is the largest package accepted (T003 beyond).
+	// MaxBytes is the largest package accepted (T003 beyond); the policy's package MaxSize caps it.
 	MaxBytes int64
 	// RetryAfter is what an ErrUnavailable outcome advises; zero: one minute.
 	RetryAfter time.Duration
@@ -174,6 +175,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("intake: no size limit")
 	case len(cfg.Fund.Code) != 4:
 		return nil, errors.New("intake: fund code must have 4 digits")
+	}
+	if rules, ok := cfg.Env.Policy.Document(policy.KindPackage); ok && rules.MaxSize > 0 && rules.MaxSize < cfg.MaxBytes {
+		// The signature policy's package size limit is the law; the configuration may only be stricter.
+		cfg.MaxBytes = rules.MaxSize
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -204,10 +209,10 @@ type Kind string
 
 // Outcome kinds.
 const (
-	Accepted Kind = "accepted" // BEFOGADVA, stored, job queued
-	Rejected Kind = "rejected" // ELUTASITVA, stored
+	Accepted Kind = "accepted"  // BEFOGADVA, stored, job queued
+	Rejected Kind = "rejected"  // ELUTASITVA, stored
 	TooLarge Kind = "too-large" // ELUTASITVA with T003; the body was cut off
-	Replayed Kind = "replayed" // a byte-identical re-upload: the stored receipt
+	Replayed Kind = "replayed"  // a byte-identical re-upload: the stored receipt
 )
 
 // Outcome is the answer to one upload: the signed receipt package to send back.

@@ -137,8 +137,8 @@ func xmlText(s string) string {
 
 type regSheet struct {
 	ID, Name, TaxNumber, Fund, First, Filed, From, EncCert string
-	Contact, Phone, Address                               string
-	Signers                                               []regSigner
+	Contact, Phone, Address                                string
+	Signers                                                []regSigner
 }
 
 type regSigner struct{ ID, Name, SHA256 string }
