@@ -65,9 +65,8 @@ step "7. Pack: ZIP, encrypt for the fund and for ourselves (CMS, AES-256, RSA-OA
 PKG=$(sed -n 's#^Fájl / File: *##p' "$OUT/pack.txt")
 echo "package: $PKG"
 
-if [ -x scripts/demo-sign.sh ]; then
-  scripts/demo-sign.sh "$SB" "$PKG" "$OUT"
-fi
+scripts/demo-sign.sh "$SB" "$PKG" "$OUT"
+scripts/demo-receiver.sh "$SB" "$PKG" "$OUT"
 
 step "Sandbox down"
 cleanup
@@ -76,3 +75,4 @@ echo "sandbox stopped"
 step "Done"
 echo "Printable declaration page: $OUT/bevallas.html"
 echo "Package:                    $PKG"
+echo "Receipt:                    $OUT/receipt.es3"

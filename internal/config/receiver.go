@@ -17,7 +17,6 @@ import (
 //	  "fund": {"code": "0101", "name": "Tagdíj Sandbox Magánnyugdíjpénztár"},
 //	  "listen": "127.0.0.1:8443",
 //	  "adminListen": "127.0.0.1:9443",
-//	  "tlsCert": "certs/fund-tls-chain.pem",
 //	  "tlsKey": "p12:keys/fund-tls.p12",
 //	  "tlsSecret": "file:secrets/p12.pass",
 //	  "receiptKey": "p12:keys/fund-receipt.p12",
@@ -32,7 +31,8 @@ import (
 //
 // Fields: fund (the receiving fund's 4-digit code and name, written into every receipt); listen (the
 // public HTTPS address); adminListen (the admin address for /healthz, /readyz and /metrics: loopback
-// by default); tlsCert (PEM: the server certificate, then its CAs) and tlsKey (a key specification,
+// by default); tlsCert (optional PEM: the server certificate, then its CAs; default: the certificate and chain
+// stored with the key) and tlsKey (a key specification,
 // p12: or pkcs11:) with tlsSecret; receiptKey and receiptSecret (the receipt key, SEC-14: never the TLS
 // key, the receiver refuses to start otherwise); tsaURL (the receipts' time-stamps); trust and policy
 // as for the sender; dataDir (the SQLite database receiver.db and the blob store blobs/); maxPackageBytes
@@ -44,7 +44,7 @@ type Receiver struct {
 	Fund            ReceiverFund   `json:"fund"`
 	Listen          string         `json:"listen"`
 	AdminListen     string         `json:"adminListen,omitempty"`
-	TLSCert         string         `json:"tlsCert"`
+	TLSCert         string         `json:"tlsCert,omitempty"`
 	TLSKey          string         `json:"tlsKey"`
 	TLSSecret       string         `json:"tlsSecret,omitempty"`
 	ReceiptKey      string         `json:"receiptKey"`
@@ -158,9 +158,6 @@ func (r *Receiver) validate() []Problem {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(field, "HOST:PORT kell / HOST:PORT is needed")
 		}
-	}
-	if r.TLSCert == "" {
-		bad("tlsCert", "kötelező / required")
 	}
 	for field, spec := range map[string]string{"tlsKey": r.TLSKey, "receiptKey": r.ReceiptKey} {
 		if _, err := keys.ParseKeySpec(spec); err != nil {
