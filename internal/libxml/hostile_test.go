@@ -398,6 +398,9 @@ func afterRootCases() []afterRootCase {
 		{name: "comments and PIs after root", data: []byte("<a/>\n<!-- c -->\n<?pi data?>\n<!---->")},
 		{name: "comments and PIs around root", data: []byte("<?xml version=\"1.0\"?>\n<!-- c --><?p?>\n<a>x</a><?q?>\n")},
 		{name: "much white space after root", data: append([]byte("<a/>"), bytes.Repeat([]byte(" \n"), 100_000)...)},
+		// Decoded to UTF-8 chunk by chunk: every byte must still count as read.
+		{name: "large ISO-8859-2 document, comment after root", data: []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-2\"?>\n<a>" +
+			strings.Repeat("<b x=\"\xf5\">\xe1rv\xedzt\xfbr\xf5</b>\n", 20_000) + "</a>\n<!-- \xf5 -->\n")},
 	}
 }
 
