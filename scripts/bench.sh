@@ -65,6 +65,27 @@ else
   say "XSD only (in-process):  benchmark failed, see $OUT/xsd.txt"
 fi
 
+# Flood documents (issue 7): shapes that cost libxml2 far more memory per byte than a declaration. For
+# each, BenchmarkFlood parses it under DefaultLimits (refused by the pre-scan, or accepted: the densest
+# shapes the tree-node budget lets through) and runs xmllint --stream on the same file in the same
+# iteration (a parse that builds no tree: the cost of reading the bytes at all); then it measures the
+# peak RSS of one Parse in a fresh process and of xmllint --noout (a full tree, no limits) on the file.
+say ""
+say "== Flood documents (time and peak RSS per MB; references: xmllint --stream and --noout on the same file, same run)"
+flood=$(go test -run '^$' -bench '^BenchmarkFlood$' -benchtime "$BENCHTIME" ./internal/libxml 2>&1 | tee "$OUT/flood.txt" | grep '^BenchmarkFlood/' || true)
+if [ -n "$flood" ]; then
+  echo "$flood" | awk '{
+    for (i = 3; i < NF; i++) v[$(i+1)] = $i
+    name = $1; sub(/^BenchmarkFlood\//, "", name); sub(/-[0-9]+$/, "", name)
+    s = v["ns/op"] / 1e9; mb = v["MB/s"] * s
+    printf "%-22s %5.1f MB %-8s %7.2f ms/MB (%6.1f MB/s); stream-time-ratio %6.3f; peak RSS %5.2f MB/MB, xmllint --noout %5.2f MB/MB (ratio %.2f)\n",
+      name, mb, (v["accepted"] > 0 ? "accepted" : "refused"), (mb > 0 ? 1000 * s / mb : 0), v["MB/s"], v["stream-time-ratio"],
+      v["peak-RSS-MB/MB"], v["xmllint-peak-RSS-MB/MB"], (v["xmllint-peak-RSS-MB/MB"] > 0 ? v["peak-RSS-MB/MB"] / v["xmllint-peak-RSS-MB/MB"] : 0)
+  }' | tee -a "$summary"
+else
+  say "flood documents:        benchmark failed or skipped (xmllint missing?), see $OUT/flood.txt"
+fi
+
 say ""
 say "== Go benchmarks (ratios are reported as custom metrics where a reference runs in the same benchmark)"
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "$BENCHTIME" -benchmem ${BENCH_PKGS:-./...} 2>&1 | tee "$OUT/results.txt" | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$summary"

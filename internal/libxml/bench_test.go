@@ -2,6 +2,7 @@ package libxml
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,21 +19,35 @@ import (
 	"github.com/beevik/etree"
 )
 
-// declaration generates a contribution declaration of about size bytes: namespaced, with Hungarian
-// text, attributes and one comment per hundred members, the shape Tagdíj signs. It is built inside
-// each benchmark, so `go test` without -bench never pays for it.
+// declaration generates a contribution declaration of about size bytes in the vocabulary and layout
+// Tagdíj writes (internal/synth: two-space indentation, one Tetel per member), with Hungarian text, an
+// attribute per member and, for the canonicalization benchmarks, one comment per hundred members.
+// 100,000 members make about 38 MB. It is built inside each benchmark, so `go test` without -bench
+// never pays for it. (It cannot use synth itself: synth imports this package.)
 func declaration(size int) []byte {
 	var b bytes.Buffer
 	b.Grow(size + 512)
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
-	b.WriteString(`<bevallas xmlns="urn:tagdij:bevallas:1" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" verzio="1.0" Id="bevallas">` + "\n")
+	b.WriteString(`<Bevallas xmlns="urn:x-mnyp:tagdijbevallas:1" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" verzio="1.0">` + "\n")
+	b.WriteString("  <Tetelek>\n")
 	for i := 0; b.Len() < size; i++ {
 		if i%100 == 0 {
-			fmt.Fprintf(&b, "  <!-- %d. blokk -->\n", i/100)
+			fmt.Fprintf(&b, "    <!-- %d. blokk -->\n", i/100)
 		}
-		fmt.Fprintf(&b, "  <tag azonosito=\"%d\" adoazonosito=\"8%09d\">\n    <nev>Kovács Ődön %d</nev>\n    <osszeg penznem=\"HUF\">%d</osszeg>\n  </tag>\n", i, i, i, 1000+i%50000)
+		base := 150_000 + (i*7919)%900_000
+		fmt.Fprintf(&b, `    <Tetel sorszam="%d">
+      <Nev>Kovács Ődön %d</Nev>
+      <SzuletesiDatum>19%02d-%02d-%02d</SzuletesiDatum>
+      <TAJ>%09d</TAJ>
+      <Adoazonosito>8%09d</Adoazonosito>
+      <JogviszonyKezdete>20%02d-%02d-%02d</JogviszonyKezdete>
+      <Jarulekalap>%d</Jarulekalap>
+      <Tagdij>%d</Tagdij>
+      <MunkaltatoiKiegeszites>%d</MunkaltatoiKiegeszites>
+    </Tetel>
+`, i+1, i, 50+i%50, 1+i%12, 1+i%28, i, i, i%26, 1+i%12, 1+i%28, base, base*8/100, (i%3)*1000)
 	}
-	b.WriteString("</bevallas>\n")
+	b.WriteString("  </Tetelek>\n</Bevallas>\n")
 	return b.Bytes()
 }
 
@@ -266,4 +283,125 @@ func BenchmarkParseVsXmllint(b *testing.B) {
 	b.ReportMetric(mb/refCPU.Seconds(), "xmllint-cpu-MB/s")
 	b.ReportMetric(ourCPU.Seconds()/refCPU.Seconds(), "cpu-ratio")
 	b.ReportMetric(ourWall.Seconds()/refWall.Seconds(), "time-ratio")
+}
+
+// benchFloods are the flood documents of BenchmarkFlood and BenchmarkPrescan (see floodUnits), of
+// 32 MB each but the distinct names (xmllint, the reference, takes 130 s for 32 MB of them; 4 MB:
+// 4 s), and a declaration of the same size for comparison.
+var benchFloods = []struct {
+	name string
+	spec floodSpec
+}{
+	{"attributes", floodSpec{Unit: "attributes", Size: 32 << 20}},
+	{"empty-elements", floodSpec{Unit: "empty elements", Size: 32 << 20}},
+	{"comments", floodSpec{Unit: "comments", Size: 32 << 20}},
+	{"text-nodes", floodSpec{Unit: "text nodes", Size: 32 << 20}},
+	{"distinct-names", floodSpec{Unit: "distinct names", Size: 4 << 20}},
+	{"elements-and-blanks", floodSpec{Unit: "elements and blanks", Size: 32 << 20}},
+	{"attributes-and-blanks", floodSpec{Unit: "attributes and blanks", Size: 32 << 20}},
+	{"declaration", floodSpec{Unit: "declaration", Size: 32 << 20}},
+}
+
+// BenchmarkPrescan measures the pre-scan alone on each flood document (to its verdict: the refused
+// ones are refused part of the way in) and on the declaration.
+func BenchmarkPrescan(b *testing.B) {
+	lim := DefaultLimits()
+	run := func(b *testing.B, data []byte) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = prescan(data, lim)
+		}
+	}
+	for _, f := range benchFloods {
+		b.Run(f.name, func(b *testing.B) {
+			data, err := f.spec.build()
+			if err != nil {
+				b.Fatal(err)
+			}
+			run(b, data)
+		})
+	}
+}
+
+// BenchmarkFlood parses each flood document under DefaultLimits and, in the same iteration, runs
+// `xmllint --stream --noout` on the same bytes (a streaming parse that builds no tree: the cost of
+// reading the bytes at all), and reports ours/xmllint as stream-time-ratio. After timing, it measures
+// the peak RSS of one Parse in a fresh process (TestFloodChild: the document itself included) and,
+// where GNU time is installed, that of `xmllint --noout` (a full tree, no limits) on the same file,
+// both per MB of input: peak-RSS-MB/MB and xmllint-peak-RSS-MB/MB. accepted is 1 when the defaults
+// let the document through.
+func BenchmarkFlood(b *testing.B) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		b.Skipf("xmllint not found: %v", err)
+	}
+	for _, f := range benchFloods {
+		b.Run(f.name, func(b *testing.B) {
+			data, err := f.spec.build()
+			if err != nil {
+				b.Fatal(err)
+			}
+			file := filepath.Join(b.TempDir(), "flood.xml")
+			if err := os.WriteFile(file, data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data)))
+			accepted := 0.0
+			var ourCPU, refWall, ourWall time.Duration
+			runtime.GC()
+			b.ResetTimer()
+			for b.Loop() {
+				w0, c0 := time.Now(), cpuTime()
+				d, err := Parse(data)
+				ourCPU += cpuTime() - c0
+				ourWall += time.Since(w0)
+				if err == nil {
+					accepted = 1
+					d.Close()
+				} else if !errors.Is(err, ErrLimit) {
+					b.Fatalf("refused for something else than a limit: %v", err)
+				}
+				b.StopTimer()
+				cmd := exec.Command(xmllint, "--stream", "--noout", "--nonet", file)
+				w1 := time.Now()
+				// xmllint exits non-zero on documents it finds too large or deep; its time still counts.
+				_ = cmd.Run()
+				refWall += time.Since(w1)
+				b.StartTimer()
+			}
+			b.StopTimer()
+			mb := float64(len(data)) / 1e6
+			b.ReportMetric(float64(b.N)*mb/ourCPU.Seconds(), "cpu-MB/s")
+			b.ReportMetric(ourWall.Seconds()/refWall.Seconds(), "stream-time-ratio")
+			b.ReportMetric(accepted, "accepted")
+			if res := runFlood(b, f.spec); res.PeakRSS > 0 {
+				b.ReportMetric(float64(res.PeakRSS)/1e6/mb, "peak-RSS-MB/MB")
+			}
+			if peak := toolPeakRSS(b, xmllint, "--noout", "--nonet", file); peak > 0 {
+				b.ReportMetric(float64(peak)/1e6/mb, "xmllint-peak-RSS-MB/MB")
+			}
+		})
+	}
+}
+
+// toolPeakRSS runs a command under GNU time and returns its peak RSS in bytes; 0 without GNU time.
+// The command's exit status is ignored (xmllint refuses some floods itself).
+func toolPeakRSS(b *testing.B, name string, args ...string) int64 {
+	const gnuTime = "/usr/bin/time"
+	if _, err := os.Stat(gnuTime); err != nil {
+		return 0
+	}
+	report := filepath.Join(b.TempDir(), "time.out")
+	_ = exec.Command(gnuTime, append([]string{"-f", "%M", "-o", report, name}, args...)...).Run()
+	raw, err := os.ReadFile(report)
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	kb, err := strconv.ParseInt(strings.TrimSpace(lines[len(lines)-1]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return kb << 10
 }

@@ -7,9 +7,13 @@
 // Parse rejects any DOCTYPE (and so every DTD, entity declaration and external subset) before libxml2
 // reads its body, never expands or loads entities, never touches the network (an external-entity loader
 // that refuses everything is installed once, at package initialisation), accepts only UTF-8 and
-// ISO-8859-2, and enforces Limits (input size, nesting depth, node count, attributes per element, text
-// length) twice: first in a linear pre-scan over the raw bytes, so that hostile shapes are refused
-// before libxml2 allocates anything for them, then inside the SAX callbacks as the tree is built.
+// ISO-8859-2, refuses a NUL byte anywhere and anything but white space, comments and processing
+// instructions after the root element (libxml2 2.9 would stop at a NUL and ignore the rest), and
+// enforces Limits (input size, nesting depth, nodes, attributes per element and in all, tree nodes
+// per byte of input, distinct names, text length) twice: first in a linear pre-scan over the raw
+// bytes, so that hostile shapes are refused before libxml2 allocates anything for them, then inside
+// the SAX callbacks as the tree is built, counting the same way. The tree-node budget is what keeps
+// the memory of a parse proportional to the input whatever its shape (see Limits).
 //
 // # etree and libxml2
 //

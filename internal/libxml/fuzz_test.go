@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -124,7 +125,14 @@ func measure(data []byte) (s shape, ok bool) {
 			depth++
 			s.nodes++
 			s.depth = max(s.depth, depth)
-			s.attrs = max(s.attrs, len(tk.Attr))
+			n := 0
+			for _, a := range tk.Attr {
+				// libxml2 drops the declaration of the xml prefix; Limits do not count it.
+				if a.Name.Space != "xmlns" || a.Name.Local != "xml" {
+					n++
+				}
+			}
+			s.attrs = max(s.attrs, n)
 		case xml.EndElement:
 			depth--
 		case xml.Comment:
@@ -218,6 +226,96 @@ func FuzzPrescan(f *testing.F) {
 			if s, ok := measure(data); ok && (s.depth > lim.MaxDepth || s.nodes > lim.withDefaults().MaxNodes || s.attrs > lim.MaxAttrs) {
 				t.Fatalf("accepted %+v under %+v", s, lim)
 			}
+		}
+	})
+}
+
+// agreeLimits are the limit sets FuzzPrescanAgrees judges each input under: the defaults, and small
+// ones that short fuzz inputs reach (a huge BytesPerTreeNode makes the tree budget its base alone).
+var agreeLimits = []Limits{
+	{},
+	{MaxDepth: 3, MaxNodes: 6, MaxAttrs: 2, MaxTextBytes: 12, MaxNamespaces: 2, MaxNamespacesInScope: 1,
+		MaxTotalAttrs: 3, BaseTreeNodes: 10, BytesPerTreeNode: 1 << 40, MaxNames: 4},
+	{MaxDepth: 1, MaxNodes: 2, MaxAttrs: 1, MaxTextBytes: 4, MaxNamespaces: 1, MaxNamespacesInScope: 1,
+		MaxTotalAttrs: 1, BaseTreeNodes: 1, BytesPerTreeNode: 8, MaxNames: 1},
+}
+
+// isTextLimit reports whether err is the pre-scan's refusal of a text run or CDATA section as too long.
+func isTextLimit(err error) bool {
+	var xe *Error
+	return errors.As(err, &xe) && xe.Kind == KindLimit && (strings.HasPrefix(xe.Msg, "text longer") || strings.HasPrefix(xe.Msg, "CDATA section longer"))
+}
+
+// checkAgreement judges data with the pre-scan and with libxml2 alone (the pre-scan bypassed, the
+// same limits enforced by the callbacks in shim.c) under lim, and fails t where they disagree beyond
+// what is allowed. The pre-scan may be stricter than libxml2 only on limits and only where it
+// measures differently, never on a well-formed document within the limits:
+//
+//  1. If libxml2 accepts, the pre-scan accepts, except for what only the pre-scan enforces (the
+//     encodings and XML version of checkEncoding), and except a text limit on a document with a
+//     reference or a CR: the pre-scan measures a text run or CDATA section in raw bytes, libxml2 after
+//     decoding, and only references ("&amp;" is one byte) and CR LF normalization make that shorter.
+//  2. If the pre-scan refuses for a limit, libxml2 refuses too (with that exception).
+//  3. If both accept, they counted the same: elements, comments and PIs; attributes; tree nodes;
+//     namespace declarations. libxml2's dictionary holds every name the pre-scan counted and may
+//     hold more (namespace URIs, xml:id values, interned white space).
+//
+// The other direction is allowed: libxml2 may refuse for a limit what the pre-scan let through
+// (text split by CDATA sections is one node to it, ISO-8859-2 text grows when decoded), which is why
+// the callbacks enforce the limits a second time.
+func checkAgreement(t *testing.T, data []byte, lim Limits) {
+	t.Helper()
+	pre, preErr := scan(data, lim.withDefaults())
+	d, lib, libErr := Parser{Limits: lim}.parse(data, false)
+	if d != nil {
+		d.Close()
+	}
+	if preErr != nil {
+		var xe *Error
+		if !errors.As(preErr, &xe) || (xe.Kind != KindLimit && xe.Kind != KindForbidden && xe.Kind != KindMalformed) {
+			t.Fatalf("pre-scan: %v", preErr)
+		}
+	}
+	if libErr != nil {
+		var xe *Error
+		if !errors.As(libErr, &xe) || xe.Kind < KindMalformed || xe.Kind > KindLimit {
+			t.Fatalf("libxml2 alone: unclassified or internal error %v", libErr)
+		}
+	}
+	switch {
+	case libErr == nil && preErr != nil: // 1 and 2
+		if checkEncoding(data) != nil || (isTextLimit(preErr) && bytes.ContainsAny(data, "&\r")) {
+			return
+		}
+		t.Fatalf("under %+v libxml2 accepts, the pre-scan refuses: %v", lim, preErr)
+	case libErr == nil && preErr == nil: // 3
+		if pre.nodes != lib.nodes || pre.attrs != lib.attrs || pre.tree != lib.tree || pre.namespaces != lib.namespaces || pre.names > lib.names {
+			t.Fatalf("counts differ under %+v:\npre-scan %+v\nlibxml2  %+v", lim, pre, lib)
+		}
+	}
+}
+
+// FuzzPrescanAgrees checks that the pre-scan and libxml2's callbacks judge every input alike under
+// each of agreeLimits (see checkAgreement for the exact relation).
+func FuzzPrescanAgrees(f *testing.F) {
+	addSeeds(f)
+	for _, c := range afterRootCases() {
+		// Large seeds make every mutation and minimization step slow: leave them to the unit test.
+		if len(c.data) <= 4<<10 {
+			f.Add(c.data)
+		}
+	}
+	for _, s := range []string{
+		"<r><e/><e/><e/><e/><e/><e/></r>", "<r>x<!---->y<?p?>z<![CDATA[a]]><![CDATA[b]]>c</r>",
+		`<r a="1" b="2"><e xmlns:p="urn:p" p:a="&amp;"/></r>`, "<r>\r\n  <e/>\r\n</r>", "<r>&amp;&amp;&amp;&amp;&amp;</r>",
+		"<r><![CDATA[]]></r>", "<r><![CDATA[x]]> <![CDATA[y]]></r>", `<r xmlns:xml="http://www.w3.org/XML/1998/namespace" xml:id="a"/>`,
+		"<r>\n                    <e/>\n                     <e/></r>", "<a1><a2/><a3/><a4/><a5/><a6/></a1>", "<?p1?><?p2?><r/><?p3?>",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, lim := range agreeLimits {
+			checkAgreement(t, data, lim)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package libxml
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -310,6 +311,8 @@ func attackDocs(size int) map[string]attack {
 	docs["text split by cdata"] = attack{data: []byte("<a>" + strings.Repeat(strings.Repeat("x", 1000)+"<![CDATA[y]]>", size/1013) + "</a>"),
 		limits: Limits{MaxTextBytes: 512 << 10}}
 	docs["utf-16"] = attack{data: utf16LE("<a>"+strings.Repeat("x", size/2)+"</a>", true)}
+	docs["distinct names"] = attack{data: floodDoc("<a%d/>", size, 0)}
+	docs["NUL and a second document"] = attack{data: append([]byte("<a/>\x00"), floodDoc("<e/>", size, 0)...)}
 	docs["malformed at end"] = attack{data: []byte("<r>" + strings.Repeat("<e>x</e>", size/8) + "</x>")}
 	return docs
 }
@@ -354,5 +357,213 @@ func TestRejectionIsCheap(t *testing.T) {
 				t.Errorf("took %v", elapsed)
 			}
 		})
+	}
+}
+
+// afterRootCase is an input around the end of the root element and how both layers must judge it.
+type afterRootCase struct {
+	name      string
+	data      []byte
+	want      error // nil: accepted
+	line, col int   // of the pre-scan's refusal; 0: not asserted
+	msg       string
+}
+
+func afterRootCases() []afterRootCase {
+	dossier := []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<es:Dossier xmlns:es="https://www.microsec.hu/ds/e-szigno30#"><es:DossierProfile Id="fake"/></es:Dossier>
+`)
+	return []afterRootCase{
+		{name: "NUL after root", data: []byte("<a/>\x00"), want: ErrMalformed, line: 1, col: 5, msg: "NUL"},
+		{name: "NUL and junk after root", data: []byte("<a>x</a>\x00junk"), want: ErrMalformed, line: 1, col: 9, msg: "NUL"},
+		{name: "NUL and a second document", data: append([]byte("<a>x</a>\n\x00"), dossier...), want: ErrMalformed, line: 2, col: 1, msg: "NUL"},
+		{name: "NUL after 1 MB after root", data: append([]byte("<a/>\n\x00"), bytes.Repeat([]byte("<b>junk</b>"), 100_000)...), want: ErrMalformed, line: 2, col: 1},
+		{name: "NUL after white space after root", data: []byte("<a/>\n  \x00<b/>"), want: ErrMalformed, line: 2, col: 3},
+		{name: "NUL after a comment after root", data: []byte("<a/><!-- c -->\x00<b/>"), want: ErrMalformed, line: 1, col: 15},
+		{name: "NUL in ISO-8859-2 after root", data: []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-2\"?><a>\xf5</a>\x00<b>\xf5</b>"), want: ErrMalformed},
+		{name: "NUL after BOM and root", data: []byte("\xef\xbb\xbf<a/>\x00<b/>"), want: ErrMalformed, line: 1, col: 8},
+		{name: "NUL inside text", data: []byte("<a>x\x00y</a>"), want: ErrMalformed, line: 1, col: 5},
+		{name: "NUL inside an attribute", data: []byte(`<a b="x` + "\x00" + `y"/>`), want: ErrMalformed, line: 1, col: 8},
+		{name: "NUL inside a comment", data: []byte("<a><!--\x00--></a>"), want: ErrMalformed, line: 1, col: 8},
+		{name: "NUL after the XML declaration", data: []byte("<?xml version=\"1.0\"?>\x00<a/>"), want: ErrMalformed, line: 1, col: 22},
+		{name: "text after root", data: []byte("<a/>\ntext"), want: ErrMalformed, line: 2, col: 1, msg: "after the root"},
+		{name: "text after root and a comment", data: []byte("<a/><!--c-->x"), want: ErrMalformed, line: 1, col: 13, msg: "after the root"},
+		{name: "second element after root", data: []byte("<a/>\n<b/>"), want: ErrMalformed, line: 2, col: 1, msg: "after the root"},
+		{name: "second document after root", data: append([]byte("<a/>\n"), dossier...), want: ErrMalformed, line: 2, col: 1},
+		{name: "end tag after root", data: []byte("<a></a></a>"), want: ErrMalformed, line: 1, col: 8, msg: "after the root"},
+		{name: "CDATA after root", data: []byte("<a/><![CDATA[x]]>"), want: ErrMalformed, line: 1, col: 5, msg: "after the root"},
+		{name: "reference after root", data: []byte("<a/>&amp;"), want: ErrMalformed, line: 1, col: 5},
+		{name: "text before root", data: []byte(" x<a/>"), want: ErrMalformed, line: 1, col: 2, msg: "before the root"},
+		{name: "white space after root", data: []byte("<a/> \t\r\n\n")},
+		{name: "comments and PIs after root", data: []byte("<a/>\n<!-- c -->\n<?pi data?>\n<!---->")},
+		{name: "comments and PIs around root", data: []byte("<?xml version=\"1.0\"?>\n<!-- c --><?p?>\n<a>x</a><?q?>\n")},
+		{name: "much white space after root", data: append([]byte("<a/>"), bytes.Repeat([]byte(" \n"), 100_000)...)},
+		// Decoded to UTF-8 chunk by chunk: every byte must still count as read.
+		{name: "large ISO-8859-2 document, comment after root", data: []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-2\"?>\n<a>" +
+			strings.Repeat("<b x=\"\xf5\">\xe1rv\xedzt\xfbr\xf5</b>\n", 20_000) + "</a>\n<!-- \xf5 -->\n")},
+	}
+}
+
+// TestNothingAfterRoot: a NUL byte anywhere, and anything but white space, comments and processing
+// instructions after the root element, is refused as malformed by Parse, and by libxml2 alone (the
+// pre-scan bypassed), which on its own would stop at the NUL and accept what came before it.
+func TestNothingAfterRoot(t *testing.T) {
+	for _, tc := range afterRootCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, layer := range []struct {
+				name    string
+				prescan bool
+			}{{"Parse", true}, {"libxml2 alone", false}} {
+				d, _, err := Parser{}.parse(tc.data, layer.prescan)
+				if tc.want == nil {
+					if err != nil {
+						t.Fatalf("%s refused: %v", layer.name, err)
+					}
+					d.Close()
+					continue
+				}
+				if err == nil {
+					d.Close()
+					t.Fatalf("%s accepted it", layer.name)
+				}
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("%s: err = %v, want %v", layer.name, err, tc.want)
+				}
+				if !layer.prescan {
+					t.Logf("%s: %v", layer.name, err)
+					continue
+				}
+				var xe *Error
+				errors.As(err, &xe)
+				if tc.line != 0 && (xe.Line != tc.line || xe.Column != tc.col) {
+					t.Errorf("%s: at %d:%d, want %d:%d (%v)", layer.name, xe.Line, xe.Column, tc.line, tc.col, err)
+				}
+				if tc.msg != "" && !strings.Contains(xe.Msg, tc.msg) {
+					t.Errorf("%s: message %q does not mention %q", layer.name, xe.Msg, tc.msg)
+				}
+			}
+		})
+	}
+}
+
+// repeatDoc returns "<r>" + n copies of unit (with %d replaced by the copy's number) + "</r>".
+func repeatDoc(unit string, n int) []byte {
+	var b strings.Builder
+	b.WriteString("<r>")
+	for i := range n {
+		if strings.Contains(unit, "%d") {
+			fmt.Fprintf(&b, unit, i)
+		} else {
+			b.WriteString(unit)
+		}
+	}
+	b.WriteString("</r>")
+	return []byte(b.String())
+}
+
+// TestLimitsBothLayers checks each document-wide limit in both layers: Parse (whose pre-scan refuses
+// first) and libxml2 alone (the callbacks in shim.c, the second line) must both refuse the document
+// one past the limit with ErrLimit, and both accept the one at the limit.
+func TestLimitsBothLayers(t *testing.T) {
+	// A tree budget of exactly base nodes (the proportional part made negligible).
+	budget := func(base int64) Limits { return Limits{BaseTreeNodes: base, BytesPerTreeNode: 1 << 40} }
+	cases := []struct {
+		name   string
+		data   []byte
+		limits Limits
+		want   error // nil: accepted
+		msg    string
+	}{
+		{"total attributes over", repeatDoc(`<e a="1"/>`, 101), Limits{MaxTotalAttrs: 100}, ErrLimit, "attributes in the document"},
+		{"total attributes at limit", repeatDoc(`<e a="1"/>`, 100), Limits{MaxTotalAttrs: 100}, nil, ""},
+		{"namespace declarations are attributes", repeatDoc(`<e xmlns:p="urn:p"/>`, 101), Limits{MaxTotalAttrs: 100}, ErrLimit, "attributes"},
+		{"xmlns:xml is not counted", repeatDoc(`<e xmlns:xml="http://www.w3.org/XML/1998/namespace"/>`, 101), Limits{MaxTotalAttrs: 100}, nil, ""},
+		// <r> and 99 <e/>: 100 tree nodes.
+		{"tree nodes at budget", repeatDoc("<e/>", 99), budget(100), nil, ""},
+		{"tree nodes over budget", repeatDoc("<e/>", 100), budget(100), ErrLimit, "tree nodes"},
+		// <r>, then 33 × (element + text node), then one more element: 68 nodes.
+		{"text nodes count", []byte("<r>" + strings.Repeat("<e/>x", 33) + "<e/></r>"), budget(67), ErrLimit, "tree nodes"},
+		{"text nodes at budget", []byte("<r>" + strings.Repeat("<e/>x", 33) + "<e/></r>"), budget(68), nil, ""},
+		// <r> and 33 elements with one attribute: 1 + 33·3 = 100.
+		{"attributes count twice", repeatDoc(`<e a=""/>`, 33), budget(99), ErrLimit, "tree nodes"},
+		{"attributes at budget", repeatDoc(`<e a=""/>`, 33), budget(100), nil, ""},
+		// <r> and 33 comments, PIs or CDATA sections between elements: 1 + 33·3 = 100.
+		{"comments count twice", repeatDoc("<!--c--><e/>", 33), budget(99), ErrLimit, "tree nodes"},
+		{"comments at budget", repeatDoc("<!--c--><e/>", 33), budget(100), nil, ""},
+		{"PIs count twice", repeatDoc("<?p d?><e/>", 33), budget(99), ErrLimit, "tree nodes"},
+		{"PIs at budget", repeatDoc("<?p d?><e/>", 33), budget(100), nil, ""},
+		{"CDATA sections count twice", repeatDoc("<![CDATA[c]]><e/>", 33), budget(99), ErrLimit, "tree nodes"},
+		{"CDATA at budget", repeatDoc("<![CDATA[c]]><e/>", 33), budget(100), nil, ""},
+		// Adjacent CDATA sections are one node, text with references one node: <r> + 2.
+		{"adjacent CDATA sections are one node", repeatDoc("<![CDATA[c]]>", 1000), budget(3), nil, ""},
+		{"references do not split text", repeatDoc("a&amp;&#x20;b", 1000), budget(2), nil, ""},
+		{"comments outside the root count", []byte("<!--a--><?p?><r/><!--b-->"), budget(6), ErrLimit, "tree nodes"},
+		{"comments outside the root at budget", []byte("<!--a--><?p?><r/><!--b-->"), budget(7), nil, ""},
+		// 403 bytes: 1 + 403/4 = 101 nodes allowed, 100 used; 507 bytes: 127 allowed, 201 used.
+		{"proportional budget", repeatDoc("<e/>", 99), Limits{BaseTreeNodes: 1, BytesPerTreeNode: 4}, nil, ""},
+		{"proportional budget exceeded", repeatDoc("<e/>x", 100), Limits{BaseTreeNodes: 1, BytesPerTreeNode: 4}, ErrLimit, "tree nodes"},
+		// 7 names: r, a, b, p (a prefix), urn:p (a namespace URI), c (an attribute), t (a PI target).
+		{"names at limit", []byte(`<r xmlns:p="urn:p"><a/><b p:c=""/><?t?><a/></r>`), Limits{MaxNames: 7}, nil, ""},
+		{"names over limit", []byte(`<r xmlns:p="urn:p"><a/><b p:c=""/><?t?><a/></r>`), Limits{MaxNames: 6}, ErrLimit, "names"},
+		// 3 names: r, urn:r, lang.
+		{"xml and xmlns are not new names", []byte(`<r xmlns="urn:r" xml:lang="hu" xmlns:xml="http://www.w3.org/XML/1998/namespace"/>`), Limits{MaxNames: 3}, nil, ""},
+		{"xml and xmlns are not new names, over", []byte(`<r xmlns="urn:r" xml:lang="hu"/>`), Limits{MaxNames: 2}, ErrLimit, "names"},
+		{"distinct element names", repeatDoc("<a%d/>", 20_000), Limits{}, ErrLimit, "names"},
+		{"distinct attribute names", repeatDoc(`<a n%d=""/>`, 20_000), Limits{}, ErrLimit, "names"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, layer := range []struct {
+				name    string
+				prescan bool
+			}{{"Parse", true}, {"libxml2 alone", false}} {
+				d, _, err := Parser{Limits: tc.limits}.parse(tc.data, layer.prescan)
+				if tc.want == nil {
+					if err != nil {
+						t.Fatalf("%s refused: %v", layer.name, err)
+					}
+					d.Close()
+					continue
+				}
+				if err == nil {
+					d.Close()
+					t.Fatalf("%s accepted it", layer.name)
+				}
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("%s: err = %v, want %v", layer.name, err, tc.want)
+				}
+				if !strings.Contains(err.Error(), tc.msg) {
+					t.Errorf("%s: %v does not mention %q", layer.name, err, tc.msg)
+				}
+			}
+		})
+	}
+}
+
+// TestInternedBlanksAreNames: libxml2 also interns white-space text runs of 16 to 59 bytes, which
+// the pre-scan does not count as names; distinct ones are caught by the callbacks.
+func TestInternedBlanksAreNames(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("<r>")
+	for i := range 64 {
+		// 20 bytes of spaces and tabs spelling i in binary: 64 distinct runs.
+		for bit := range 20 {
+			b.WriteByte(" \t"[(i>>bit)&1])
+		}
+		b.WriteString("<e/>")
+	}
+	b.WriteString("</r>")
+	data := []byte(b.String())
+	lim := Limits{MaxNames: 32}
+	if err := prescan(data, lim.withDefaults()); err != nil {
+		t.Fatalf("pre-scan: %v", err)
+	}
+	if _, err := (Parser{Limits: lim}).Parse(data); !errors.Is(err, ErrLimit) {
+		t.Fatalf("err = %v, want ErrLimit from the callbacks", err)
+	}
+	if d, err := (Parser{Limits: Limits{MaxNames: 66}}).Parse(data); err != nil {
+		t.Fatalf("with room for r, e and 64 runs: %v", err)
+	} else {
+		d.Close()
 	}
 }

@@ -106,14 +106,38 @@ static xmlEntityPtr tg_get_entity(void *ctx, const xmlChar *name) {
 	return NULL;
 }
 
-static int tg_count_node(xmlParserCtxtPtr ctxt) {
+/* tg_count_tree counts n tree nodes (see Limits.BaseTreeNodes for the weights; the pre-scan counts
+ * the same way, FuzzPrescanAgrees checks that). */
+static int tg_count_tree(xmlParserCtxtPtr ctxt, long n) {
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	st->tree += n;
+	if (st->tree > st->max_tree) {
+		tg_fail(ctxt, TG_LIMIT, "too many tree nodes for the input size");
+		return 0;
+	}
+	return 1;
+}
+
+/* tg_count_names checks the dictionary: every distinct name, namespace URI, xml:id value and interned
+ * white-space run is one entry, and libxml2 2.9 looks them up in time growing with their number. */
+static int tg_count_names(xmlParserCtxtPtr ctxt) {
+	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
+	if ((long)xmlDictSize(ctxt->dict) - st->dict_base > st->max_names) {
+		tg_fail(ctxt, TG_LIMIT, "too many distinct names");
+		return 0;
+	}
+	return 1;
+}
+
+/* tg_count_node counts an element, comment or PI, weighing tree tree nodes. */
+static int tg_count_node(xmlParserCtxtPtr ctxt, long tree) {
 	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
 	if (++st->nodes > st->max_nodes) {
 		tg_fail(ctxt, TG_LIMIT, "too many nodes");
 		return 0;
 	}
 	st->text = 0;
-	return 1;
+	return tg_count_tree(ctxt, tree) && tg_count_names(ctxt);
 }
 
 static void tg_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI,
@@ -121,7 +145,8 @@ static void tg_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	const xmlChar **attributes) {
 	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
 	tg_parse_state *st = (tg_parse_state *)ctxt->_private;
-	if (!tg_count_node(ctxt))
+	/* the element, and for each attribute or namespace declaration two tree nodes */
+	if (!tg_count_node(ctxt, 1 + 2 * ((long)nb_attributes + nb_namespaces)))
 		return;
 	if (++st->depth > st->max_depth) {
 		tg_fail(ctxt, TG_LIMIT, "elements nested too deeply");
@@ -129,6 +154,11 @@ static void tg_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	}
 	if (nb_attributes + nb_namespaces > st->max_attrs) {
 		tg_fail(ctxt, TG_LIMIT, "too many attributes on one element");
+		return;
+	}
+	st->total_attrs += nb_attributes + nb_namespaces;
+	if (st->total_attrs > st->max_total_attrs) {
+		tg_fail(ctxt, TG_LIMIT, "too many attributes in the document");
 		return;
 	}
 	st->namespaces += nb_namespaces;
@@ -163,27 +193,46 @@ static int tg_count_text(xmlParserCtxtPtr ctxt, int len) {
 	return 1;
 }
 
+/* tg_new_text reports whether xmlSAX2Text will allocate a node for characters of the given type rather
+ * than append them to the current element's last child (the test it makes itself). */
+static int tg_new_text(xmlParserCtxtPtr ctxt, xmlElementType type) {
+	if (ctxt->node == NULL)
+		return 0; /* outside the root element: libxml2 drops the characters */
+	xmlNodePtr last = ctxt->node->last;
+	if (last == NULL || last->type != type)
+		return 1;
+	return type == XML_TEXT_NODE && last->name != xmlStringText;
+}
+
 static void tg_chars(void *ctx, const xmlChar *ch, int len) {
 	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
-	if (tg_count_text(ctxt, len))
-		((tg_parse_state *)ctxt->_private)->orig_chars(ctx, ch, len);
+	if (!tg_count_text(ctxt, len))
+		return;
+	if (tg_new_text(ctxt, XML_TEXT_NODE) && !(tg_count_tree(ctxt, 1) && tg_count_names(ctxt)))
+		return;
+	((tg_parse_state *)ctxt->_private)->orig_chars(ctx, ch, len);
 }
 
 static void tg_cdata(void *ctx, const xmlChar *ch, int len) {
 	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
-	if (tg_count_text(ctxt, len))
-		((tg_parse_state *)ctxt->_private)->orig_cdata(ctx, ch, len);
+	if (!tg_count_text(ctxt, len))
+		return;
+	/* the node and the copy of its text */
+	if (tg_new_text(ctxt, XML_CDATA_SECTION_NODE) && !tg_count_tree(ctxt, 2))
+		return;
+	((tg_parse_state *)ctxt->_private)->orig_cdata(ctx, ch, len);
 }
 
+/* A comment or PI is a node and a copy of its text: two tree nodes. */
 static void tg_comment(void *ctx, const xmlChar *value) {
 	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
-	if (tg_count_node(ctxt))
+	if (tg_count_node(ctxt, 2))
 		((tg_parse_state *)ctxt->_private)->orig_comment(ctx, value);
 }
 
 static void tg_pi(void *ctx, const xmlChar *target, const xmlChar *data) {
 	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
-	if (tg_count_node(ctxt))
+	if (tg_count_node(ctxt, 2))
 		((tg_parse_state *)ctxt->_private)->orig_pi(ctx, target, data);
 }
 
@@ -249,12 +298,44 @@ xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
 	sax->comment = tg_comment;
 	sax->processingInstruction = tg_pi;
 
+	/* xmlParseDocument interns these three first (xmlDetectSAX2); they are in every parse and not
+	 * names of the document. */
+	xmlDictLookup(ctxt->dict, BAD_CAST "xml", 3);
+	xmlDictLookup(ctxt->dict, BAD_CAST "xmlns", 5);
+	xmlDictLookup(ctxt->dict, XML_XML_NAMESPACE, -1);
+	st->dict_base = xmlDictSize(ctxt->dict);
+
 	xmlParseDocument(ctxt);
 	xmlDocPtr doc = ctxt->myDoc;
 	int ok = ctxt->wellFormed && st->kind == TG_OK;
 	if (!ok && st->kind == TG_OK) {
 		st->kind = TG_SYNTAX;
 		snprintf(st->msg, sizeof st->msg, "malformed XML");
+	}
+	/* Names interned by the last callbacks (a white-space run before the last end tag). */
+	st->names = (long)xmlDictSize(ctxt->dict) - st->dict_base;
+	if (ok && !tg_count_names(ctxt))
+		ok = 0;
+	/* libxml2 2.9 takes a NUL byte for the end of the input and stops there without an error, ignoring
+	 * the rest: "<a/>\0<b>anything</b>" parses as <a/>. Whatever it did not read, it did not check, so
+	 * the document is refused unless every byte was read (by the reader), decoded (nothing left in the
+	 * raw buffer) and consumed by the parser. */
+	if (ok) {
+		xmlParserInputPtr in = ctxt->input;
+		int unread = rd.pos < rd.len;
+		if (in != NULL) {
+			if (in->cur != NULL && in->end != NULL && in->cur < in->end)
+				unread = 1;
+			if (in->buf != NULL && in->buf->raw != NULL && xmlBufUse(in->buf->raw) > 0)
+				unread = 1;
+		}
+		if (unread) {
+			ok = 0;
+			st->kind = TG_SYNTAX;
+			st->line = xmlSAX2GetLineNumber(ctxt);
+			st->col = xmlSAX2GetColumnNumber(ctxt);
+			snprintf(st->msg, sizeof st->msg, "content after the end of the document (a NUL byte?)");
+		}
 	}
 	ctxt->myDoc = NULL;
 	xmlFreeParserCtxt(ctxt);

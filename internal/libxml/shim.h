@@ -21,11 +21,18 @@ typedef struct {
 	int max_ns_scope;
 	long max_nodes;
 	long max_text;
+	long max_total_attrs; /* attributes + namespace declarations in the document */
+	long max_tree;        /* tree nodes, weighted as Limits.BaseTreeNodes says */
+	long max_names;       /* dictionary entries beyond those of a fresh parser */
 	/* running counters */
 	int depth;
 	long nodes;
 	long namespaces;
 	long text;
+	long total_attrs;
+	long tree;
+	int dict_base;
+	long names; /* dictionary entries beyond dict_base when parsing ended */
 	/* first failure */
 	int kind;
 	int line;
