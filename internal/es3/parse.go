@@ -113,7 +113,8 @@ type Signature struct {
 // OBJREF that leaves its document, an object without a profile, es: elements the format does not know
 // or in the wrong place), F011 for a missing document or payload object, T003 for too many documents.
 func Parse(data []byte, opts ParseOptions) (*Dossier, error) {
-	doc, err := libxml.Parser{Limits: opts.Limits}.Parse(data)
+	// Dossiers are signed documents: the verifier's memory bound applies (libxml.VerifierLimits).
+	doc, err := libxml.Parser{Limits: opts.Limits.ForSigned()}.Parse(data)
 	if err != nil {
 		return nil, ParseRefusal(err)
 	}

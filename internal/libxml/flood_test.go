@@ -38,6 +38,9 @@ var floodUnits = map[string]string{
 	// The densest shapes DefaultLimits accept: one tree node per 12 bytes.
 	"elements and blanks":   "<e/>" + strings.Repeat(" ", 20),
 	"attributes and blanks": `<e a="" b="" c=""/>` + strings.Repeat(" ", 77),
+	// The densest shapes VerifierLimits accept: one tree node per 24 bytes.
+	"elements and more blanks":   "<e/>" + strings.Repeat(" ", 44),
+	"attributes and more blanks": `<e a="" b="" c=""/>` + strings.Repeat(" ", 173),
 }
 
 // floodDoc returns a document of at most size bytes: "<r>", unit repeated (with %d in unit replaced
@@ -71,9 +74,17 @@ func floodDoc(unit string, size, pad int) []byte {
 
 // floodSpec names a flood document; the child process builds it from the spec alone.
 type floodSpec struct {
-	Unit string // key of floodUnits
-	Size int    // bytes
-	Pad  int    // bytes of comment padding
+	Unit     string // key of floodUnits
+	Size     int    // bytes
+	Pad      int    // bytes of comment padding
+	Verifier bool   // parse under VerifierLimits instead of DefaultLimits
+}
+
+func (spec floodSpec) limits() Limits {
+	if spec.Verifier {
+		return VerifierLimits()
+	}
+	return DefaultLimits()
 }
 
 // build returns the document spec names: a flood, or for Unit "declaration" a declaration-shaped
@@ -126,13 +137,13 @@ func TestFloodChild(t *testing.T) {
 	res.Bytes = len(data)
 	res.RSSBefore, _ = memstat.PeakRSS()
 	c0, w0 := cpuTime(), time.Now()
-	d, err := Parse(data)
+	d, err := Parser{Limits: spec.limits()}.Parse(data)
 	res.CPU, res.Wall = cpuTime()-c0, time.Since(w0)
 	res.PeakRSS, _ = memstat.PeakRSS()
 	if err != nil {
 		res.Err = err.Error()
 		res.Limit = errors.Is(err, ErrLimit)
-		pre := prescan(data, DefaultLimits())
+		pre := prescan(data, spec.limits())
 		res.Prescan = pre != nil && pre.Error() == err.Error()
 	} else {
 		d.Close()
@@ -173,6 +184,12 @@ func memoryGoal(n int) uint64 {
 	return uint64(12.2*float64(n)) + 96<<20
 }
 
+// verifierGoal is issue 7's goal for what the verifiers parse (VerifierLimits): 8 times the input plus
+// 64 MiB, plus 32 MiB for the Go runtime and the test binary itself.
+func verifierGoal(n int) uint64 {
+	return 8*uint64(n) + 96<<20
+}
+
 // TestFloodMemory parses flood documents in a fresh process each and checks that every one is
 // either refused with ErrLimit by the pre-scan (so before libxml2 allocates anything: the peak
 // resident set grows by less than 16 MiB) or parsed within memoryGoal, and in at most 1 s of CPU
@@ -197,9 +214,21 @@ func TestFloodMemory(t *testing.T) {
 		{floodSpec{Unit: "empty elements", Size: 30 << 20, Pad: 20 << 20}, true},
 		{floodSpec{Unit: "elements and blanks", Size: 30 << 20}, true},
 		{floodSpec{Unit: "attributes and blanks", Size: 30 << 20}, true},
+		// What the receiver and the auditor parse: the same floods refused, the densest shapes the
+		// verifier limits admit within 8× + 64 MiB.
+		{floodSpec{Unit: "attributes", Size: 100 << 20, Verifier: true}, false},
+		{floodSpec{Unit: "elements and blanks", Size: 30 << 20, Verifier: true}, false},
+		{floodSpec{Unit: "elements and more blanks", Size: 30 << 20, Verifier: true}, true},
+		{floodSpec{Unit: "attributes and more blanks", Size: 30 << 20, Verifier: true}, true},
+		{floodSpec{Unit: "empty elements", Size: 30 << 20, Pad: 25 << 20, Verifier: true}, true},
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("%s %d MB pad %d MB", c.spec.Unit, c.spec.Size>>20, c.spec.Pad>>20)
+		goal := memoryGoal
+		if c.spec.Verifier {
+			name += " verifier"
+			goal = verifierGoal
+		}
 		t.Run(name, func(t *testing.T) {
 			res := runFlood(t, c.spec)
 			grown := int64(res.PeakRSS) - int64(res.RSSBefore)
@@ -212,8 +241,8 @@ func TestFloodMemory(t *testing.T) {
 				if grown > 16<<20 {
 					t.Errorf("refusing grew the peak resident set by %d MiB", grown>>20)
 				}
-			} else if res.PeakRSS > memoryGoal(res.Bytes) {
-				t.Errorf("accepted with a peak of %d MiB, above the goal of %d MiB", res.PeakRSS>>20, memoryGoal(res.Bytes)>>20)
+			} else if res.PeakRSS > goal(res.Bytes) {
+				t.Errorf("accepted with a peak of %d MiB, above the goal of %d MiB", res.PeakRSS>>20, goal(res.Bytes)>>20)
 			}
 			if (res.Err == "") != c.accept {
 				t.Errorf("accepted = %v, want %v: the defaults moved (update the case)", res.Err == "", c.accept)

@@ -103,6 +103,29 @@ func DefaultLimits() Limits {
 	}
 }
 
+// VerifierLimits are the limits for signed documents the verifiers face — e-akta dossiers (packages,
+// receipts, containers, exports) and foreign XMLDSig/XAdES documents — where the receiver and the
+// auditor must bound memory by the input whatever its shape: DefaultLimits with one tree node per 24
+// bytes instead of 12, so the tree stays below 128/24 ≈ 5.3 bytes per input byte plus 64 MiB and a
+// whole parse, input and copies of texts included, below 8 times the input plus 64 MiB
+// (TestFloodMemory's verifier cases). A dossier has a few hundred nodes whatever its payload; a
+// declaration (one node per 13 bytes) is not a signed document and is parsed under DefaultLimits.
+func VerifierLimits() Limits {
+	l := DefaultLimits()
+	l.BytesPerTreeNode = 24
+	return l
+}
+
+// ForSigned returns l with VerifierLimits' tree-node density where l leaves it zero: what a caller that
+// parses signed documents passes, so that raising another limit (MaxBytes for a large payload) keeps
+// the verifier's memory bound.
+func (l Limits) ForSigned() Limits {
+	if l.BytesPerTreeNode <= 0 {
+		l.BytesPerTreeNode = VerifierLimits().BytesPerTreeNode
+	}
+	return l
+}
+
 // treeBudget is the number of tree nodes a document of size bytes may have.
 func (l Limits) treeBudget(size int) int64 {
 	return l.BaseTreeNodes + int64(size)/l.BytesPerTreeNode

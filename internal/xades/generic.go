@@ -48,7 +48,7 @@ func VerifyGeneric(ctx context.Context, doc []byte, opts VerifyOptions) (*report
 	if now.IsZero() {
 		now = time.Now()
 	}
-	d, err := libxml.Parser{Limits: opts.Limits}.Parse(doc)
+	d, err := libxml.Parser{Limits: opts.Limits.ForSigned()}.Parse(doc)
 	if err != nil {
 		rep := newReport(doc, opts, now, "xmldsig")
 		code := errcode.T005

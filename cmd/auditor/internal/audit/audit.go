@@ -64,7 +64,7 @@ func ParseKind(s string) (Kind, error) {
 // or Tagdíj elements outside their place (a dossier wrapped in a foreign root, a rebound dossier
 // namespace) is Refused: it is never verified as generic XMLDSig.
 func Detect(data []byte) Kind {
-	doc, err := libxml.Parse(data)
+	doc, err := libxml.Parser{Limits: libxml.VerifierLimits()}.Parse(data)
 	if err != nil {
 		return XMLDSig
 	}
@@ -264,7 +264,7 @@ func Verify(ctx context.Context, data []byte, opts Options) (*Result, error) {
 	if kind == "" {
 		kind = Auto
 	}
-	xdoc, perr := libxml.Parse(data)
+	xdoc, perr := libxml.Parser{Limits: libxml.VerifierLimits()}.Parse(data)
 	if perr != nil {
 		if kind == Auto {
 			kind = XMLDSig
