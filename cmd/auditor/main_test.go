@@ -242,6 +242,8 @@ func TestSandboxFiles(t *testing.T) {
 	}
 	asReceiptPath := elsewhere("TBN" + name[3:])
 	ownNamePath := elsewhere(name)
+	nulJunkPath := write("nul-junk.es3", append(bytes.Clone(ext), []byte("\x00junk after the root")...))
+	nulDossierPath := write("nul-dossier.es3", append(append(bytes.Clone(ext), 0), ext...))
 	beforeSigning := sb.Clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 
 	trustArgs := []string{"--trust", trustFile, "--policy", "sandbox"}
@@ -266,6 +268,8 @@ func TestSandboxFiles(t *testing.T) {
 		{"another package name", []string{renamedPath}, 1, []string{"ÉRVÉNYTELEN / INVALID", "F010"}},
 		{"a receipt's name", []string{asReceiptPath}, 1, []string{"F010"}},
 		{"its own name", []string{ownNamePath}, 0, []string{"ÉRVÉNYES / VALID"}},
+		{"NUL after the root, then junk", []string{nulJunkPath}, 1, []string{"ÉRVÉNYTELEN / INVALID", "T005"}},
+		{"NUL after the root, then a whole fake dossier", []string{nulDossierPath}, 1, []string{"ÉRVÉNYTELEN / INVALID", "T005"}},
 	} {
 		code, stdout, stderr := runAt(t, sb.Clock.Now, append(append([]string{"verify"}, c.args...), trustArgs...)...)
 		if code != c.want {

@@ -218,6 +218,15 @@ func TestSignTimestampVerify(t *testing.T) {
 			t.Errorf("%s (%s): exit %d, want %d with F010\n%s", c.name, c.file, code, c.want, stdout)
 		}
 	}
+	// Anything after the root but white space, comments and PIs (issue 7): a NUL and junk, or a NUL
+	// and a whole second dossier, make the file not well-formed (T005).
+	for name, tail := range map[string][]byte{"junk": []byte("\x00junk"), "fake dossier": append([]byte{0}, data...)} {
+		p := filepath.Join(t.TempDir(), base)
+		os.WriteFile(p, append(bytes.Clone(data), tail...), 0o600)
+		if code, stdout, _ := f.run(t, "", "verify", p, "--config", f.cfg); code != cli.ExitInvalid || !strings.Contains(stdout, "T005") {
+			t.Errorf("NUL then %s: exit %d\n%s", name, code, stdout)
+		}
+	}
 }
 
 // TestSignRefusals covers what sign refuses before asking: no package, not a package, a usage mistake.
