@@ -86,6 +86,33 @@ else
   say "flood documents:        benchmark failed or skipped (xmllint missing?), see $OUT/flood.txt"
 fi
 
+# The verifiers on the same shapes: `auditor verify` (one parse under libxml.VerifierLimits, then
+# detection and verification) on flood files of 30 and 100 MB, time and peak RSS per MB beside
+# xmllint --noout on the same file. Refused floods must cost about the input; the densest shape the
+# verifier admits must stay within 8x + 64 MB.
+say ""
+say "== Verify of flood documents (auditor verify: time and peak RSS per MB; reference: xmllint --noout, same file, same run)"
+flood_file() { # flood_file OUT MB UNIT: <r>, UNIT repeated to about MB megabytes, </r>
+  perl -e 'my ($mb, $u) = @ARGV; my $n = int($mb * 1048576 / length($u)); print "<r>", $u x $n, "</r>";' "$2" "$3" > "$1"
+}
+attrs63=$(perl -e 'print "<e", (map { " a$_=\"\"" } 0..62), "/>"')
+for spec in "attributes-30:30:$attrs63" "attributes-100:100:$attrs63" "empty-elements-30:30:<e/>" "comments-55:55:<!---->" \
+            "densest-admitted-30:30:<e a=\"\" b=\"\" c=\"\"/>$(printf '%173s' '')"; do
+  name=${spec%%:*}; rest=${spec#*:}; mb=${rest%%:*}; unit=${rest#*:}
+  f=$OUT/flood-$name.xml
+  flood_file "$f" "$mb" "$unit"
+  size=$(stat -c %s "$f")
+  "$TIMEBIN" -f '%e %U %S %M' -o "$OUT/.time" "$BIN/auditor" verify "$f" >/dev/null 2>&1 || true
+  read -r a_s a_u a_sys a_kb < <(tail -n 1 "$OUT/.time")
+  "$TIMEBIN" -f '%e %U %S %M' -o "$OUT/.time" xmllint --noout --nonet --huge "$f" >/dev/null 2>&1 || true
+  read -r x_s x_u x_sys x_kb < <(tail -n 1 "$OUT/.time")
+  awk -v n="$name" -v s="$size" -v as="$a_s" -v ak="$a_kb" -v xs="$x_s" -v xk="$x_kb" 'BEGIN{
+    mb = s / 1048576
+    printf "%-22s %6.1f MB  auditor %6.3f s/MB, peak RSS %5.2f MB/MB (goal <= 8 + 64/%.0f)   xmllint --noout %6.3f s/MB, %5.2f MB/MB\n",
+      n, mb, as / mb, ak / 1024 / mb, mb, xs / mb, xk / 1024 / mb }' | tee -a "$summary"
+  rm -f "$f"
+done
+
 say ""
 say "== Go benchmarks (ratios are reported as custom metrics where a reference runs in the same benchmark)"
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "$BENCHTIME" -benchmem ${BENCH_PKGS:-./...} 2>&1 | tee "$OUT/results.txt" | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$summary"
