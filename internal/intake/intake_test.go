@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"crypto/sha256"
 	"testing"
 	"time"
 
@@ -45,3 +46,5 @@ func TestAcceptedInsideAndAfterGrace(t *testing.T) {
 		t.Errorf("%d jobs, want 2", n)
 	}
 }
+
+func sha256Of(b []byte) [32]byte { return sha256.Sum256(b) }
