@@ -222,17 +222,10 @@ func Load(path string) (*Sender, error) { return LoadEnv(path, os.Getenv) }
 
 // LoadEnv is Load with the environment given as a lookup function (nil: no overrides).
 func LoadEnv(path string, getenv func(string) string) (*Sender, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, &Error{File: path, Err: err}
-	}
-	data, err := readLimited(abs, MaxFileSize)
-	if err != nil {
-		return nil, &Error{File: path, Err: err}
-	}
 	s := new(Sender)
-	if err := decodeStrict(data, s); err != nil {
-		return nil, &Error{File: path, Err: err}
+	abs, err := readFile(path, s)
+	if err != nil {
+		return nil, err
 	}
 	s.File = abs
 	dir := filepath.Dir(abs)
@@ -296,6 +289,23 @@ func readCert(field, path string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("config: %s: %s: nincs benne tanúsítvány / holds no certificate", field, path)
 	}
 	return certs[0], nil
+}
+
+// readFile reads the configuration file at path (bounded by MaxFileSize) into v, strictly, and returns
+// the file's absolute path; errors are *Error naming the file.
+func readFile(path string, v any) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", &Error{File: path, Err: err}
+	}
+	data, err := readLimited(abs, MaxFileSize)
+	if err != nil {
+		return "", &Error{File: path, Err: err}
+	}
+	if err := decodeStrict(data, v); err != nil {
+		return "", &Error{File: path, Err: err}
+	}
+	return abs, nil
 }
 
 // decodeStrict decodes exactly one JSON value with unknown fields refused.

@@ -95,17 +95,10 @@ const (
 // LoadReceiver reads the receiver configuration at path, applies the TAGDIJ_RECEIVER_* overrides from
 // getenv (nil: none) and validates it; every path of the result is absolute.
 func LoadReceiver(path string, getenv func(string) string) (*Receiver, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, &Error{File: path, Err: err}
-	}
-	data, err := readLimited(abs, MaxFileSize)
-	if err != nil {
-		return nil, &Error{File: path, Err: err}
-	}
 	r := new(Receiver)
-	if err := decodeStrict(data, r); err != nil {
-		return nil, &Error{File: path, Err: err}
+	abs, err := readFile(path, r)
+	if err != nil {
+		return nil, err
 	}
 	r.File = abs
 	dir := filepath.Dir(abs)
