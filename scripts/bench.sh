@@ -114,6 +114,9 @@ for spec in "attributes-30:30:$attrs63" "attributes-100:100:$attrs63" "empty-ele
 done
 
 say ""
+scripts/bench-receiver.sh "$summary"
+
+say ""
 say "== Go benchmarks (ratios are reported as custom metrics where a reference runs in the same benchmark)"
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "$BENCHTIME" -benchmem ${BENCH_PKGS:-./...} 2>&1 | tee "$OUT/results.txt" | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$summary"
 echo
