@@ -133,7 +133,7 @@ func TestBenchReceiverLoad(t *testing.T) {
 			}
 			if clients == 16 {
 				// One stored receipt verifies (signature, time-stamp, chain of this run's receipt key).
-				st, err := db.ReceiptFor(context.Background(), sha256.Sum256(ups[0].Data))
+				st, err := db.ReceiptFor(context.Background(), sha256.Sum256(ups[0].Data), ups[0].Name)
 				if err != nil {
 					t.Fatalf("receipt of the first upload: %v", err)
 				}
