@@ -201,10 +201,10 @@ type Kind string
 
 // Outcome kinds.
 const (
-	Accepted Kind = "accepted" // BEFOGADVA, stored, job queued
-	Rejected Kind = "rejected" // ELUTASITVA, stored
+	Accepted Kind = "accepted"  // BEFOGADVA, stored, job queued
+	Rejected Kind = "rejected"  // ELUTASITVA, stored
 	TooLarge Kind = "too-large" // ELUTASITVA with T003; the body was cut off
-	Replayed Kind = "replayed" // a byte-identical re-upload: the stored receipt
+	Replayed Kind = "replayed"  // a byte-identical re-upload: the stored receipt
 )
 
 // Outcome is the answer to one upload: the signed receipt package to send back.
