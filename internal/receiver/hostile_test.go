@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -388,5 +389,62 @@ func TestPerAddressRate(t *testing.T) {
 	}
 	if v := metric(t, h, "tagdij_receiver_uploads_total", `outcome="rate-limited"`); v != 2 {
 		t.Errorf("rate-limited uploads counted %v, want 2", v)
+	}
+}
+
+// TestSlowProcessingAfterBody: the body guard's idle limit is about the client, not the fund: once the
+// whole body is in, verifying and signing may take longer than BodyIdle without the request being
+// cancelled. The receipt's time-stamp goes through a relay in front of the sandbox TSA that holds each
+// request well past BodyIdle and notes whether the receiver gave up on it meanwhile.
+func TestSlowProcessingAfterBody(t *testing.T) {
+	t.Parallel()
+	s := receivertest.Start(t, receivertest.Options{})
+	const idle = 200 * time.Millisecond
+	var mu sync.Mutex
+	var cancelled int
+	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case <-r.Context().Done():
+			mu.Lock()
+			cancelled++
+			mu.Unlock()
+			return
+		case <-time.After(5 * idle): // pacing only: a cancellation that comes later goes unseen, it cannot fail the test
+		}
+		resp, err := http.Post(s.SB.TSAURL, r.Header.Get("Content-Type"), bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(relay.Close)
+	tsa := *s.TSA
+	tsa.URL = relay.URL
+	s.Signer.Options.TSA = &tsa
+	h := s.StartHTTP(t, receivertest.Options{Limits: receiver.Limits{BodyIdle: idle}})
+	for _, c := range []struct {
+		name   string
+		client *http.Client
+	}{{"HTTP/1.1", h.Client1}, {"HTTP/2", h.Client}} {
+		t.Run(c.name, func(t *testing.T) {
+			data, name := s.Package(t, receivertest.PackageOptions{})
+			resp, body, err := h.Post(t.Context(), c.client, data, attachment(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := mustReceipt(t, s, resp, body, http.StatusOK); r.Result != receipt.Accepted {
+				t.Errorf("%s %v", r.Result, codes(r))
+			}
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if cancelled != 0 {
+		t.Errorf("the receiver abandoned %d time-stamp requests", cancelled)
 	}
 }
