@@ -121,8 +121,8 @@ func (l *ledger) counts() (pending, received int) {
 // and 503, and kills the process with SIGKILL at a random moment, several times, restarting it each
 // time. Every receipt a client received must then be backed by the store: the package's blob is in
 // DATA_DIR/blobs (but for T003, whose body was cut off), the status endpoint names the same receipt,
-// GET /v1/receipts/{id} returns the identical bytes and they verify; every re-upload returned the
-// identical receipt; and after a last SIGKILL the database opens, passes its integrity check and has
+// GET /v1/receipts/{id} returns the identical bytes and they verify; every re-upload (during the
+// rounds, and a third of the items once more at the end) returned the identical receipt; and after a last SIGKILL the database opens, passes its integrity check and has
 // no row without its receipt, receipt without its row, job without its package or accepted package
 // without its job. The seed of the kill moments is logged; TAGDIJ_KILL_SEED replays it.
 func TestKill9NothingAcknowledgedIsLost(t *testing.T) {
@@ -258,6 +258,21 @@ func TestKill9NothingAcknowledgedIsLost(t *testing.T) {
 		}
 		if code, b := get(t, client, base+"/v1/receipts/"+rc.ID); code != http.StatusOK || !bytes.Equal(b, body) {
 			t.Errorf("item %d: GET /v1/receipts/%s: %d, identical %v", i, rc.ID, code, bytes.Equal(b, body))
+		}
+		// Every third item sent once more, after the restarts: the identical receipt.
+		if i%3 == 0 {
+			want := map[bool]int{true: http.StatusRequestEntityTooLarge, false: http.StatusOK}[tooLarge]
+			req, _ := http.NewRequest(http.MethodPost, base+"/v1/packages", bytes.NewReader(items[i].data))
+			req.Header.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": items[i].name}))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || !bytes.Equal(b, body) || resp.Header.Get("X-Tagdij-Result") != "replayed" {
+				t.Errorf("item %d re-sent: %d %s, identical %v", i, resp.StatusCode, resp.Header.Get("X-Tagdij-Result"), bytes.Equal(b, body))
+			}
 		}
 	}
 	t.Logf("receipts: %v", kinds)

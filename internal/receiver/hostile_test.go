@@ -32,6 +32,7 @@ func TestOversizeBody(t *testing.T) {
 	s := receivertest.Start(t, receivertest.Options{MaxBytes: limit})
 	h := s.StartHTTP(t, receivertest.Options{})
 	ctx := t.Context()
+	data, name := s.Package(t, receivertest.PackageOptions{})
 	for _, c := range []struct {
 		name   string
 		client *http.Client
@@ -39,7 +40,7 @@ func TestOversizeBody(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			body := make([]byte, 4*limit)
 			rand.Read(body)
-			resp, rb, err := h.Post(ctx, c.client, body, attachment("TBA_12345676_0101_202501_A_0001_20250101120000.es3"))
+			resp, rb, err := h.Post(ctx, c.client, body, attachment(name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,10 +55,17 @@ func TestOversizeBody(t *testing.T) {
 			if r.Package.Size != limit+1 || r.Package.SHA256 != sha(body[:limit+1]) {
 				t.Errorf("receipt describes %d bytes %x, want the first %d", r.Package.Size, r.Package.SHA256[:4], limit+1)
 			}
+			// Sent again: the same answer, still 413 (the rest of the body is again not read).
+			resp2, rb2, err := h.Post(ctx, c.client, body, attachment(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp2.StatusCode != http.StatusRequestEntityTooLarge || !bytes.Equal(rb2, rb) || resp2.Header.Get("X-Tagdij-Result") != string(intake.Replayed) {
+				t.Errorf("re-sent: %d %s, identical %v", resp2.StatusCode, resp2.Header.Get("X-Tagdij-Result"), bytes.Equal(rb2, rb))
+			}
 		})
 	}
 	// Still serving: a good package is accepted.
-	data, name := s.Package(t, receivertest.PackageOptions{})
 	resp, rb, err := h.Upload(ctx, data, name)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +81,9 @@ func TestOversizeBody(t *testing.T) {
 func TestSlowHeaders(t *testing.T) {
 	t.Parallel()
 	s := receivertest.Start(t, receivertest.Options{})
-	to := receiver.ServerTimeouts{ReadHeader: 300 * time.Millisecond, Idle: 600 * time.Millisecond}
+	// Short enough for a test, long enough for a TLS handshake on a loaded machine (the handshake
+	// counts against ReadHeader too).
+	to := receiver.ServerTimeouts{ReadHeader: 2 * time.Second, Idle: 2 * time.Second}
 	h := s.StartHTTP(t, receivertest.Options{Timeouts: to})
 	addr := h.Server.Listener.Addr().String()
 	cases := []struct {
@@ -249,7 +259,10 @@ func TestSlowBody(t *testing.T) {
 	if v := metric(t, h, "tagdij_receiver_uploads_total", `outcome="body-aborted"`); v != 4 {
 		t.Errorf("body-aborted uploads counted %v, want 4", v)
 	}
-	resp, rb, err := h.Upload(t.Context(), data, name)
+	// Sent normally (to the same store through an API with the default limits, so that a scheduling
+	// hiccup cannot make a fast body look slow), the package is new: nothing of it was recorded.
+	normal := s.StartHTTP(t, receivertest.Options{})
+	resp, rb, err := normal.Upload(t.Context(), data, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +412,7 @@ func TestPerAddressRate(t *testing.T) {
 func TestSlowProcessingAfterBody(t *testing.T) {
 	t.Parallel()
 	s := receivertest.Start(t, receivertest.Options{})
-	const idle = 200 * time.Millisecond
+	const idle = 400 * time.Millisecond
 	var mu sync.Mutex
 	var cancelled int
 	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -410,7 +423,7 @@ func TestSlowProcessingAfterBody(t *testing.T) {
 			cancelled++
 			mu.Unlock()
 			return
-		case <-time.After(5 * idle): // pacing only: a cancellation that comes later goes unseen, it cannot fail the test
+		case <-time.After(4 * idle): // pacing only: a cancellation that comes later goes unseen, it cannot fail the test
 		}
 		resp, err := http.Post(s.SB.TSAURL, r.Header.Get("Content-Type"), bytes.NewReader(body))
 		if err != nil {

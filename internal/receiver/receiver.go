@@ -264,7 +264,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, rq *request) {
 	w.Header().Set("X-Tagdij-Receipt-Id", out.ReceiptID)
 	w.Header().Set("X-Tagdij-Result", string(out.Kind))
 	code := http.StatusOK
-	if out.Kind == intake.TooLarge {
+	if out.Truncated {
 		code = http.StatusRequestEntityTooLarge
 		// The rest of the body is not read: close the connection rather than drain it.
 		w.Header().Set("Connection", "close")
