@@ -378,13 +378,12 @@ func TestConcurrencyCap(t *testing.T) {
 func TestPerAddressRate(t *testing.T) {
 	s := receivertest.Start(t, receivertest.Options{})
 	h := s.StartHTTP(t, receivertest.Options{Limits: receiver.Limits{PerAddressRate: 0.01, PerAddressBurst: 2}})
-	for i := range 2 {
+	for range 2 {
 		resp, body, err := h.Post(t.Context(), h.Client, []byte("not a package"), attachment("x.es3"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		mustReceipt(t, s, resp, body, http.StatusOK)
-		_ = i
 	}
 	for _, client := range []*http.Client{h.Client, h.Client1} {
 		resp, body, err := h.Post(t.Context(), client, []byte("not a package"), attachment("x.es3"))
