@@ -86,3 +86,19 @@ func TestOpenCleansIncoming(t *testing.T) {
 		t.Errorf("%d temporary files survived a restart", len(es))
 	}
 }
+
+// TestReceiveEmpty: an empty input is received as zero bytes, not as no input.
+func TestReceiveEmpty(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.Receive(strings.NewReader(""), 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Abort()
+	if in.Bytes == nil || in.Size() != 0 || in.Sum != sha256.Sum256(nil) {
+		t.Errorf("empty input: %v %d %x", in.Bytes == nil, in.Size(), in.Sum[:4])
+	}
+}

@@ -224,6 +224,9 @@ type Outcome struct {
 	SHA256      [32]byte
 	Size        int64
 	Codes       []errcode.Code
+	// Truncated: the body was cut off at the size limit and the rest of it was not read (TooLarge, or
+	// the replay of a T003 answer); the HTTP layer answers 413 and closes the connection.
+	Truncated bool
 	// RetryAfter is set with ErrUnavailable.
 	RetryAfter time.Duration
 	// Unacknowledged is a signed R001 receipt ("not accepted, retry") when one could be made with
@@ -246,10 +249,11 @@ func (s *Service) Submit(ctx context.Context, up Upload) (*Outcome, error) {
 	}
 	arrival := s.cfg.Clock()
 	if errors.Is(err, blob.ErrTooLarge) {
-		f := errcode.New(errcode.T003, "", fmt.Sprintf("több mint %d bájt / more than %d bytes", s.cfg.MaxBytes, s.cfg.MaxBytes))
-		rec := &Record{SHA256: in.Sum, Size: in.Size(), FileName: up.FileName, Arrival: arrival, State: receipt.Invalid}
-		r := receipt.NewRejection(receipt.ReceivedPackage{FileName: up.FileName, Size: in.Size(), SHA256: in.Sum}, arrival, s.cfg.Fund, []errcode.Finding{f})
-		return s.finish(ctx, log, nil, rec, r, TooLarge)
+		out, err := s.tooLarge(ctx, log, up.FileName, in, arrival)
+		if out != nil {
+			out.Truncated = true
+		}
+		return out, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("intake: %w", err)
@@ -264,6 +268,20 @@ func (s *Service) Submit(ctx context.Context, up Upload) (*Outcome, error) {
 		out.Unacknowledged = s.temporary(ctx, up.FileName, in, arrival)
 	}
 	return out, err
+}
+
+// tooLarge answers a body cut off at the size limit with a T003 rejection, or, when the same first
+// MaxBytes+1 bytes were answered before, with that answer (a re-sent oversize package is a replay too).
+func (s *Service) tooLarge(ctx context.Context, log *slog.Logger, fileName string, in *blob.Incoming, arrival time.Time) (*Outcome, error) {
+	if st, err := s.cfg.Store.ReceiptFor(ctx, in.Sum); err == nil {
+		return replay(st, in.Size()), nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return s.unavailable(fmt.Errorf("store: %w", err))
+	}
+	f := errcode.New(errcode.T003, "", fmt.Sprintf("több mint %d bájt / more than %d bytes", s.cfg.MaxBytes, s.cfg.MaxBytes))
+	rec := &Record{SHA256: in.Sum, Size: in.Size(), FileName: fileName, Arrival: arrival, State: receipt.Invalid}
+	r := receipt.NewRejection(receipt.ReceivedPackage{FileName: fileName, Size: in.Size(), SHA256: in.Sum}, arrival, s.cfg.Fund, []errcode.Finding{f})
+	return s.finish(ctx, log, nil, rec, r, TooLarge)
 }
 
 // TemporarySigner is a ReceiptSigner that can also sign the R001 "not accepted, retry later" answer

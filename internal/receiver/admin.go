@@ -30,7 +30,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tagdij_receiver_request_duration_seconds",
 			Help: "HTTP request duration by endpoint.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"endpoint"}),
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tagdij_receiver_uploads_total",
-			Help: "Uploads by outcome: accepted, rejected, too-large, replayed, unavailable, busy, rate-limited, body-aborted, error."}, []string{"outcome"}),
+			Help: "Uploads by outcome: accepted, rejected, too-large, replayed, unavailable, busy, rate-limited, no-file-name, body-aborted, error."}, []string{"outcome"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tagdij_receiver_uploads_in_flight", Help: "Uploads being processed."}),
 		panics:   prometheus.NewCounter(prometheus.CounterOpts{Name: "tagdij_receiver_panics_total", Help: "Recovered panics."}),
 	}

@@ -6,7 +6,8 @@
 //	POST /v1/packages                  body = the .es3, file name in Content-Disposition
 //	                                    200 + receipt (accepted or rejected), 413 + T003 receipt,
 //	                                    503 + Retry-After (not acknowledged; an R001 receipt when one
-//	                                    could be signed), 429 + Retry-After (rate), 400 (no file name)
+//	                                    could be signed), 429 + Retry-After (rate), 400 (no file name),
+//	                                    408 (body too slow or cut off; not acknowledged)
 //	GET  /v1/receipts/{id}             the stored receipt package
 //	GET  /v1/packages/{sha256}/status  JSON: received, pre-check, status, earliest final check
 //
@@ -188,6 +189,8 @@ func (a *API) wrap(name string, h func(http.ResponseWriter, *http.Request, *requ
 	})
 }
 
+const bodyAbortedText = "A csomag túl lassan vagy hiányosan érkezett, NINCS befogadva; küldje újra. / The package arrived too slowly or incomplete: it was NOT accepted; send it again."
+
 const r001Text = "Átmeneti hiba a pénztárnál, a csomag NINCS befogadva; küldje újra később. / Temporary failure at the fund: the package was NOT accepted; send it again later.\n"
 
 func (a *API) upload(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -214,6 +217,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, rq *request) {
 	name, ok := fileName(r.Header.Get("Content-Disposition"))
 	if !ok {
 		rq.outcome = "no-file-name"
+		a.metrics.uploads.WithLabelValues(rq.outcome).Inc()
 		http.Error(w, "Hiányzik a fájlnév (Content-Disposition: attachment; filename=…). / The file name is missing (Content-Disposition: attachment; filename=…).", http.StatusBadRequest)
 		return
 	}
@@ -240,10 +244,14 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, rq *request) {
 	case err != nil:
 		rq.outcome = "error"
 		if body.err != nil {
-			// The client was too slow or went away: nothing to answer.
+			// The client was too slow or went away. Say so and close the connection: returning
+			// without an answer would let net/http send an empty 200, which a client could take for
+			// an acknowledgement.
 			rq.outcome = "body-aborted"
 			a.metrics.uploads.WithLabelValues(rq.outcome).Inc()
 			log.Warn("body aborted", slog.String("event", "http.body"), slog.String("error", body.err.Error()))
+			w.Header().Set("Connection", "close")
+			http.Error(w, bodyAbortedText, http.StatusRequestTimeout)
 			return
 		}
 		a.metrics.uploads.WithLabelValues(rq.outcome).Inc()
@@ -256,7 +264,7 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, rq *request) {
 	w.Header().Set("X-Tagdij-Receipt-Id", out.ReceiptID)
 	w.Header().Set("X-Tagdij-Result", string(out.Kind))
 	code := http.StatusOK
-	if out.Kind == intake.TooLarge {
+	if out.Truncated {
 		code = http.StatusRequestEntityTooLarge
 		// The rest of the body is not read: close the connection rather than drain it.
 		w.Header().Set("Connection", "close")

@@ -29,6 +29,7 @@ type receiverConfig struct {
 	Fund          receiverFund `json:"fund"`
 	Listen        string       `json:"listen"`
 	AdminListen   string       `json:"adminListen"`
+	TLSCert       string       `json:"tlsCert"`
 	TLSKey        string       `json:"tlsKey"`
 	TLSSecret     string       `json:"tlsSecret"`
 	ReceiptKey    string       `json:"receiptKey"`
@@ -45,7 +46,7 @@ type receiverFund struct {
 }
 
 // writeReceiverConfig writes DIR/receiver.json (the fund's receiver on DemoReceiverListen with the
-// fund-tls key, the fund-receipt key, the sandbox TSA, the sandbox trust and policy, data in
+// fund-tls key and its chain, the fund-receipt key, the sandbox TSA, the sandbox trust and policy, data in
 // DIR/receiver-data) and, per demo employer, DIR/registration-<employer>.xml: a registration sheet
 // (schema/bejelentkezes.xsd) with every currently valid signer of the employer, each allowed to sign
 // alone, identified by the SHA-256 of the certificate, valid from the first day of the sandbox's year.
@@ -69,7 +70,7 @@ func writeReceiverConfig(dir string, man *Manifest) error {
 	cfg := receiverConfig{
 		Fund:   receiverFund{Code: man.Fund.FundCode, Name: man.Fund.Name},
 		Listen: DemoReceiverListen, AdminListen: "127.0.0.1:9443",
-		TLSKey: "p12:" + tlsE.Files.PKCS12, TLSSecret: "file:" + man.PasswordFile,
+		TLSCert: tlsE.Files.Chain, TLSKey: "p12:" + tlsE.Files.PKCS12, TLSSecret: "file:" + man.PasswordFile,
 		ReceiptKey: "p12:" + rcpE.Files.PKCS12, ReceiptSecret: "file:" + man.PasswordFile,
 		TSAURL: man.BaseURL + "/tsa",
 		Trust: trustConfig{SignerAnchors: []string{root}, TSAAnchors: []string{root}, Intermediates: inter,

@@ -1,7 +1,11 @@
 // Package receivertest builds a whole fund receiver in a test: the sandbox trust services (TSA, OCSP,
 // CRLs) on loopback, a SQLite store and a blob store in a temporary directory, the sandbox's
 // registration sheets imported, the fund's receipt key, the intake pipeline and, on request, the HTTPS
-// API on a loopback TLS listener. Everything is real; only the clock is the sandbox's injectable one.
+// API on a loopback TLS listener with its admin endpoints. Everything is real; only the clock is the
+// sandbox's injectable one.
+//
+// A Builder alone (NewBuilder) builds signed packages and verifies receipts against a bare sandbox,
+// for tests that run the receiver some other way (the receiver binary).
 package receivertest
 
 import (
@@ -12,16 +16,22 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tagdij/tagdij/internal/blob"
+	"github.com/tagdij/tagdij/internal/cmsenc"
 	"github.com/tagdij/tagdij/internal/declaration"
+	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/intake"
 	"github.com/tagdij/tagdij/internal/libxml"
@@ -31,6 +41,7 @@ import (
 	"github.com/tagdij/tagdij/internal/receiptpkg"
 	"github.com/tagdij/tagdij/internal/receiver"
 	"github.com/tagdij/tagdij/internal/registry"
+	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
 	"github.com/tagdij/tagdij/internal/store/sqlite"
@@ -55,32 +66,33 @@ type Options struct {
 	Receipt intake.ReceiptSigner
 	// Limits are the API's limits (StartHTTP).
 	Limits receiver.Limits
+	// Timeouts are the public server's connection limits (StartHTTP); zero fields take
+	// receiver.DefaultServerTimeouts' values.
+	Timeouts receiver.ServerTimeouts
+	// Submitter replaces the intake pipeline behind the API (StartHTTP), for tests of the HTTP layer
+	// itself (e.g. one that panics); nil: the stack's Service.
+	Submitter receiver.Submitter
 	// Logger receives the receiver's logs; nil discards.
 	Logger *slog.Logger
 }
 
-// Stack is a running receiver.
-type Stack struct {
+// Builder builds signed packages the way a sender does and verifies receipt packages, against a
+// sandbox: its policy, trust environment, TSA client and schemas.
+type Builder struct {
 	SB      *sandboxtest.Env
 	Policy  *policy.Policy
 	Env     *trust.Env
 	TSA     *tsp.Client
 	Schemas *schema.Set
-	DB      *sqlite.DB
-	Blobs   *blob.Store
-	Service *intake.Service
 	Fund    receipt.Fund
-	DataDir string
-	Signer  *intake.KeySigner
 	seqMu   sync.Mutex
 	seqDir  string
 	seed    uint64
 }
 
-// Start builds the stack; everything is closed at the end of the test.
-func Start(t testing.TB, o Options) *Stack {
+// NewBuilder prepares a Builder over a running sandbox; the schemas are closed at the end of the test.
+func NewBuilder(t testing.TB, sb *sandboxtest.Env) *Builder {
 	t.Helper()
-	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
 	pol, err := policy.Sandbox()
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +109,26 @@ func Start(t testing.TB, o Options) *Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(set.Close)
+	fund := receipt.Fund{Code: sb.World.Manifest.Fund.FundCode, Name: sb.World.Manifest.Fund.Name}
+	return &Builder{SB: sb, Policy: pol, Env: env, TSA: tsa, Schemas: set, Fund: fund, seqDir: t.TempDir()}
+}
+
+// Stack is a running receiver.
+type Stack struct {
+	*Builder
+	DB      *sqlite.DB
+	Blobs   *blob.Store
+	Service *intake.Service
+	DataDir string
+	Signer  *intake.KeySigner
+}
+
+// Start builds the stack; everything is closed at the end of the test.
+func Start(t testing.TB, o Options) *Stack {
+	t.Helper()
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	b := NewBuilder(t, sb)
+	pol, set, env, tsa := b.Policy, b.Schemas, b.Env, b.TSA
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "receiver.db"))
 	if err != nil {
@@ -125,7 +157,7 @@ func Start(t testing.TB, o Options) *Stack {
 	if o.ReceiptKey != nil {
 		key, cert, chain = o.ReceiptKey, o.ReceiptCert, o.ReceiptChain
 	}
-	fund := receipt.Fund{Code: sb.World.Manifest.Fund.FundCode, Name: sb.World.Manifest.Fund.Name}
+	fund := b.Fund
 	signer := &intake.KeySigner{Options: receiptpkg.BuildOptions{Signer: key, Certificate: cert, Chain: chain, Policy: pol, TSA: tsa,
 		TLSCertificates: []*x509.Certificate{sb.World.MustEntity(sandbox.FundTLS).Cert}}, Clock: sb.Clock.Now}
 	var rs intake.ReceiptSigner = signer
@@ -140,8 +172,7 @@ func Start(t testing.TB, o Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Stack{SB: sb, Policy: pol, Env: env, TSA: tsa, Schemas: set, DB: db, Blobs: blobs, Service: svc, Fund: fund, DataDir: dir,
-		Signer: signer, seqDir: t.TempDir()}
+	return &Stack{Builder: b, DB: db, Blobs: blobs, Service: svc, DataDir: dir, Signer: signer}
 }
 
 // PackageOptions describe a package to build.
@@ -160,10 +191,15 @@ type PackageOptions struct {
 	Seed uint64
 	// Period is the declaration period (default: the month before the sandbox clock's month).
 	Period declaration.Period
+	// Zip, when set, replaces the compressed declaration inside the encrypted document: the package
+	// carries these bytes, encrypted to the fund and the employer, under the declaration's signed
+	// metadata and name, signed and time-stamped like any other (e.g. a decompression bomb).
+	Zip []byte
 }
 
-// Package builds a signed, time-stamped package and returns its bytes and file name.
-func (s *Stack) Package(t testing.TB, o PackageOptions) ([]byte, string) {
+// Package builds a signed, time-stamped package and returns its bytes and file name. It is safe for
+// concurrent use.
+func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 	t.Helper()
 	ctx := context.Background()
 	if o.Employer == "" {
@@ -193,13 +229,17 @@ func (s *Stack) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 		Fund: declaration.Fund{Code: s.Fund.Code, Name: s.Fund.Name}})
 	var decl bytes.Buffer
 	d.WriteTo(&decl)
+	now := s.SB.Clock.Now().UTC().Truncate(time.Second)
+	fundCert, ownCert := s.SB.World.MustEntity(sandbox.FundEncryption).Cert, s.SB.World.MustEntity(emp.Encryption).Cert
 	s.seqMu.Lock()
 	res, err := pack.Pack(ctx, decl.Bytes(), pack.Options{Schemas: s.Schemas, Contact: es3.Contact{Name: "Kovács Anna", Phone: "+36 1 555 0101", Address: "1111 Budapest, Minta utca 1."},
-		FundCert: s.SB.World.MustEntity(sandbox.FundEncryption).Cert, OwnCert: s.SB.World.MustEntity(emp.Encryption).Cert,
-		Now: s.SB.Clock.Now(), Sequence: pack.FileSequence{Path: filepath.Join(s.seqDir, "seq.json")}})
+		FundCert: fundCert, OwnCert: ownCert, Now: now, Sequence: pack.FileSequence{Path: filepath.Join(s.seqDir, "seq.json")}})
 	s.seqMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.Zip != nil {
+		res.Bytes = s.rebuild(t, res, o.Zip, int64(decl.Len()), now, fundCert, ownCert)
 	}
 	who := o.SignerEntities
 	if who == nil {
@@ -226,6 +266,26 @@ func (s *Stack) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 	return data, res.Name.String()
 }
 
+// rebuild builds the dossier of res again around zip in place of the declaration's ZIP.
+func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize int64, now time.Time, fundCert, ownCert *x509.Certificate) []byte {
+	t.Helper()
+	der, err := cmsenc.Encrypt(zip, []*x509.Certificate{fundCert, ownCert}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := es3.Build(es3.DossierSpec{Title: res.Name.String(), Created: now, Metadata: &res.Metadata, Schemas: s.Schemas,
+		Documents: []es3.DocumentSpec{{Title: pack.DocumentTitle, MIMEType: es3.MIMEXML, SourceSize: sourceSize,
+			Transforms: es3.EncryptedTransforms(), Content: der}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := es3.Write(&out, tree); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 // Submit runs one upload through the intake pipeline (no HTTP).
 func (s *Stack) Submit(t testing.TB, data []byte, name string) *intake.Outcome {
 	t.Helper()
@@ -236,52 +296,126 @@ func (s *Stack) Submit(t testing.TB, data []byte, name string) *intake.Outcome {
 	return out
 }
 
-// VerifyReceipt checks a receipt package's signature and time-stamp (receiptpkg.Verify, judged after
-// the receipt's grace period) and returns the decoded receipt.
-func (s *Stack) VerifyReceipt(t testing.TB, pkg []byte) *receipt.Receipt {
+// VerifyReceipt checks a receipt package's signature and time-stamp (receiptpkg.Verify, judged an hour
+// later) and returns the decoded receipt. The verdict must be TOTAL_PASSED, or INDETERMINATE/TRY_LATER
+// only: the sandbox's revocation evidence is issued on its own clock, so unless the test advances
+// that clock the grace period is not over yet.
+func (s *Builder) VerifyReceipt(t testing.TB, pkg []byte) *receipt.Receipt {
 	t.Helper()
-	r, rep, err := receiptpkg.Verify(context.Background(), pkg, receiptpkg.VerifyOptions{Env: s.Env, Now: s.SB.Clock.Now().Add(time.Hour), Schemas: s.Schemas})
+	r, err := s.CheckReceipt(pkg)
 	if err != nil {
-		t.Fatalf("receipt does not verify: %v (%+v)", err, rep)
+		t.Fatal(err)
 	}
 	return r
 }
 
-// HTTP is the API served over loopback TLS (HTTP/2) with the sandbox's fund TLS certificate.
-type HTTP struct {
-	URL    string
-	Client *http.Client
-	Server *httptest.Server
-	API    *receiver.API
+// CheckReceipt is VerifyReceipt returning an error instead of failing the test (for goroutines).
+func (s *Builder) CheckReceipt(pkg []byte) (*receipt.Receipt, error) {
+	r, rep, err := receiptpkg.Verify(context.Background(), pkg, receiptpkg.VerifyOptions{Env: s.Env, Now: s.SB.Clock.Now().Add(time.Hour), Schemas: s.Schemas})
+	if err != nil {
+		return nil, fmt.Errorf("receipt does not verify: %w (%+v)", err, rep)
+	}
+	if rep.Verdict.Indication != report.TotalPassed && (rep.Verdict.Indication != report.Indeterminate || rep.Verdict.Sub != report.TryLater) {
+		return nil, fmt.Errorf("receipt verdict %s/%s: %+v", rep.Verdict.Indication, rep.Verdict.Sub, rep.Verdict.Findings)
+	}
+	return r, nil
 }
 
-// StartHTTP serves the stack's API on a loopback TLS listener.
+// HTTP is the API served over loopback TLS (HTTP/2 and HTTP/1.1) with the sandbox's fund TLS
+// certificate, and its admin endpoints (/healthz, /readyz, /metrics) on a plain loopback listener.
+type HTTP struct {
+	URL string
+	// Client speaks HTTP/2, Client1 HTTP/1.1; both trust the sandbox's TLS CA.
+	Client  *http.Client
+	Client1 *http.Client
+	Server  *httptest.Server
+	API     *receiver.API
+	// AdminURL serves receiver.Admin over the API's metrics.
+	AdminURL string
+	Admin    *httptest.Server
+	// TLS is a client configuration for raw connections (tls.Dial) to Server.
+	TLS *tls.Config
+}
+
+// StartHTTP serves the stack's API on a loopback TLS listener, with o's Limits, Timeouts, Submitter
+// and Logger, and the admin handler on another listener. A recovered panic is answered with an R001
+// receipt signed (unstamped) by the stack's receipt signer, as the receiver binary does.
 func (s *Stack) StartHTTP(t testing.TB, o Options) *HTTP {
 	t.Helper()
-	api := receiver.New(s.Service, s.DB, receiver.Options{Limits: o.Limits, Logger: o.Logger, Clock: time.Now})
+	var in receiver.Submitter = s.Service
+	if o.Submitter != nil {
+		in = o.Submitter
+	}
+	reg := prometheus.NewRegistry()
+	api := receiver.New(in, s.DB, receiver.Options{Limits: o.Limits, Logger: o.Logger, Clock: time.Now, Metrics: receiver.NewMetrics(reg),
+		PanicReceipt: func(ctx context.Context) []byte {
+			r := receipt.NewRejection(receipt.ReceivedPackage{}, time.Now(), s.Fund, []errcode.Finding{errcode.New(errcode.R001, "", "belső hiba / internal error")})
+			if b, _, err := s.Signer.SignUnstamped(ctx, r); err == nil {
+				return b
+			}
+			return nil
+		}})
 	mux := http.NewServeMux()
 	api.Route(mux)
 	srv := httptest.NewUnstartedServer(mux)
-	base := receiver.Server(mux, []tls.Certificate{s.SB.World.TLSCertificate()}, receiver.ServerTimeouts{}, nil)
+	srvLog := o.Logger
+	if srvLog == nil {
+		srvLog = slog.New(slog.DiscardHandler)
+	}
+	base := receiver.Server(mux, []tls.Certificate{s.SB.World.TLSCertificate()}, o.Timeouts, srvLog)
 	srv.Config = base
 	srv.TLS = base.TLSConfig
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{ForceAttemptHTTP2: true,
-		TLSClientConfig: &tls.Config{RootCAs: s.SB.World.TLSRootPool(), ServerName: "localhost"}}}
-	return &HTTP{URL: srv.URL, Client: client, Server: srv, API: api}
+	admin := httptest.NewServer(receiver.Admin(reg, []receiver.Check{
+		{Name: "store", Run: func(ctx context.Context) error { return s.DB.Ping(ctx) }},
+		{Name: "blobs", Run: func(ctx context.Context) error { return s.Blobs.Writable() }},
+	}, o.Logger))
+	t.Cleanup(admin.Close)
+	tc := &tls.Config{RootCAs: s.SB.World.TLSRootPool(), ServerName: "localhost"}
+	h2 := &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: tc.Clone()}
+	// A non-nil, empty TLSNextProto turns HTTP/2 off.
+	h1 := &http.Transport{TLSClientConfig: tc.Clone(), TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}
+	t.Cleanup(h2.CloseIdleConnections)
+	t.Cleanup(h1.CloseIdleConnections)
+	return &HTTP{URL: srv.URL, Client: &http.Client{Timeout: time.Minute, Transport: h2}, Client1: &http.Client{Timeout: time.Minute, Transport: h1},
+		Server: srv, API: api, AdminURL: admin.URL, Admin: admin, TLS: tc}
 }
 
-// Upload posts a package with its file name in Content-Disposition.
+// Upload posts a package with its file name in Content-Disposition over HTTP/2.
 func (h *HTTP) Upload(ctx context.Context, data []byte, name string) (*http.Response, []byte, error) {
+	return h.Post(ctx, h.Client, data, mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+}
+
+// Post posts data to /v1/packages with client, with the Content-Disposition header cd (none when
+// empty), and returns the response and its whole body.
+func (h *HTTP) Post(ctx context.Context, client *http.Client, data []byte, cd string) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL+"/v1/packages", bytes.NewReader(data))
 	if err != nil {
 		return nil, nil, err
 	}
 	req.Header.Set("Content-Type", receiver.MediaType)
-	req.Header.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-	resp, err := h.Client.Do(req)
+	if cd != "" {
+		req.Header.Set("Content-Disposition", cd)
+	}
+	return do(client, req)
+}
+
+// Get fetches url (relative to the API unless absolute) with the HTTP/2 client.
+func (h *HTTP) Get(ctx context.Context, url string) (*http.Response, []byte, error) {
+	if !strings.HasPrefix(url, "http") {
+		url = h.URL + url
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return do(h.Client, req)
+}
+
+func do(client *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
