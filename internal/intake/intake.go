@@ -273,7 +273,7 @@ func (s *Service) Submit(ctx context.Context, up Upload) (*Outcome, error) {
 // tooLarge answers a body cut off at the size limit with a T003 rejection, or, when the same first
 // MaxBytes+1 bytes were answered before, with that answer (a re-sent oversize package is a replay too).
 func (s *Service) tooLarge(ctx context.Context, log *slog.Logger, fileName string, in *blob.Incoming, arrival time.Time) (*Outcome, error) {
-	if st, err := s.cfg.Store.ReceiptFor(ctx, in.Sum); err == nil {
+	if st, err := s.cfg.Store.ReceiptFor(ctx, in.Sum, fileName); err == nil {
 		return replay(st, in.Size()), nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return s.unavailable(fmt.Errorf("store: %w", err))

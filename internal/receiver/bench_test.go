@@ -126,8 +126,8 @@ func TestBenchReceiverLoad(t *testing.T) {
 				return svc, db
 			})
 			after, afterCPU := loadRun(t, s, ups, clients, bare)
-			report(k.name, "baseline", loadgen.Merge(before, after), beforeCPU+afterCPU)
-			report(k.name, "full", full, fullCPU)
+			reportRun(k.name, "baseline", loadgen.Merge(before, after), beforeCPU+afterCPU)
+			reportRun(k.name, "full", full, fullCPU)
 			if full.Accepted == 0 {
 				t.Fatalf("%s, %d clients: nothing accepted (%s)", k.name, clients, full.FirstError)
 			}
@@ -146,7 +146,7 @@ func TestBenchReceiverLoad(t *testing.T) {
 
 // report prints one run as a bench-receiver line; cpu is the test process's CPU time during the run
 // (receiver, load generator and sandbox trust services together).
-func report(key, mode string, r *loadgen.Result, cpu time.Duration) {
+func reportRun(key, mode string, r *loadgen.Result, cpu time.Duration) {
 	var codes []string
 	for c, n := range r.Status {
 		codes = append(codes, fmt.Sprintf("%d:%d", c, n))
