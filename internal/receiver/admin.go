@@ -91,8 +91,12 @@ func Admin(gatherer prometheus.Gatherer, checks []Check, log *slog.Logger) http.
 type ServerTimeouts struct {
 	ReadHeader time.Duration // whole request header
 	Idle       time.Duration // keep-alive between requests
-	Write      time.Duration // writing one response (receipts are small)
-	MaxHeader  int           // header bytes
+	// Write bounds writing one response (receipts are small). It is applied per response, from when
+	// the handler starts writing, not as http.Server.WriteTimeout: that one runs from the end of the
+	// request header, so it would also bound reading a large, legitimately slow upload and processing
+	// it, and the stored receipt could then never be sent.
+	Write     time.Duration
+	MaxHeader int // header bytes
 }
 
 // DefaultServerTimeouts are conservative for uploads of up to tens of megabytes: the body itself is
@@ -100,6 +104,41 @@ type ServerTimeouts struct {
 func DefaultServerTimeouts() ServerTimeouts {
 	return ServerTimeouts{ReadHeader: 10 * time.Second, Idle: 120 * time.Second, Write: 60 * time.Second, MaxHeader: 16 << 10}
 }
+
+// writeDeadline gives every response d to be written, counted from its first write.
+func writeDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d}, r)
+	})
+}
+
+// deadlineWriter sets the connection's write deadline when the response starts.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	d       time.Duration
+	started bool
+}
+
+func (w *deadlineWriter) start() {
+	if !w.started {
+		w.started = true
+		w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	}
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.start()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Server builds the public HTTPS server: TLS 1.2 or later, HTTP/2, the timeouts, and handler.
 func Server(handler http.Handler, certs []tls.Certificate, t ServerTimeouts, log *slog.Logger) *http.Server {
@@ -120,7 +159,6 @@ func Server(handler http.Handler, certs []tls.Certificate, t ServerTimeouts, log
 		Handler:           handler,
 		ReadHeaderTimeout: t.ReadHeader,
 		IdleTimeout:       t.Idle,
-		WriteTimeout:      t.Write,
 		MaxHeaderBytes:    t.MaxHeader,
 		TLSConfig: &tls.Config{
 			MinVersion:   tls.VersionTLS12,
@@ -128,6 +166,8 @@ func Server(handler http.Handler, certs []tls.Certificate, t ServerTimeouts, log
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
 	}
+	handler = writeDeadline(handler, t.Write)
+	srv.Handler = handler
 	if log != nil {
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	}

@@ -1,0 +1,73 @@
+package receiver_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/tagdij/tagdij/internal/receipt"
+	"github.com/tagdij/tagdij/internal/receiver"
+	"github.com/tagdij/tagdij/internal/receiver/receivertest"
+)
+
+// slowReader yields data in small pieces, pausing between them, so that the whole body takes about total.
+type slowReader struct {
+	data  []byte
+	piece int
+	pause time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(r.pause)
+	n := copy(p[:min(len(p), r.piece)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestSlowLegalUploadGetsItsReceipt: an upload that is slow but above the minimum body rate, taking
+// several times the response write limit to arrive, still gets its receipt: the write limit counts
+// from the response's first byte, not from the request header (net/http's WriteTimeout would have
+// cut the response of every upload longer than it).
+func TestSlowLegalUploadGetsItsReceipt(t *testing.T) {
+	s := receivertest.Start(t, receivertest.Options{})
+	const write = 500 * time.Millisecond
+	h := s.StartHTTP(t, receivertest.Options{Timeouts: receiver.ServerTimeouts{Write: write},
+		Limits: receiver.Limits{MinBodyRate: 1, BodyGrace: time.Hour, PerAddressRate: 100, PerAddressBurst: 100}})
+	data, name := s.Package(t, receivertest.PackageOptions{})
+	for _, c := range []struct {
+		proto  string
+		client *http.Client
+	}{{"HTTP/2", h.Client}, {"HTTP/1.1", h.Client1}} {
+		t.Run(c.proto, func(t *testing.T) {
+			// 40 pieces 50 ms apart: about 2 s, four times the write limit.
+			body := &slowReader{data: bytes.Clone(data), piece: len(data)/40 + 1, pause: 50 * time.Millisecond}
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, h.URL+"/v1/packages", body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Disposition", attachment(name))
+			start := time.Now()
+			resp, err := c.client.Do(req)
+			if err != nil {
+				t.Fatalf("after %v: %v", time.Since(start), err)
+			}
+			defer resp.Body.Close()
+			got, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, %v after %v", resp.StatusCode, err, time.Since(start))
+			}
+			if elapsed := time.Since(start); elapsed < 2*write {
+				t.Fatalf("the upload took only %v: it did not outlast the write limit, the test proves nothing", elapsed)
+			}
+			if r := s.VerifyReceipt(t, got); r.Result != receipt.Accepted {
+				t.Errorf("result %s", r.Result)
+			}
+		})
+	}
+}
