@@ -171,7 +171,7 @@ func runServe(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	l := cfg.Limits
 	api := receiver.New(svc, s.db, receiver.Options{Logger: log, Metrics: receiver.NewMetrics(reg),
-		Limits: receiver.Limits{MaxConcurrentUploads: l.MaxConcurrentUploads, PerAddressRate: l.PerAddressRate, PerAddressBurst: l.PerAddressBurst, MinBodyRate: l.MinBodyRate},
+		Limits: receiver.Limits{MaxConcurrentUploads: l.MaxConcurrentUploads, MaxInFlightBytes: l.MaxInFlightBytes, PerAddressRate: l.PerAddressRate, PerAddressBurst: l.PerAddressBurst, MinBodyRate: l.MinBodyRate},
 		PanicReceipt: func(ctx context.Context) []byte {
 			r := receipt.NewRejection(receipt.ReceivedPackage{}, time.Now(), fund, []errcode.Finding{errcode.New(errcode.R001, "", "belső hiba / internal error")})
 			if b, _, err := signer.SignUnstamped(ctx, r); err == nil {

@@ -26,7 +26,7 @@ import (
 //	  "policy": "sandbox",
 //	  "dataDir": "receiver-data",
 //	  "maxPackageBytes": 67108864,
-//	  "limits": {"maxConcurrentUploads": 64, "perAddressRate": 5, "perAddressBurst": 20, "minBodyRate": 16384}
+//	  "limits": {"maxConcurrentUploads": 64, "maxInFlightBytes": 536870912, "perAddressRate": 5, "perAddressBurst": 20, "minBodyRate": 16384}
 //	}
 //
 // Fields: fund (the receiving fund's 4-digit code and name, written into every receipt); listen (the
@@ -69,6 +69,7 @@ type ReceiverFund struct {
 // ReceiverLimits are the operational limits (receiver.Limits); zero takes the default.
 type ReceiverLimits struct {
 	MaxConcurrentUploads int     `json:"maxConcurrentUploads,omitempty"`
+	MaxInFlightBytes     int64   `json:"maxInFlightBytes,omitempty"`
 	PerAddressRate       float64 `json:"perAddressRate,omitempty"`
 	PerAddressBurst      int     `json:"perAddressBurst,omitempty"`
 	MinBodyRate          int64   `json:"minBodyRate,omitempty"`

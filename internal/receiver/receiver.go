@@ -55,6 +55,12 @@ type Submitter interface {
 type Limits struct {
 	// MaxConcurrentUploads bounds uploads in progress; beyond it: 503 at once.
 	MaxConcurrentUploads int
+	// MaxInFlightBytes bounds the sum of the bodies being processed at once (an upload is charged its
+	// Content-Length, or UnknownLengthCharge without one); beyond it: 503 at once. Processing holds
+	// about three times a body in memory (the bytes, the parsed base64 text, the canonical forms), so
+	// this bounds the receiver's memory under concurrent large uploads, which the count alone does not.
+	MaxInFlightBytes    int64
+	UnknownLengthCharge int64
 	// PerAddressRate is the sustained uploads per second one remote address may make, with bursts of
 	// PerAddressBurst; beyond: 429.
 	PerAddressRate  float64
@@ -69,7 +75,7 @@ type Limits struct {
 
 // DefaultLimits suit one receiver process on a 2-core machine.
 func DefaultLimits() Limits {
-	return Limits{MaxConcurrentUploads: 64, PerAddressRate: 5, PerAddressBurst: 20, MinBodyRate: 16 << 10, BodyGrace: 10 * time.Second,
+	return Limits{MaxConcurrentUploads: 64, MaxInFlightBytes: 512 << 20, UnknownLengthCharge: 96 << 20, PerAddressRate: 5, PerAddressBurst: 20, MinBodyRate: 16 << 10, BodyGrace: 10 * time.Second,
 		BodyIdle: 30 * time.Second}
 }
 
@@ -77,6 +83,12 @@ func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxConcurrentUploads <= 0 {
 		l.MaxConcurrentUploads = d.MaxConcurrentUploads
+	}
+	if l.MaxInFlightBytes <= 0 {
+		l.MaxInFlightBytes = d.MaxInFlightBytes
+	}
+	if l.UnknownLengthCharge <= 0 {
+		l.UnknownLengthCharge = d.UnknownLengthCharge
 	}
 	if l.PerAddressRate <= 0 {
 		l.PerAddressRate = d.PerAddressRate
@@ -104,6 +116,7 @@ type API struct {
 	log     *slog.Logger
 	clock   func() time.Time
 	slots   chan struct{}
+	bytes   *budget
 	rate    *rateLimiter
 	metrics *Metrics
 	// panicReceipt signs an R001 receipt for a request that panicked; may be nil.
@@ -124,6 +137,7 @@ type Options struct {
 func New(in Submitter, reads Reads, opts Options) *API {
 	l := opts.Limits.withDefaults()
 	a := &API{intake: in, reads: reads, limits: l, log: opts.Logger, clock: opts.Clock, slots: make(chan struct{}, l.MaxConcurrentUploads),
+		bytes:   &budget{left: l.MaxInFlightBytes},
 		metrics: opts.Metrics, panicReceipt: opts.PanicReceipt}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -202,6 +216,19 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, rq *request) {
 		http.Error(w, "Túl sok kérés erről a címről; próbálja később. / Too many requests from this address; try later.", http.StatusTooManyRequests)
 		return
 	}
+	charge := r.ContentLength
+	if charge < 0 {
+		charge = a.limits.UnknownLengthCharge
+	}
+	charge = min(charge, a.limits.MaxInFlightBytes) // one upload alone always fits
+	if !a.bytes.take(charge) {
+		rq.outcome = "busy"
+		a.metrics.uploads.WithLabelValues(rq.outcome).Inc()
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "A fogadó túlterhelt; próbálja néhány másodperc múlva. / The receiver is busy; try again in a few seconds.", http.StatusServiceUnavailable)
+		return
+	}
+	defer a.bytes.give(charge)
 	select {
 	case a.slots <- struct{}{}:
 		defer func() { <-a.slots }()
@@ -449,6 +476,28 @@ func (g *slowGuard) Read(p []byte) (int, error) {
 		g.err = err
 	}
 	return n, err
+}
+
+// budget is a byte budget taken without waiting.
+type budget struct {
+	mu   sync.Mutex
+	left int64
+}
+
+func (b *budget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > b.left {
+		return false
+	}
+	b.left -= n
+	return true
+}
+
+func (b *budget) give(n int64) {
+	b.mu.Lock()
+	b.left += n
+	b.mu.Unlock()
 }
 
 // rateLimiter is a token bucket per remote address, with idle buckets dropped.

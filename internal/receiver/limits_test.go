@@ -71,3 +71,50 @@ func TestSlowLegalUploadGetsItsReceipt(t *testing.T) {
 		})
 	}
 }
+
+// TestInFlightByteBudget: the bodies in processing are bounded in bytes, not only in number: with one
+// large upload holding most of the budget, another that would exceed it is answered 503 at once (the
+// service answers, nothing is read of it), a small one still fits, and the held upload completes.
+func TestInFlightByteBudget(t *testing.T) {
+	s := receivertest.Start(t, receivertest.Options{})
+	data, name := s.Package(t, receivertest.PackageOptions{})
+	h := s.StartHTTP(t, receivertest.Options{Limits: receiver.Limits{MaxInFlightBytes: int64(len(data)) + int64(len(data))/2,
+		PerAddressRate: 100, PerAddressBurst: 100, MinBodyRate: 1, BodyGrace: time.Hour, BodyIdle: time.Hour}})
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, h.URL+"/v1/packages", pr)
+		req.ContentLength = int64(len(data))
+		req.Header.Set("Content-Disposition", attachment(name))
+		resp, err := h.Client.Do(req)
+		if err != nil {
+			done <- -1
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	go pw.Write(data[:len(data)/2])
+	waitFor(t, "the large upload to be in flight", func() bool { return metric(t, h, "tagdij_receiver_uploads_in_flight", "") == 1 })
+
+	other, otherName := s.Package(t, receivertest.PackageOptions{})
+	resp, body, err := h.Upload(t.Context(), other, otherName)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the byte budget: %v %v %s", err, resp, body)
+	}
+	small, smallName := []byte("<kicsi/>"), otherName
+	resp, _, err = h.Upload(t.Context(), small, smallName)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("a small upload within the budget: %v %v", err, resp)
+	}
+	pw.Write(data[len(data)/2:])
+	pw.Close()
+	if code := <-done; code != http.StatusOK {
+		t.Errorf("the held upload: %d", code)
+	}
+	resp, _, err = h.Upload(t.Context(), other, otherName)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("after the budget was given back: %v %v", err, resp)
+	}
+}
