@@ -3,6 +3,7 @@ package intake_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/intake"
 	"github.com/tagdij/tagdij/internal/receipt"
+	"github.com/tagdij/tagdij/internal/receiver"
 	"github.com/tagdij/tagdij/internal/receiver/receivertest"
 	"github.com/tagdij/tagdij/internal/registry"
 	"github.com/tagdij/tagdij/internal/sandbox"
@@ -62,10 +64,12 @@ func codes(r *receipt.Receipt) []errcode.Code {
 	return out
 }
 
-// TestRejectionCodes: every T, F and A code the receiver raises from the upload itself, each in a
-// signed rejection receipt that verifies (receiptpkg.Verify: signature and time-stamp).
+// TestRejectionCodes: every T, F, A (and B001/B002) code the receiver raises from the upload itself,
+// each uploaded over loopback TLS and answered with a signed rejection receipt that verifies
+// (receiptpkg.Verify: signature and time-stamp); a byte-identical retry gets the identical receipt.
 func TestRejectionCodes(t *testing.T) {
 	s := receivertest.Start(t, receivertest.Options{})
+	h := s.StartHTTP(t, receivertest.Options{Limits: receiver.Limits{PerAddressRate: 1000, PerAddressBurst: 1000}})
 	ctx := context.Background()
 	good, goodName := s.Package(t, receivertest.PackageOptions{})
 	minta, _ := s.SB.World.Signers("minta")
@@ -172,12 +176,13 @@ func TestRejectionCodes(t *testing.T) {
 		}, errcode.B001},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			// Over the wire: the receiver on loopback TLS (HTTP/2), as a sender reaches it.
 			up := c.up()
-			out := s.Submit(t, up.data, up.name)
-			if out.Kind != intake.Rejected {
-				t.Fatalf("outcome %s %v, want rejected with %s", out.Kind, out.Codes, c.want)
+			resp, body, err := h.Upload(ctx, up.data, up.name)
+			if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("X-Tagdij-Result") != string(intake.Rejected) {
+				t.Fatalf("upload: %v %v %s, want a rejection with %s", err, resp, resp.Header.Get("X-Tagdij-Result"), c.want)
 			}
-			r := s.VerifyReceipt(t, out.Receipt)
+			r := s.VerifyReceipt(t, body)
 			if r.Result != receipt.Rejected || !slices.Contains(codes(r), c.want) {
 				t.Errorf("receipt %s %v, want %s", r.Result, codes(r), c.want)
 			}
@@ -186,8 +191,8 @@ func TestRejectionCodes(t *testing.T) {
 					t.Errorf("finding %s without both texts", f.Code)
 				}
 			}
-			if again := s.Submit(t, up.data, up.name); again.Kind != intake.Replayed || !bytes.Equal(again.Receipt, out.Receipt) {
-				t.Errorf("re-upload: %s, identical receipt %v", again.Kind, bytes.Equal(again.Receipt, out.Receipt))
+			if _, again, err := h.Upload(ctx, up.data, up.name); err != nil || !bytes.Equal(again, body) {
+				t.Errorf("re-upload: %v, identical receipt %v", err, bytes.Equal(again, body))
 			}
 		})
 	}
@@ -317,5 +322,34 @@ func TestRegistryRules(t *testing.T) {
 				t.Errorf("status %+v %v", st, err)
 			}
 		})
+	}
+}
+
+// TestRegistryChangeKeepsDecisions: a registry change never alters a decision already made — after
+// the registration is withdrawn, the accepted package's receipt and status are unchanged and a retry
+// still gets its receipt, while a new package is now B001.
+func TestRegistryChangeKeepsDecisions(t *testing.T) {
+	s := receivertest.Start(t, receivertest.Options{})
+	ctx := context.Background()
+	data, name := s.Package(t, receivertest.PackageOptions{})
+	first := s.Submit(t, data, name)
+	if first.Kind != intake.Accepted {
+		t.Fatalf("%s %v", first.Kind, first.Codes)
+	}
+	before, _ := s.DB.PackageStatus(ctx, first.SHA256)
+	emp, _ := s.SB.World.Employer("pelda")
+	yesterday, _ := registry.LocalDate(s.SB.Clock.Now().Add(-24 * time.Hour))
+	if _, err := s.DB.Registry().Withdraw(ctx, registry.NewKey(declaration.IDAdoszam, emp.TaxNumber, s.Fund.Code), yesterday, "teszt / test"); err != nil {
+		t.Fatal(err)
+	}
+	again := s.Submit(t, data, name)
+	after, _ := s.DB.PackageStatus(ctx, first.SHA256)
+	if again.Kind != intake.Replayed || !bytes.Equal(again.Receipt, first.Receipt) || after.Status != before.Status || !after.Accepted {
+		t.Errorf("after the withdrawal: %s, same receipt %v, status %+v", again.Kind, bytes.Equal(again.Receipt, first.Receipt), after)
+	}
+	next, nextName := s.Package(t, receivertest.PackageOptions{})
+	out := s.Submit(t, next, nextName)
+	if r := s.VerifyReceipt(t, out.Receipt); out.Kind != intake.Rejected || !slices.Contains(codes(r), errcode.B001) {
+		t.Errorf("a new package after the withdrawal: %s %v", out.Kind, codes(r))
 	}
 }
