@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/tagdij/tagdij/internal/intake"
 	"github.com/tagdij/tagdij/internal/receipt"
 	"github.com/tagdij/tagdij/internal/receiver"
 	"github.com/tagdij/tagdij/internal/receiver/receivertest"
+	"github.com/tagdij/tagdij/internal/tsp"
 )
 
 // slowReader yields data in small pieces, pausing between them, so that the whole body takes about total.
@@ -116,5 +119,54 @@ func TestInFlightByteBudget(t *testing.T) {
 	resp, _, err = h.Upload(t.Context(), other, otherName)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("after the budget was given back: %v %v", err, resp)
+	}
+}
+
+// lazySigner forwards to a receipt signer chosen after the stack exists (both real KeySigners; one
+// with an unreachable TSA).
+type lazySigner struct{ current *intake.KeySigner }
+
+func (l *lazySigner) Sign(ctx context.Context, r *receipt.Receipt) ([]byte, string, error) {
+	return l.current.Sign(ctx, r)
+}
+
+func (l *lazySigner) SignUnstamped(ctx context.Context, r *receipt.Receipt) ([]byte, string, error) {
+	return l.current.SignUnstamped(ctx, r)
+}
+
+// TestTSADownIs503: with the TSA unreachable the upload is not acknowledged: 503 with Retry-After and a
+// signed R001 receipt (unstamped, never stored); the status endpoint knows nothing of the package.
+func TestTSADownIs503(t *testing.T) {
+	lazy := &lazySigner{}
+	s := receivertest.Start(t, receivertest.Options{Receipt: lazy})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + ln.Addr().String() + "/tsa"
+	ln.Close()
+	broken := *s.Signer
+	broken.Options.TSA = &tsp.Client{URL: deadURL, Trust: s.TSA.Trust}
+	lazy.current = &broken
+	h := s.StartHTTP(t, receivertest.Options{})
+	data, name := s.Package(t, receivertest.PackageOptions{})
+	resp, body, err := h.Upload(t.Context(), data, name)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("%v %v", err, resp)
+	}
+	if resp.Header.Get("Content-Type") != receiver.MediaType || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("<?xml")) {
+		t.Errorf("no R001 receipt package in the 503: %s", resp.Header.Get("Content-Type"))
+	}
+	resp, _, err = h.Get(t.Context(), "/v1/packages/"+hexSum(data)+"/status")
+	if err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("status of an unacknowledged upload: %v %v", err, resp)
+	}
+	lazy.current = s.Signer
+	resp, body, err = h.Upload(t.Context(), data, name)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("retry with the TSA back: %v %v", err, resp)
+	}
+	if r := s.VerifyReceipt(t, body); r.Result != receipt.Accepted {
+		t.Errorf("retry: %s", r.Result)
 	}
 }
