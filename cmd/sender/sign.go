@@ -198,7 +198,7 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		}
 	}
 	for _, f := range pv.Findings {
-		if f.Severity == policy.SeverityError {
+		if f.Severity == errcode.Error {
 			if asJSON {
 				cli.WriteJSON(env.Stdout, pv)
 			}

@@ -192,9 +192,8 @@ func (o VerifyOptions) checkName(v *Verified, meta *es3.Metadata) {
 	defer rep.Finish()
 	n, err := pkgname.Parse(o.FileName)
 	if err != nil {
-		var pe *pkgname.Error
-		if o.RequireName && errors.As(err, &pe) {
-			rep.Verdict.Fail(report.FormatFailure, pe.Finding())
+		if f, ok := errcode.Of(err); o.RequireName && ok {
+			rep.Verdict.Fail(report.FormatFailure, f)
 		}
 		return
 	}

@@ -79,10 +79,14 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("pkgname: %s %s: %s", e.Code, e.Name, e.EN)
 }
 
-// Finding returns the refusal as a SPEC §7 finding located at the (quoted) name.
-func (e *Error) Finding() errcode.Finding {
+// ErrFinding returns the refusal as a SPEC §7 finding located at the (quoted) name (errcode.Carrier,
+// for errcode.Of).
+func (e *Error) ErrFinding() errcode.Finding {
 	return bilingual(e.Code, e.Name, e.HU, e.EN)
 }
+
+// Finding is ErrFinding, for a caller that already holds the *Error.
+func (e *Error) Finding() errcode.Finding { return e.ErrFinding() }
 
 // bilingual builds a finding whose two texts get their own detail (errcode.New appends one detail to
 // both).

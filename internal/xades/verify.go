@@ -171,18 +171,16 @@ func validationTime(opts VerifyOptions) time.Time {
 // refusedDossier reports a dossier the parser refused.
 func refusedDossier(data []byte, opts VerifyOptions, err error) *report.Document {
 	doc := newReport(data, opts, validationTime(opts), docKindName(opts.Kind))
-	var e *es3.Error
+	f, ok := errcode.Of(err)
 	var xe *libxml.Error
-	switch {
-	case errors.As(err, &e):
-		doc.Verdict.Fail(report.FormatFailure, e.Finding)
-	case errors.As(err, &xe):
-		var pe *es3.Error
-		errors.As(es3.ParseRefusal(err), &pe)
-		doc.Verdict.Fail(report.FormatFailure, pe.Finding)
-	default:
-		doc.Verdict.Fail(report.FormatFailure, errcode.New(errcode.T005, "", err.Error()))
+	if !ok && errors.As(err, &xe) {
+		// A bare parse error: coded as es3.Parse codes it.
+		f, ok = errcode.Of(es3.ParseRefusal(err))
 	}
+	if !ok {
+		f = errcode.New(errcode.T005, "", err.Error())
+	}
+	doc.Verdict.Fail(report.FormatFailure, f)
 	doc.Finish()
 	logger(opts.Logger).Info("dossier refused", slog.String("event", "signature.verified"), slog.String("file", opts.FileName),
 		slog.String("indication", string(doc.Verdict.Indication)), slog.String("error", err.Error()))
@@ -320,12 +318,11 @@ func (c *sigCheck) constraint(err error, loc string) {
 	if err == nil {
 		return
 	}
-	if !c.generic || !errors.As(err, &f) || f.Severity == policy.SeverityWarning {
+	if !c.generic || !errors.As(err, &f) || f.Severity == errcode.Warning {
 		c.policyFinding(err, loc)
 		return
 	}
-	c.rs.Verdict.Incomplete(report.SubIndication(f.Sub),
-		errcode.Finding{Code: errcode.Code(f.Code), Severity: errcode.Severity(f.Severity), Location: loc, HU: f.HU, EN: f.EN})
+	c.rs.Verdict.Incomplete(f.Sub, f.At(loc))
 }
 
 // policyFinding records a policy.Finding: its own bilingual text, its sub-indication.
@@ -338,12 +335,11 @@ func (c *sigCheck) policyFinding(err error, loc string) {
 		c.fail(report.PolicyProcessingError, errcode.A010, loc, err.Error())
 		return
 	}
-	ef := errcode.Finding{Code: errcode.Code(f.Code), Severity: errcode.Severity(f.Severity), Location: loc, HU: f.HU, EN: f.EN}
-	if f.Severity == policy.SeverityWarning {
-		c.rs.Verdict.Warn(ef)
+	if f.Severity == errcode.Warning {
+		c.rs.Verdict.Warn(f.At(loc))
 		return
 	}
-	c.rs.Verdict.Fail(report.SubIndication(f.Sub), ef)
+	c.rs.Verdict.Fail(f.Sub, f.At(loc))
 }
 
 // signature verifies one ds:Signature.
@@ -1133,7 +1129,7 @@ func (c *sigCheck) timeGaps(signingTime, T time.Time) {
 		switch {
 		case !c.generic:
 			c.policyFinding(f, c.rs.ID)
-		case f.Sub == policy.SubTimestampOrder:
+		case f.Sub == report.TimestampOrderFailure:
 			c.constraint(f, c.rs.ID)
 		}
 	}

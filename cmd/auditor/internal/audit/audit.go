@@ -119,11 +119,10 @@ func detect(doc *libxml.Document, size int) (Kind, *es3.Dossier, *errcode.Findin
 	return EAkta, d, nil
 }
 
-// findingOf is the finding of an es3 refusal.
+// findingOf is the finding of an es3 refusal: the one it carries (errcode.Of), else T005.
 func findingOf(err error) errcode.Finding {
-	var e *es3.Error
-	if errors.As(err, &e) {
-		return e.Finding
+	if f, ok := errcode.Of(err); ok {
+		return f
 	}
 	return errcode.New(errcode.T005, "", err.Error())
 }
