@@ -71,7 +71,7 @@ type Verified struct {
 
 // Authenticated reports whether Metadata (and, if asked for, Payload) were read: every signature is
 // core-valid and covers the dossier profile, the documents and the payload object, and the verdict is
-// not TOTAL_FAILED.
+// not TOTAL-FAILED.
 func (v *Verified) Authenticated() bool { return v.Metadata != nil }
 
 // Verify parses data once as a Tagdíj package (strict e-akta dossier with one bevallas.xml document),

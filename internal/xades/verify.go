@@ -64,10 +64,10 @@ type sigState struct {
 //
 // Per signature, in this order (SPEC §2, §3, §7; ETSI EN 319 102-1 indications):
 //  1. es3.Parse in opts.Mode: a refused structure (T005, T006, F011) makes the document
-//     TOTAL_FAILED/FORMAT_FAILURE;
+//     TOTAL-FAILED/FORMAT_FAILURE;
 //  2. XMLDSig core validation (xmldsig.VerifyDocument on the same parsed tree): a digest mismatch is
 //     A002/HASH_FAILURE, a bad SignatureValue A001/SIG_CRYPTO_FAILURE, an algorithm, transform or
-//     reference this verifier does not implement A013 or F012 (TOTAL_FAILED in a Tagdíj dossier,
+//     reference this verifier does not implement A013 or F012 (TOTAL-FAILED in a Tagdíj dossier,
 //     INDETERMINATE in es3.Generic mode; see the package documentation's table of verdicts);
 //  3. coverage (signature-wrapping defence): the verified references must resolve to exactly the
 //     dossier's es:DossierProfile, es:Documents, every payload ds:Object, this signature's
@@ -76,7 +76,7 @@ type sigState struct {
 //  4. from here on only canonical bytes of covered elements are read: SignedProperties are parsed
 //     from their exclusive canonical form; required properties (F001–F006, CommitmentTypeIndication
 //     as F008) come from policy.CheckProperties; SigningCertificate must name the KeyInfo
-//     certificate that verified the signature (F002, TOTAL_FAILED/SIG_CONSTRAINTS_FAILURE);
+//     certificate that verified the signature (F002, TOTAL-FAILED/SIG_CONSTRAINTS_FAILURE);
 //     SignaturePolicyIdentifier must be the policy in force (A010); DataObjectFormat must describe
 //     every payload reference with a MIME type the policy accepts (F004, F007); the commitment must be
 //     the kind's (F008); algorithms and key sizes per policy (A013). In es3.Generic mode (a dossier
@@ -146,7 +146,7 @@ func VerifyDossier(ctx context.Context, d *es3.Dossier, data []byte, opts Verify
 }
 
 // VerifyRefused is the report Verify gives for bytes that es3 refused (err from es3.Parse or
-// es3.FromDocument, or a libxml parse error): TOTAL_FAILED/FORMAT_FAILURE with the refusal's code.
+// es3.FromDocument, or a libxml parse error): TOTAL-FAILED/FORMAT_FAILURE with the refusal's code.
 func VerifyRefused(data []byte, opts VerifyOptions, err error) (*report.Document, error) {
 	if cerr := checkOptions(data, opts); cerr != nil {
 		return nil, cerr
@@ -285,7 +285,7 @@ func (c *sigCheck) incomplete(sub report.SubIndication, code errcode.Code, loc, 
 	c.rs.Verdict.Incomplete(sub, errcode.New(code, loc, detail))
 }
 
-// final records a finding that is TOTAL_FAILED for a Tagdíj signature, where the package format and
+// final records a finding that is TOTAL-FAILED for a Tagdíj signature, where the package format and
 // the policy in force are fixed, and INDETERMINATE with the same sub-indication for a generic one,
 // where the standard lists the sub-indication under INDETERMINATE (another verifier, with the data
 // or the validation policy this one lacks, could accept it).
@@ -312,7 +312,7 @@ func (c *sigCheck) tsProblem(sub report.SubIndication, code errcode.Code, kind, 
 }
 
 // constraint records a policy.Finding about a constraint: for a Tagdíj signature as policyFinding
-// does (TOTAL_FAILED), for a generic one INDETERMINATE with the finding's sub-indication.
+// does (TOTAL-FAILED), for a generic one INDETERMINATE with the finding's sub-indication.
 func (c *sigCheck) constraint(err error, loc string) {
 	var f policy.Finding
 	if err == nil {
@@ -477,10 +477,10 @@ func (c *sigCheck) setSigner(cert *x509.Certificate) {
 
 // coreFailure classifies an XMLDSig core-validation failure. What the signed bytes prove wrong — a
 // digest (A002) or the signature value (A001), duplicate Ids (the wrapping defence), a malformed
-// structure — is TOTAL_FAILED in every mode. What this verifier cannot evaluate — an algorithm,
+// structure — is TOTAL-FAILED in every mode. What this verifier cannot evaluate — an algorithm,
 // transform, reference or key form it does not implement, a reference it cannot resolve, a key it
 // cannot use — is INDETERMINATE for a generic signature (a verifier that implements it might find the
-// signature valid) and TOTAL_FAILED for a Tagdíj one, whose format (SPEC §2) allows none of it.
+// signature valid) and TOTAL-FAILED for a Tagdíj one, whose format (SPEC §2) allows none of it.
 func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
 	if err == nil {
 		err = errors.New("signature not valid")
@@ -545,7 +545,7 @@ func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
 // canonicalization algorithm or curve is outside the validation constraints
 // (INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE), key material this verifier cannot read (RetrievalMethod,
 // explicit curve parameters) leaves no signing certificate (INDETERMINATE/NO_SIGNING_CERTIFICATE_FOUND).
-// For a Tagdíj signature each is a violation of the package format: TOTAL_FAILED.
+// For a Tagdíj signature each is a violation of the package format: TOTAL-FAILED.
 func (c *sigCheck) unsupported(res *xmldsig.Result, err error, loc, detail string) {
 	code := errcode.F012
 	if errors.Is(err, xmldsig.ErrUnsupportedAlgorithm) {
@@ -1076,14 +1076,14 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 
 // chainVerdict turns trust.CheckChain's answer about a certificate at `at` into what it means for the
 // signature (EN 319 102-1 §5.3, §5.5). CheckChain answers for the certificate alone — the sender's
-// `cert check` relies on it — and calls a revoked, expired or weak certificate TOTAL_FAILED; for a
+// `cert check` relies on it — and calls a revoked, expired or weak certificate TOTAL-FAILED; for a
 // signature that is final only where the signature cannot have been made while the certificate was
 // good:
 //
-//   - revoked at or before `at` (A005): TOTAL_FAILED/REVOKED when `at` is proven (poe: the genTime of
+//   - revoked at or before `at` (A005): TOTAL-FAILED/REVOKED when `at` is proven (poe: the genTime of
 //     a verified time-stamp; SPEC §3), INDETERMINATE/REVOKED_NO_POE when it is only the validation
 //     time — the signature may predate the revocation;
-//   - not valid at `at` (A006): TOTAL_FAILED/NOT_YET_VALID when the certificate's validity had not
+//   - not valid at `at` (A006): TOTAL-FAILED/NOT_YET_VALID when the certificate's validity had not
 //     begun (the signature existed at `at`, before the certificate did), INDETERMINATE/
 //     OUT_OF_BOUNDS_NO_POE when it had ended — nothing proves the signature existed before expiry;
 //   - an algorithm or key size of the chain (A013): INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE —
@@ -1092,7 +1092,7 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 //     policy requires the certificate to be so), INDETERMINATE/CHAIN_CONSTRAINTS_FAILURE for a
 //     generic one.
 //
-// Every other answer (INDETERMINATE ones, and TOTAL_PASSED) is the signature's as it is.
+// Every other answer (INDETERMINATE ones, and TOTAL-PASSED) is the signature's as it is.
 func (c *sigCheck) chainVerdict(v report.Verdict, leaf *x509.Certificate, at time.Time, poe bool) report.Verdict {
 	if v.Indication != report.TotalFailed || len(v.Findings) == 0 {
 		return v

@@ -43,7 +43,7 @@ const (
 	EAkta   Kind = "e-akta"  // any other e-akta dossier: generic es3 mode, the package rules of the policy
 	XMLDSig Kind = "xmldsig" // any other XML document with XMLDSig/XAdES signatures
 	// Refused: e-akta or Tagdíj elements outside their place (a wrapped or rebound dossier); never
-	// verified, always TOTAL_FAILED/FORMAT_FAILURE with T005. Not a --kind value.
+	// verified, always TOTAL-FAILED/FORMAT_FAILURE with T005. Not a --kind value.
 	Refused Kind = "refused"
 )
 
@@ -227,7 +227,7 @@ type Result struct {
 	VerifiedAs Kind `json:"verifiedAs"`
 	// Signatures shadows Document.Signatures with the core validity added.
 	Signatures []Signature `json:"signatures"`
-	// Receipt is the decoded receipt of a receipt package whose signature is not TOTAL_FAILED.
+	// Receipt is the decoded receipt of a receipt package whose signature is not TOTAL-FAILED.
 	Receipt *receipt.Receipt `json:"receipt,omitempty"`
 	// ReceiptError says why a receipt package's content was not decoded.
 	ReceiptError string `json:"receiptError,omitempty"`
