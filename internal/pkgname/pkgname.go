@@ -24,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 )
 
@@ -232,11 +233,11 @@ func ExportName(declarant, fund, lastPeriod string, seq int, sealed time.Time) (
 // Metadata is the part of a package's signed metadata (cs:Csomag) that its name must agree with. The es3
 // package fills it from the decoded cs:Csomag (es3.Metadata.NameFields).
 type Metadata struct {
-	IDType    string // cs:Bevallo/@azonositoTipus: adoszam, adoazonosito or taj
-	Declarant string // cs:Bevallo/@azonosito
-	Fund      string // cs:Penztar
-	Period    string // cs:Idoszak, YYYY-MM
-	Type      string // cs:Tipus, B/O/H
+	IDType    declaration.IDType // cs:Bevallo/@azonositoTipus: adoszam, adoazonosito or taj
+	Declarant string             // cs:Bevallo/@azonosito
+	Fund      string             // cs:Penztar
+	Period    string             // cs:Idoszak, YYYY-MM
+	Type      string             // cs:Tipus, B/O/H
 }
 
 // Matches compares the name's fields with the signed metadata and returns one F010 finding per field
@@ -254,7 +255,7 @@ func Matches(n Name, meta Metadata) []errcode.Finding {
 			fmt.Sprintf("%s: %s in the name, %s in the signed metadata", en, display(name), display(signed))))
 	}
 	if !declarantMatches(n.Declarant, meta.IDType, meta.Declarant) {
-		diff("declarant", "bevalló", "declarant", n.Declarant, meta.IDType+":"+meta.Declarant)
+		diff("declarant", "bevalló", "declarant", n.Declarant, string(meta.IDType)+":"+meta.Declarant)
 	}
 	if n.Fund != meta.Fund {
 		diff("fund", "pénztár", "fund", n.Fund, meta.Fund)
@@ -268,11 +269,11 @@ func Matches(n Name, meta Metadata) []errcode.Finding {
 	return out
 }
 
-func declarantMatches(name, idType, id string) bool {
+func declarantMatches(name string, idType declaration.IDType, id string) bool {
 	switch idType {
-	case "adoszam":
+	case declaration.IDAdoszam:
 		return len(name) == 8 && (len(id) == 8 || len(id) == 11) && id[:8] == name
-	case "adoazonosito":
+	case declaration.IDAdoazonosito:
 		return len(name) == 10 && id == name
 	}
 	return false
