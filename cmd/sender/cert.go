@@ -634,13 +634,7 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 	} else if err := writeCheckText(env.Stdout, out); err != nil {
 		return err
 	}
-	switch res.Verdict.Indication {
-	case report.TotalPassed:
-		return nil
-	case report.TotalFailed:
-		return cli.Exit(cli.ExitInvalid)
-	}
-	return cli.Exit(cli.ExitIncomplete)
+	return cli.VerdictExit(res.Verdict.Indication)
 }
 
 // adviseCheck says what to do about a result that is not valid (SIG-23): for an incomplete one,

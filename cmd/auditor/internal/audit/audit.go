@@ -387,21 +387,6 @@ func result(kind Kind, doc *report.Document) *Result {
 	return res
 }
 
-// Worst is the exit status of a set of results (SPEC §9): 1 if any is invalid, else 2 if any is
-// incomplete, else 0.
-func Worst(results []*Result) int {
-	code := 0
-	for _, r := range results {
-		switch r.Verdict.Indication {
-		case report.TotalFailed:
-			return 1
-		case report.Indeterminate:
-			code = 2
-		}
-	}
-	return code
-}
-
 // LoadTrust reads a trust configuration file for pol. Without online, the environment is offline
 // (Online nil) whatever the file says; with it, fetched evidence is judged by now.
 func LoadTrust(path string, pol *policy.Policy, online bool, now func() time.Time) (*trust.Env, error) {
