@@ -25,6 +25,7 @@ import (
 	"github.com/tagdij/tagdij/internal/qc"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/trust"
+	"github.com/tagdij/tagdij/internal/xades"
 )
 
 // certCmd groups the commands that inspect and check a signing certificate (SIG-06, SIG-16, SND-22).
@@ -212,7 +213,7 @@ func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 // certView is what `cert show` prints (SIG-06) and its JSON form.
 type certView struct {
 	Source       string      `json:"source"`
-	SignerName   string      `json:"signerName"` // from the subject DN (SIG-21)
+	SignerName   string      `json:"signerName"` // xades.SignerName: what es:SignerName will say (SIG-21)
 	Organization string      `json:"organization,omitempty"`
 	Subject      string      `json:"subject"`
 	Issuer       string      `json:"issuer"`
@@ -276,31 +277,6 @@ var certShowCmd = &cli.Command{
 func fingerprint(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(sum[:])
-}
-
-// signerName is the signer's name as the subject DN gives it (SIG-21): the common name, else
-// surname and given name (Hungarian order), else the organisation.
-func signerName(c *x509.Certificate) string {
-	if c.Subject.CommonName != "" {
-		return c.Subject.CommonName
-	}
-	var given, sur string
-	for _, n := range c.Subject.Names {
-		s, _ := n.Value.(string)
-		switch {
-		case n.Type.Equal([]int{2, 5, 4, 42}):
-			given = s
-		case n.Type.Equal([]int{2, 5, 4, 4}):
-			sur = s
-		}
-	}
-	if name := strings.TrimSpace(sur + " " + given); name != "" {
-		return name
-	}
-	if len(c.Subject.Organization) > 0 {
-		return c.Subject.Organization[0]
-	}
-	return c.Subject.String()
 }
 
 func keyType(c *x509.Certificate) string {
@@ -432,7 +408,7 @@ func validityAt(c *x509.Certificate, now time.Time) string {
 func describeCert(src *certSource, now time.Time) certView {
 	c := src.Leaf
 	v := certView{
-		Source: src.Name, SignerName: signerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
+		Source: src.Name, SignerName: xades.SignerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
 		Serial: c.SerialNumber.Text(16), SerialDec: c.SerialNumber.String(),
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), ValidityNow: validityAt(c, now),
 		KeyType: keyType(c), KeyUsage: keyUsages(c.KeyUsage), ExtKeyUsage: extKeyUsages(c),
@@ -601,7 +577,7 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 	res := tenv.CheckChain(ctx, trust.ChainQuery{Purpose: pathval.PurposeSigner, Leaf: src.Leaf, Intermediates: src.Extra, T: T, Now: now})
 	c := src.Leaf
 	out := certCheckResult{
-		Source: src.Name, SignerName: signerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
+		Source: src.Name, SignerName: xades.SignerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
 		Serial: c.SerialNumber.Text(16), SHA256: fingerprint(c),
 		Indication: res.Verdict.Indication, SubIndication: res.Verdict.Sub, State: res.Verdict.Indication.State(),
 		Verdict: res.Verdict, T: T.UTC(), ValidatedAt: now.UTC(), Policy: tenv.Policy.ID(),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/keys"
+	"github.com/tagdij/tagdij/internal/xades"
 )
 
 // keysCmd groups the commands about the signer's keys and tokens (SIG-10).
@@ -127,7 +128,7 @@ func tokenEntries(spec keys.KeySpec, infos []keys.KeyInfo, now time.Time) []toke
 			KeyType: ki.KeyType, CanSign: ki.CanSign, CanDecrypt: ki.CanDecrypt}
 		c := ki.Certificate
 		if c != nil {
-			e.SignerName, e.Subject, e.Issuer, e.Serial = signerName(c), c.Subject.String(), c.Issuer.String(), c.SerialNumber.Text(16)
+			e.SignerName, e.Subject, e.Issuer, e.Serial = xades.SignerName(c), c.Subject.String(), c.Issuer.String(), c.SerialNumber.Text(16)
 			e.NotBefore, e.NotAfter, e.KeyUsage = c.NotBefore.UTC(), c.NotAfter.UTC(), keyUsages(c.KeyUsage)
 			e.CA = c.BasicConstraintsValid && c.IsCA
 			if e.KeyType == "" {
