@@ -24,6 +24,7 @@ const (
 	F008 = errcode.F008 // commitment type
 	A003 = errcode.A003 // no chain to an accepted CA (anchor not accepted by the policy)
 	A004 = errcode.A004 // not qualified
+	A006 = errcode.A006 // certificate not valid at the signing time (CheckSigner)
 	A007 = errcode.A007 // timestamp invalid or untrusted
 	A008 = errcode.A008 // signing → timestamp gap, or timestamp before signing time
 	A009 = errcode.A009 // timestamp → arrival gap
@@ -79,6 +80,28 @@ func (f Finding) At(loc string) errcode.Finding {
 	ef := f.Finding
 	ef.Location = loc
 	return ef
+}
+
+// Record records f in v located at loc, as a Tagdíj signature reads it: a W0 finding as a warning,
+// an E0 finding as TOTAL-FAILED with f's sub-indication (the policy in force is fixed, so a violation
+// is final).
+func (f Finding) Record(v *report.Verdict, loc string) {
+	if f.Severity == SeverityWarning {
+		v.Warn(f.At(loc))
+		return
+	}
+	v.Fail(f.Sub, f.At(loc))
+}
+
+// Refusal returns the first finding of severity E0 among fs: why the policy refuses what fs are
+// about, if it does.
+func Refusal(fs []Finding) (Finding, bool) {
+	for _, f := range fs {
+		if f.Severity == SeverityError {
+			return f, true
+		}
+	}
+	return Finding{}, false
 }
 
 func finding(code Code, sub report.SubIndication, hu, en string) Finding {

@@ -26,6 +26,7 @@ import (
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/trust"
 	"github.com/tagdij/tagdij/internal/xades"
+	"github.com/tagdij/tagdij/policy"
 )
 
 // certCmd groups the commands that inspect and check a signing certificate (SIG-06, SIG-16, SND-22).
@@ -575,6 +576,11 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 		return err
 	}
 	res := tenv.CheckChain(ctx, trust.ChainQuery{Purpose: pathval.PurposeSigner, Leaf: src.Leaf, Intermediates: src.Extra, T: T, Now: now})
+	// The policy's requirements of a package signer, as sender sign and the verifier apply them (the
+	// validity period at T is the chain check's, with its sub-indications).
+	for _, f := range tenv.Policy.CheckSigner(policy.KindPackage, src.Leaf, time.Time{}) {
+		f.Record(&res.Verdict, "signer")
+	}
 	c := src.Leaf
 	out := certCheckResult{
 		Source: src.Name, SignerName: xades.SignerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),

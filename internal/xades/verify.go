@@ -335,11 +335,7 @@ func (c *sigCheck) policyFinding(err error, loc string) {
 		c.fail(report.PolicyProcessingError, errcode.A010, loc, err.Error())
 		return
 	}
-	if f.Severity == errcode.Warning {
-		c.rs.Verdict.Warn(f.At(loc))
-		return
-	}
-	c.rs.Verdict.Fail(f.Sub, f.At(loc))
+	f.Record(&c.rs.Verdict, loc)
 }
 
 // signature verifies one ds:Signature.
@@ -1040,8 +1036,9 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 	if at.IsZero() {
 		at = v.now
 	}
-	if rules, ok := v.pol.Document(v.opts.Kind); ok && !c.generic {
-		for _, f := range v.pol.CheckCertificate(rules.SignerRole, cert) {
+	if !c.generic {
+		// The role's requirements; validity at T is the chain check's (below), with its sub-indications.
+		for _, f := range v.pol.CheckSigner(v.opts.Kind, cert, time.Time{}) {
 			c.policyFinding(f, c.rs.ID+" signer")
 		}
 	}
