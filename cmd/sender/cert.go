@@ -591,22 +591,7 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 	if res.Verdict.Indication == report.Indeterminate {
 		out.EarliestFinal = res.EarliestFinal.UTC()
 	}
-	if res.Path != nil {
-		for i, x := range res.Path.Chain {
-			out.Chain = append(out.Chain, report.Certificate{Subject: x.Subject.String(), Issuer: x.Issuer.String(),
-				Serial: x.SerialNumber.String(), SHA256: fingerprint(x), NotBefore: x.NotBefore.UTC(), NotAfter: x.NotAfter.UTC(),
-				Qualified: i == 0 && res.Path.Qualified})
-			if i < len(res.Path.Revocation) && res.Path.Revocation[i] != nil {
-				ev := res.Path.Revocation[i]
-				source := ev.URL
-				if ev.FromCache {
-					source = "cache"
-				}
-				out.Evidence = append(out.Evidence, report.Evidence{About: x.Subject.String(), Method: ev.Method.String(),
-					Status: ev.Status.String(), ProducedAt: ev.ProducedAt().UTC(), RevokedAt: ev.RevocationTime.UTC(), Source: source})
-			}
-		}
-	}
+	out.Chain, out.Evidence = res.ReportChain(), res.ReportEvidence()
 	out.Missing = res.Missing
 	out.Advice = adviseCheck(res, c, T, now, fs)
 	if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {

@@ -19,7 +19,6 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/report"
-	"github.com/tagdij/tagdij/internal/revocation"
 	"github.com/tagdij/tagdij/internal/trust"
 	"github.com/tagdij/tagdij/internal/tsp"
 	"github.com/tagdij/tagdij/internal/xades/props"
@@ -965,7 +964,7 @@ func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Ve
 				if cr.EarliestFinal.After(c.rs.EarliestFinal) {
 					c.rs.EarliestFinal = cr.EarliestFinal
 				}
-				c.evidence(cr.Path)
+				c.rs.Evidence = append(c.rs.Evidence, cr.ReportEvidence()...)
 			}
 		}
 	}
@@ -998,28 +997,6 @@ func tsReport(kind string, tok *tsp.Token, ok bool) report.Timestamp {
 	return r
 }
 
-// evidence adds a path's revocation evidence to the report.
-func (c *sigCheck) evidence(path *pathval.Result) {
-	if path == nil {
-		return
-	}
-	for i, ev := range path.Revocation {
-		if ev == nil || i >= len(path.Chain) {
-			continue
-		}
-		src := ev.URL
-		if ev.FromCache {
-			src = "cache"
-		}
-		e := report.Evidence{About: path.Chain[i].Subject.String(), Method: ev.Method.String(), Status: ev.Status.String(),
-			ProducedAt: ev.ProducedAt(), Source: src}
-		if ev.Status == revocation.StatusRevoked {
-			e.RevokedAt = ev.RevocationTime
-		}
-		c.rs.Evidence = append(c.rs.Evidence, e)
-	}
-}
-
 // signerChain validates the signer's certificate at T (or now, when there is no time-stamp: a Tagdíj
 // signature then already failed or is incomplete for F005, and the chain is reported for
 // information; a generic one gets the basic validation of EN 319 102-1 §5.3, without proof of
@@ -1050,17 +1027,8 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 	if cr.EarliestFinal.After(c.rs.EarliestFinal) {
 		c.rs.EarliestFinal = cr.EarliestFinal
 	}
-	if cr.Path != nil {
-		for _, ch := range cr.Path.Chain {
-			sum := sha256.Sum256(ch.Raw)
-			c.rs.Chain = append(c.rs.Chain, report.Certificate{Subject: ch.Subject.String(), Issuer: ch.Issuer.String(),
-				Serial: ch.SerialNumber.String(), SHA256: hex.EncodeToString(sum[:]), NotBefore: ch.NotBefore, NotAfter: ch.NotAfter})
-		}
-		if len(c.rs.Chain) > 0 {
-			c.rs.Chain[0].Qualified = cr.Path.Qualified
-		}
-		c.evidence(cr.Path)
-	}
+	c.rs.Chain = append(c.rs.Chain, cr.ReportChain()...)
+	c.rs.Evidence = append(c.rs.Evidence, cr.ReportEvidence()...)
 	// PRC-05: the final check must happen before the signer certificate expires. After that only
 	// evidence the signature carries (collected by Extend) and its archive time-stamp can carry the
 	// verdict; say so rather than hide it.
