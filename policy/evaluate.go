@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/qc"
+	"github.com/tagdij/tagdij/internal/report"
 )
 
 // The evaluation methods below are pure: they read the policy and their arguments only, never the
@@ -610,6 +611,35 @@ func (p *Policy) CheckCertificate(role Role, cert *x509.Certificate) []Finding {
 				fmt.Sprintf("A(z) %q tanúsítvány kiterjesztett kulcshasználata nincs kritikusnak jelölve.", subject),
 				fmt.Sprintf("The extended key usage of certificate %q is not marked critical.", subject)))
 		}
+	}
+	return out
+}
+
+// CheckSigner judges whether cert may sign a document of kind at time at: the requirements of the
+// kind's signer role (CheckCertificate) and, when at is not zero, the certificate's validity period
+// (A006, NOT_YET_VALID before NotBefore, OUT_OF_BOUNDS_NO_POE after NotAfter). The policy lets cert
+// make such a signature at at exactly when Refusal finds nothing. Chain building and revocation are
+// not checked (trust.Env.CheckChain does that). Signing (xades.Sign) and every program that says
+// whether a key can sign (the sender's preview, key listing and certificate check) judge by it.
+func (p *Policy) CheckSigner(kind DocKind, cert *x509.Certificate, at time.Time) []Finding {
+	rules, ok := p.Document(kind)
+	if !ok {
+		return []Finding{unknownKind(A010, kind)}
+	}
+	out := p.CheckCertificate(rules.SignerRole, cert)
+	if cert == nil || at.IsZero() {
+		return out
+	}
+	subject, from, to := cert.Subject.String(), stamp(cert.NotBefore), stamp(cert.NotAfter)
+	switch {
+	case at.Before(cert.NotBefore):
+		out = append(out, finding(A006, report.NotYetValid,
+			fmt.Sprintf("A(z) %q tanúsítvány %s időpontban még nem érvényes (érvényes: %s – %s).", subject, stamp(at), from, to),
+			fmt.Sprintf("Certificate %q is not yet valid at %s (valid %s to %s).", subject, stamp(at), from, to)))
+	case at.After(cert.NotAfter):
+		out = append(out, finding(A006, report.OutOfBoundsNoPOE,
+			fmt.Sprintf("A(z) %q tanúsítvány %s időpontban már lejárt (érvényes: %s – %s).", subject, stamp(at), from, to),
+			fmt.Sprintf("Certificate %q has expired at %s (valid %s to %s).", subject, stamp(at), from, to)))
 	}
 	return out
 }

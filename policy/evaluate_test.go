@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/qc"
+	"github.com/tagdij/tagdij/internal/report"
 )
 
 // codeOf returns the Finding code of err, "" for nil, and fails for any other error type.
@@ -194,7 +195,7 @@ func TestCheckTimeGaps(t *testing.T) {
 	s := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	type want struct {
 		code Code
-		sub  string
+		sub  report.SubIndication
 	}
 	cases := []struct {
 		name         string

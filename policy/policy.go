@@ -26,9 +26,9 @@
 // # Evaluation
 //
 // The Check methods and the grace-period arithmetic are pure: no I/O, no clock. They report problems
-// as Findings carrying the SPEC §7 error code, its severity and a Hungarian and an English message. The
-// code type here is a plain string (Code) so that this package depends on nothing; a central catalogue
-// of codes elsewhere can convert with a type conversion.
+// as Findings: a finding of the SPEC §7 catalogue (internal/errcode: code, severity, Hungarian and
+// English message) with the ETSI sub-indication it implies (internal/report's vocabulary), so that a
+// finding goes into a report or a receipt without conversion.
 //
 // Signatures that are not Tagdíj's own are judged by the same algorithm rules with one difference
 // (the *At methods): a hash or RSA key size the policy no longer accepts passes when the signature is

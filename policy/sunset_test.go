@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tagdij/tagdij/internal/report"
 )
 
-func subOf(t *testing.T, err error) string {
+func subOf(t *testing.T, err error) report.SubIndication {
 	t.Helper()
 	if err == nil {
 		return ""
@@ -41,7 +43,7 @@ func TestAlgorithmsAtPOE(t *testing.T) {
 		uri  string
 		pub  crypto.PublicKey
 		poe  time.Time
-		want string // "" accepted, else the Sub
+		want report.SubIndication // "" accepted, else the Sub
 	}{
 		{"current algorithm, no proof needed", rsaSHA256, rsaPub(2048), none, ""},
 		{"SHA-1 without proof", rsaSHA1, rsaPub(2048), none, SubCryptoNoPOE},
@@ -74,7 +76,7 @@ func TestAlgorithmsAtPOE(t *testing.T) {
 		name string
 		uri  string
 		poe  time.Time
-		want string
+		want report.SubIndication
 	}{
 		{"SHA-256", "http://www.w3.org/2001/04/xmlenc#sha256", none, ""},
 		{"SHA-1 without proof", "http://www.w3.org/2000/09/xmldsig#sha1", none, SubCryptoNoPOE},

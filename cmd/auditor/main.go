@@ -158,10 +158,11 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	if failed {
 		return cli.Exit(cli.ExitUsage)
 	}
-	if code := audit.Worst(results); code != 0 {
-		return cli.Exit(code)
+	verdicts := make([]report.Indication, 0, len(results))
+	for _, r := range results {
+		verdicts = append(verdicts, r.Verdict.Indication)
 	}
-	return nil
+	return cli.VerdictExit(verdicts...)
 }
 
 func writeText(w io.Writer, r *audit.Result) error {

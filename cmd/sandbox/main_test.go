@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/sandbox"
 )
 
@@ -21,14 +23,20 @@ import (
 // test (graceful shutdown needs a real process and a real signal).
 func TestMain(m *testing.M) {
 	if os.Getenv("SANDBOX_CMD_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		main()
 	}
 	os.Exit(m.Run())
 }
 
+const (
+	exitOK    = cli.ExitOK
+	exitError = cli.ExitUsage
+)
+
 func runCmd(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
+	env := &cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now}
+	code := run(context.Background(), env, args)
 	return code, out.String(), errb.String()
 }
 
@@ -52,7 +60,7 @@ func TestCommands(t *testing.T) {
 		out  string
 	}{
 		{"no args", nil, exitError, ""},
-		{"help", []string{"--help"}, exitOK, "Commands:"},
+		{"help", []string{"--help"}, exitOK, "Subcommands:"},
 		{"unknown", []string{"frobnicate"}, exitError, ""},
 		{"init help", []string{"init", "--help"}, exitOK, "-listen"},
 		{"serve help", []string{"serve", "-h"}, exitOK, "SIGINT"},

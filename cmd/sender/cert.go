@@ -25,6 +25,8 @@ import (
 	"github.com/tagdij/tagdij/internal/qc"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/trust"
+	"github.com/tagdij/tagdij/internal/xades"
+	"github.com/tagdij/tagdij/policy"
 )
 
 // certCmd groups the commands that inspect and check a signing certificate (SIG-06, SIG-16, SND-22).
@@ -212,7 +214,7 @@ func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 // certView is what `cert show` prints (SIG-06) and its JSON form.
 type certView struct {
 	Source       string      `json:"source"`
-	SignerName   string      `json:"signerName"` // from the subject DN (SIG-21)
+	SignerName   string      `json:"signerName"` // xades.SignerName: what es:SignerName will say (SIG-21)
 	Organization string      `json:"organization,omitempty"`
 	Subject      string      `json:"subject"`
 	Issuer       string      `json:"issuer"`
@@ -276,31 +278,6 @@ var certShowCmd = &cli.Command{
 func fingerprint(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(sum[:])
-}
-
-// signerName is the signer's name as the subject DN gives it (SIG-21): the common name, else
-// surname and given name (Hungarian order), else the organisation.
-func signerName(c *x509.Certificate) string {
-	if c.Subject.CommonName != "" {
-		return c.Subject.CommonName
-	}
-	var given, sur string
-	for _, n := range c.Subject.Names {
-		s, _ := n.Value.(string)
-		switch {
-		case n.Type.Equal([]int{2, 5, 4, 42}):
-			given = s
-		case n.Type.Equal([]int{2, 5, 4, 4}):
-			sur = s
-		}
-	}
-	if name := strings.TrimSpace(sur + " " + given); name != "" {
-		return name
-	}
-	if len(c.Subject.Organization) > 0 {
-		return c.Subject.Organization[0]
-	}
-	return c.Subject.String()
 }
 
 func keyType(c *x509.Certificate) string {
@@ -432,7 +409,7 @@ func validityAt(c *x509.Certificate, now time.Time) string {
 func describeCert(src *certSource, now time.Time) certView {
 	c := src.Leaf
 	v := certView{
-		Source: src.Name, SignerName: signerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
+		Source: src.Name, SignerName: xades.SignerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
 		Serial: c.SerialNumber.Text(16), SerialDec: c.SerialNumber.String(),
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), ValidityNow: validityAt(c, now),
 		KeyType: keyType(c), KeyUsage: keyUsages(c.KeyUsage), ExtKeyUsage: extKeyUsages(c),
@@ -599,9 +576,14 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 		return err
 	}
 	res := tenv.CheckChain(ctx, trust.ChainQuery{Purpose: pathval.PurposeSigner, Leaf: src.Leaf, Intermediates: src.Extra, T: T, Now: now})
+	// The policy's requirements of a package signer, as sender sign and the verifier apply them (the
+	// validity period at T is the chain check's, with its sub-indications).
+	for _, f := range tenv.Policy.CheckSigner(policy.KindPackage, src.Leaf, time.Time{}) {
+		f.Record(&res.Verdict, "signer")
+	}
 	c := src.Leaf
 	out := certCheckResult{
-		Source: src.Name, SignerName: signerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
+		Source: src.Name, SignerName: xades.SignerName(c), Subject: c.Subject.String(), Issuer: c.Issuer.String(),
 		Serial: c.SerialNumber.Text(16), SHA256: fingerprint(c),
 		Indication: res.Verdict.Indication, SubIndication: res.Verdict.Sub, State: res.Verdict.Indication.State(),
 		Verdict: res.Verdict, T: T.UTC(), ValidatedAt: now.UTC(), Policy: tenv.Policy.ID(),
@@ -609,22 +591,7 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 	if res.Verdict.Indication == report.Indeterminate {
 		out.EarliestFinal = res.EarliestFinal.UTC()
 	}
-	if res.Path != nil {
-		for i, x := range res.Path.Chain {
-			out.Chain = append(out.Chain, report.Certificate{Subject: x.Subject.String(), Issuer: x.Issuer.String(),
-				Serial: x.SerialNumber.String(), SHA256: fingerprint(x), NotBefore: x.NotBefore.UTC(), NotAfter: x.NotAfter.UTC(),
-				Qualified: i == 0 && res.Path.Qualified})
-			if i < len(res.Path.Revocation) && res.Path.Revocation[i] != nil {
-				ev := res.Path.Revocation[i]
-				source := ev.URL
-				if ev.FromCache {
-					source = "cache"
-				}
-				out.Evidence = append(out.Evidence, report.Evidence{About: x.Subject.String(), Method: ev.Method.String(),
-					Status: ev.Status.String(), ProducedAt: ev.ProducedAt().UTC(), RevokedAt: ev.RevocationTime.UTC(), Source: source})
-			}
-		}
-	}
+	out.Chain, out.Evidence = res.ReportChain(), res.ReportEvidence()
 	out.Missing = res.Missing
 	out.Advice = adviseCheck(res, c, T, now, fs)
 	if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
@@ -634,13 +601,7 @@ func runCertCheck(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 	} else if err := writeCheckText(env.Stdout, out); err != nil {
 		return err
 	}
-	switch res.Verdict.Indication {
-	case report.TotalPassed:
-		return nil
-	case report.TotalFailed:
-		return cli.Exit(cli.ExitInvalid)
-	}
-	return cli.Exit(cli.ExitIncomplete)
+	return cli.VerdictExit(res.Verdict.Indication)
 }
 
 // adviseCheck says what to do about a result that is not valid (SIG-23): for an incomplete one,

@@ -109,7 +109,7 @@ func TestCertCheck(t *testing.T) {
 	sb.Clock.Advance(3 * time.Second)
 	code, stdout, stderr = check(chain("signer-pelda-1"), "--at", T.Format(time.RFC3339Nano), "--json")
 	r = decodeCheck(t, stdout)
-	if code != cli.ExitOK || r.Indication != "TOTAL_PASSED" || len(r.Chain) != 3 || len(r.Evidence) != 2 || len(r.Advice) != 0 {
+	if code != cli.ExitOK || r.Indication != "TOTAL-PASSED" || len(r.Chain) != 3 || len(r.Evidence) != 2 || len(r.Advice) != 0 {
 		t.Fatalf("after the grace period: exit %d %+v %s", code, r, stderr)
 	}
 	code, stdout, _ = check(chain("signer-pelda-1"), "--at", T.Format(time.RFC3339Nano))
@@ -120,7 +120,7 @@ func TestCertCheck(t *testing.T) {
 	// Revoked a minute before now: final at once, whatever the grace period.
 	sb.Revoke(t, "signer-pelda-2", 1, sb.Clock.Now().Add(-time.Minute))
 	code, stdout, _ = check(chain("signer-pelda-2"), "--json")
-	if r := decodeCheck(t, stdout); code != cli.ExitInvalid || r.Indication != "TOTAL_FAILED" || r.SubIndication != "REVOKED_NO_POE" ||
+	if r := decodeCheck(t, stdout); code != cli.ExitInvalid || r.Indication != "TOTAL-FAILED" || r.SubIndication != "REVOKED_NO_POE" ||
 		!slices.Contains(r.codes(), "A005") || len(r.Advice) != 1 {
 		t.Errorf("revoked: exit %d %+v", code, r)
 	}
@@ -149,7 +149,7 @@ func TestCertCheck(t *testing.T) {
 	p12 := "p12:" + sb.World.Path(sb.World.MustEntity("signer-pelda-1").Files.PKCS12)
 	code, stdout, stderr = runClock(t, now, "cert", "check", "--key", p12, "--pin", "file:"+sb.World.PasswordFile(),
 		"--trust", trustFile, "--policy", "sandbox", "--at", T.Format(time.RFC3339Nano), "--json")
-	if r := decodeCheck(t, stdout); code != cli.ExitOK || r.Indication != "TOTAL_PASSED" {
+	if r := decodeCheck(t, stdout); code != cli.ExitOK || r.Indication != "TOTAL-PASSED" {
 		t.Errorf("--key p12: exit %d %+v %s", code, r, stderr)
 	}
 

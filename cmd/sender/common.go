@@ -18,6 +18,7 @@ import (
 	"github.com/tagdij/tagdij/internal/durable"
 	"github.com/tagdij/tagdij/internal/keys"
 	"github.com/tagdij/tagdij/internal/pathval"
+	"github.com/tagdij/tagdij/internal/siglog"
 	"github.com/tagdij/tagdij/internal/trust"
 	"github.com/tagdij/tagdij/internal/tsp"
 	"github.com/tagdij/tagdij/policy"
@@ -98,20 +99,10 @@ func openKey(ctx context.Context, env *cli.Env, spec, source, label string) (key
 	return k, err
 }
 
-// signatureLogFile is the sender's log of created and verified signatures (SIG-12, SIG-15), one JSON
-// object per line, inside the state directory.
-const signatureLogFile = "signatures.log"
-
-// signatureLog opens the signature log for appending. The caller closes the file.
+// signatureLog opens the sender's log of created and verified signatures (SIG-12, SIG-15) in the
+// state directory. The caller closes it.
 func signatureLog(cfg *config.Sender) (*slog.Logger, io.Closer, error) {
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return nil, nil, err
-	}
-	f, err := os.OpenFile(filepath.Join(cfg.StateDir, signatureLogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("signature log: %w", err)
-	}
-	return slog.New(slog.NewJSONHandler(f, nil)).With("program", programName), f, nil
+	return siglog.Open(cfg.StateDir, programName)
 }
 
 // maxPackageBytes bounds the package files the sender reads: the XML parser's own limit.

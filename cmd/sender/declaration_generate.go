@@ -62,7 +62,7 @@ var declarationGenerateCmd = &cli.Command{
 			opts.Fund = declaration.Fund{Code: cfg.Fund.Code, Name: cfg.Fund.Name}
 			opts.Declarant = declaration.Declarant{
 				Name:    cfg.Employer.Name,
-				ID:      declaration.DeclarantID{Type: declaration.IDType(cfg.Employer.IDType), Value: cfg.Employer.ID},
+				ID:      declaration.DeclarantID{Type: cfg.Employer.IDType, Value: cfg.Employer.ID},
 				Address: synth.DefaultAddress,
 			}
 		}

@@ -13,7 +13,11 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/cli"
+	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/keys"
+	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/xades"
+	"github.com/tagdij/tagdij/policy"
 )
 
 // keysCmd groups the commands about the signer's keys and tokens (SIG-10).
@@ -40,11 +44,13 @@ type tokenEntry struct {
 	KeyUsage      []string  `json:"keyUsage,omitempty"`
 	Qualified     bool      `json:"qualified"`
 	CA            bool      `json:"ca,omitempty"`
-	// Usable says whether the entry can make a qualified signature now: a private key the token lets
-	// sign, with a currently valid, qualified (QcCompliance + QcSSCD) end-entity certificate whose key
-	// usage allows signing. NotUsable says why not. Chain and revocation are `cert check`'s job.
-	Usable    bool     `json:"usableForQualifiedSigning"`
-	NotUsable []string `json:"notUsable,omitempty"`
+	// Usable says whether the entry can sign a package now: a private key the token lets sign, with an
+	// end-entity certificate the signature policy accepts for a package signer at this moment
+	// (policy.CheckSigner, the judgement `sender sign` applies). NotUsable says why not, briefly;
+	// PolicyFindings are the policy's findings in full. Chain and revocation are `cert check`'s job.
+	Usable         bool             `json:"usableForQualifiedSigning"`
+	NotUsable      []string         `json:"notUsable,omitempty"`
+	PolicyFindings []policy.Finding `json:"policyFindings,omitempty"`
 	// Spec selects this key for --key.
 	Spec string `json:"spec,omitempty"`
 }
@@ -60,23 +66,29 @@ type tokenListing struct {
 var keysListCmd = &cli.Command{
 	Name:    "list",
 	Summary: "a tokenen lévő kulcsok és tanúsítványok / the keys and certificates on a token",
-	Usage:   "--key pkcs11:module=...;token=... [--pin SOURCE] [--json]",
+	Usage:   "--key pkcs11:module=...;token=... [--pin SOURCE] [--policy production|sandbox|FILE] [--json]",
 	Help: "Kilistázza a PKCS#11 token (intelligens kártya, HSM) kulcsait és tanúsítványait címkével,\n" +
 		"azonosítóval, alannyal, sorozatszámmal, érvényességgel és kulcshasználattal, és megjelöli, melyik\n" +
-		"használható most minősített aláírásra; a kiválasztáshoz szükséges --key értéket is kiírja (SIG-10).\n" +
+		"használható most csomag aláírására az aláírási szabályzat szerint (--policy); a kiválasztáshoz\n" +
+		"szükséges --key értéket is kiírja (SIG-10).\n" +
 		"A --key kulcsválasztó részeit (key=, id=, subject=, serial=) figyelmen kívül hagyja. PIN nélkül\n" +
 		"csak a tanúsítványok látszanak.\n" +
 		"/ Lists the keys and certificates on a PKCS#11 token (smart card, HSM) with label, ID, subject,\n" +
-		"serial, validity and key usage, marks which can make a qualified signature now, and prints the\n" +
-		"--key value that selects each (SIG-10). Key selectors in --key (key=, id=, subject=, serial=) are\n" +
-		"ignored. Without a PIN only certificates are visible.",
+		"serial, validity and key usage, marks which can sign a package now under the signature policy\n" +
+		"(--policy), and prints the --key value that selects each (SIG-10). Key selectors in --key (key=,\n" +
+		"id=, subject=, serial=) are ignored. Without a PIN only certificates are visible.",
 	Flags: func(fs *flag.FlagSet) {
 		keySourceFlags(fs)
+		policyFlag(fs)
 		fs.Bool("json", false, "JSON kimenet / JSON output")
 	},
 	Run: func(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
 		if len(args) != 0 {
 			return cli.Usagef("nem vár fájlnevet / takes no file names")
+		}
+		pol, err := selectedPolicy(fs)
+		if err != nil {
+			return err
 		}
 		raw := fs.Lookup("key").Value.String()
 		if raw == "" {
@@ -104,7 +116,7 @@ var keysListCmd = &cli.Command{
 		if token == "" && spec.Slot != nil {
 			token = fmt.Sprintf("slot %d", *spec.Slot)
 		}
-		l := tokenListing{Token: token, Module: spec.Module, LoginOK: pin != nil, Entries: tokenEntries(spec, infos, env.Now())}
+		l := tokenListing{Token: token, Module: spec.Module, LoginOK: pin != nil, Entries: tokenEntries(spec, infos, pol, env.Now())}
 		if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
 			return cli.WriteJSON(env.Stdout, l)
 		}
@@ -112,9 +124,9 @@ var keysListCmd = &cli.Command{
 	},
 }
 
-// tokenEntries describes infos, judging usability at now, with a --key value for each usable key:
-// by label when the label is unique on the token, else by ID and certificate serial.
-func tokenEntries(spec keys.KeySpec, infos []keys.KeyInfo, now time.Time) []tokenEntry {
+// tokenEntries describes infos, judging usability under pol at now, with a --key value for each usable
+// key: by label when the label is unique on the token, else by ID and certificate serial.
+func tokenEntries(spec keys.KeySpec, infos []keys.KeyInfo, pol *policy.Policy, now time.Time) []tokenEntry {
 	labels := map[string]int{}
 	for _, ki := range infos {
 		if ki.HasPrivateKey {
@@ -127,15 +139,16 @@ func tokenEntries(spec keys.KeySpec, infos []keys.KeyInfo, now time.Time) []toke
 			KeyType: ki.KeyType, CanSign: ki.CanSign, CanDecrypt: ki.CanDecrypt}
 		c := ki.Certificate
 		if c != nil {
-			e.SignerName, e.Subject, e.Issuer, e.Serial = signerName(c), c.Subject.String(), c.Issuer.String(), c.SerialNumber.Text(16)
+			e.SignerName, e.Subject, e.Issuer, e.Serial = xades.SignerName(c), c.Subject.String(), c.Issuer.String(), c.SerialNumber.Text(16)
 			e.NotBefore, e.NotAfter, e.KeyUsage = c.NotBefore.UTC(), c.NotAfter.UTC(), keyUsages(c.KeyUsage)
 			e.CA = c.BasicConstraintsValid && c.IsCA
 			if e.KeyType == "" {
 				e.KeyType = keyType(c)
 			}
 			_, e.Qualified, _ = qcStatements(c)
+			e.PolicyFindings = pol.CheckSigner(policy.KindPackage, c, now)
 		}
-		e.NotUsable = unusableReasons(ki, c, e.Qualified, now)
+		e.NotUsable = unusableReasons(ki, c, e.PolicyFindings)
 		e.Usable = len(e.NotUsable) == 0
 		if ki.HasPrivateKey {
 			sel := spec
@@ -162,8 +175,10 @@ func tokenEntries(spec keys.KeySpec, infos []keys.KeyInfo, now time.Time) []toke
 	return out
 }
 
-// unusableReasons lists why a token entry cannot make a qualified signature now (empty: it can).
-func unusableReasons(ki keys.KeyInfo, c *x509.Certificate, qualified bool, now time.Time) []string {
+// unusableReasons lists why a token entry cannot sign a package now (empty: it can): what the token
+// says of the key, and the policy's refusals of its certificate (signer, the entry's policy.CheckSigner
+// findings), each briefly and once.
+func unusableReasons(ki keys.KeyInfo, c *x509.Certificate, signer []policy.Finding) []string {
 	var why []string
 	if !ki.HasPrivateKey {
 		why = append(why, "nincs (látható) magánkulcs / no (visible) private key")
@@ -176,19 +191,34 @@ func unusableReasons(ki keys.KeyInfo, c *x509.Certificate, qualified bool, now t
 	if c.BasicConstraintsValid && c.IsCA {
 		why = append(why, "CA tanúsítvány / CA certificate")
 	}
-	if c.KeyUsage != 0 && c.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
-		why = append(why, "a kulcshasználat nem aláírás / key usage does not allow signing")
-	}
-	if !qualified {
-		why = append(why, "nem minősített (QcCompliance, QcSSCD) / not qualified (QcCompliance, QcSSCD)")
-	}
-	switch validityAt(c, now) {
-	case "expired":
-		why = append(why, "lejárt / expired")
-	case "not-yet-valid":
-		why = append(why, "még nem érvényes / not yet valid")
+	seen := map[string]bool{}
+	for _, f := range signer {
+		if f.Severity != policy.SeverityError {
+			continue
+		}
+		r := refusalReason(f)
+		if !seen[r] {
+			seen[r] = true
+			why = append(why, r)
+		}
 	}
 	return why
+}
+
+// refusalReason words a policy refusal for the token listing: the validity period by itself, any
+// other rule by its code's catalogue text (the finding's own text, naming the certificate, is in
+// PolicyFindings).
+func refusalReason(f policy.Finding) string {
+	switch {
+	case f.Code == policy.A006 && f.Sub == report.NotYetValid:
+		return "még nem érvényes / not yet valid"
+	case f.Code == policy.A006:
+		return "lejárt / expired"
+	}
+	if i, ok := errcode.Lookup(f.Code); ok {
+		return fmt.Sprintf("%s %s / %s", f.Code, i.HU, i.EN)
+	}
+	return fmt.Sprintf("%s %s / %s", f.Code, f.HU, f.EN)
 }
 
 func writeTokenListing(w io.Writer, l tokenListing) error {

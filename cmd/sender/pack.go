@@ -166,7 +166,7 @@ func writeSummary(w io.Writer, s *pack.Summary) {
 	if s.PredecessorID != "" {
 		fmt.Fprintf(w, "Előzmény / Predecessor: %s\n", s.PredecessorID)
 	}
-	fmt.Fprintf(w, "Bevalló / Declarant: %s (%s %s)\n", s.DeclarantName, declaration.IDType(s.DeclarantType).Label(), s.DeclarantID)
+	fmt.Fprintf(w, "Bevalló / Declarant: %s (%s %s)\n", s.DeclarantName, s.DeclarantType.Label(), s.DeclarantID)
 	fmt.Fprintf(w, "Pénztár / Fund:     %s %s\n", s.FundCode, s.FundName)
 	fmt.Fprintf(w, "Létszám / Head count: %d; fizetendő / payable: %d Ft (tagdíj / member %d Ft, kiegészítés / supplement %d Ft)\n",
 		s.Totals.HeadCount, s.Totals.PayableTotal, s.Totals.MemberTotal, s.Totals.SupplementTotal)

@@ -180,9 +180,8 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	pv := signPreview{Package: filepath.Base(path), Path: abs, Size: len(data), SHA256: hexSum(sum), Encrypted: info.encrypted}
 	pv.Signer = describeCert(&certSource{Name: key.Description(), Leaf: key.Certificate(), Extra: key.Chain()}, env.Now())
 	pv.Policy = describePolicy(pol)
-	if rules, ok := pol.Document(policy.KindPackage); ok {
-		pv.Findings = pol.CheckCertificate(rules.SignerRole, key.Certificate())
-	}
+	// The policy's judgement of the key for signing now: the one xades.Sign applies.
+	pv.Findings = pol.CheckSigner(policy.KindPackage, key.Certificate(), env.Now())
 	mime, err := pol.WriteMIME(policy.KindPackage, info.encrypted)
 	if err != nil {
 		return err
@@ -197,14 +196,12 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 			return err
 		}
 	}
-	for _, f := range pv.Findings {
-		if f.Severity == policy.SeverityError {
-			if asJSON {
-				cli.WriteJSON(env.Stdout, pv)
-			}
-			return &cli.ExitError{Code: cli.ExitInvalid, Msg: fmt.Sprintf("%s: ezzel a tanúsítvánnyal a szabályzat szerint nem lehet aláírni / "+
-				"the policy does not allow signing with this certificate: %s %s", path, f.Code, f.EN)}
+	if f, refused := policy.Refusal(pv.Findings); refused {
+		if asJSON {
+			cli.WriteJSON(env.Stdout, pv)
 		}
+		return &cli.ExitError{Code: cli.ExitInvalid, Msg: fmt.Sprintf("%s: ezzel a tanúsítvánnyal a szabályzat szerint nem lehet aláírni / "+
+			"the policy does not allow signing with this certificate: %s %s", path, f.Code, f.EN)}
 	}
 
 	for _, e := range pv.Existing {

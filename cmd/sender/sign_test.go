@@ -17,6 +17,7 @@ import (
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
+	"github.com/tagdij/tagdij/internal/siglog"
 	"github.com/tagdij/tagdij/internal/synth"
 )
 
@@ -139,7 +140,7 @@ func TestSignTimestampVerify(t *testing.T) {
 		t.Errorf("preview %+v", pv)
 	}
 	// The same by text: the summary sheet is on screen.
-	log, err := os.ReadFile(filepath.Join(f.sb.Dir, "state-pelda", signatureLogFile))
+	log, err := os.ReadFile(filepath.Join(f.sb.Dir, "state-pelda", siglog.FileName))
 	if err != nil || bytes.Count(log, []byte("\n")) < 2 || !bytes.Contains(log, []byte(id1)) || !bytes.Contains(log, []byte(pv.SignatureID)) {
 		t.Errorf("signature log (SIG-12): %v\n%s", err, log)
 	}

@@ -102,13 +102,7 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 		}
 		writeVerifyAdvice(env, rep, path, cfg.File, now)
 	}
-	switch rep.Verdict.Indication {
-	case report.TotalPassed:
-		return nil
-	case report.TotalFailed:
-		return cli.Exit(cli.ExitInvalid)
-	}
-	return cli.Exit(cli.ExitIncomplete)
+	return cli.VerdictExit(rep.Verdict.Indication)
 }
 
 // writeVerifyAdvice says what the result means for sending (SIG-23, SND-14). For an incomplete

@@ -1,5 +1,5 @@
 // Package cli is the small shared plumbing of Tagdíj's command-line programs: the exit statuses of
-// SPEC §9, a usage-error type, nested subcommand dispatch with --help, flag parsing that accepts flags
+// SPEC §9 and the one mapping of verdicts onto them, a usage-error type, nested subcommand dispatch with --help, flag parsing that accepts flags
 // after positional arguments, JSON output, bilingual printing of findings, and a terminal check.
 // Secrets are not handled here (internal/keys reads them from a prompt, a file or the environment).
 package cli
@@ -20,9 +20,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tagdij/tagdij/internal/boundedio"
-	"github.com/tagdij/tagdij/policy"
-
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/policy"
 )
 
 // Exit statuses (SPEC §9).
@@ -32,6 +32,43 @@ const (
 	ExitIncomplete = 2 // incomplete (befejezetlen), e.g. revocation data not yet available
 	ExitUsage      = 3 // usage or system error
 )
+
+// ExitFor is the exit status of a verdict (SPEC §9): ExitOK for TOTAL-PASSED, ExitInvalid for
+// TOTAL-FAILED and ExitIncomplete for INDETERMINATE and anything else, so that an unknown indication
+// never reads as success.
+func ExitFor(i report.Indication) int {
+	switch i {
+	case report.TotalPassed:
+		return ExitOK
+	case report.TotalFailed:
+		return ExitInvalid
+	}
+	return ExitIncomplete
+}
+
+// WorstExit is the exit status of several verdicts, the worst of their ExitFor: ExitInvalid if any is
+// TOTAL-FAILED, else ExitIncomplete if any is not TOTAL-PASSED, else ExitOK (also for none).
+func WorstExit(indications ...report.Indication) int {
+	code := ExitOK
+	for _, i := range indications {
+		switch ExitFor(i) {
+		case ExitInvalid:
+			return ExitInvalid
+		case ExitIncomplete:
+			code = ExitIncomplete
+		}
+	}
+	return code
+}
+
+// VerdictExit is what a command returns after printing verdicts: nil when WorstExit is ExitOK,
+// otherwise an *ExitError with that status and no message.
+func VerdictExit(indications ...report.Indication) error {
+	if code := WorstExit(indications...); code != ExitOK {
+		return Exit(code)
+	}
+	return nil
+}
 
 // UsageError is a mistake in the command line. It exits with ExitUsage and the command's usage is
 // printed after it.

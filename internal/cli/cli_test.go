@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/report"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -150,5 +151,33 @@ func TestFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(failed); !os.IsNotExist(err) {
 		t.Error("a failed CreateFile left its file behind")
+	}
+}
+
+// TestWorstExit: one verdict maps onto SPEC §9's statuses, several onto the worst of them (the
+// auditor's rule for many files), and a command's error carries it.
+func TestWorstExit(t *testing.T) {
+	for _, c := range []struct {
+		in   []report.Indication
+		want int
+	}{
+		{nil, ExitOK},
+		{[]report.Indication{report.TotalPassed}, ExitOK},
+		{[]report.Indication{report.TotalFailed}, ExitInvalid},
+		{[]report.Indication{report.Indeterminate}, ExitIncomplete},
+		{[]report.Indication{""}, ExitIncomplete},
+		{[]report.Indication{report.TotalPassed, report.Indeterminate}, ExitIncomplete},
+		{[]report.Indication{report.Indeterminate, report.TotalFailed, report.TotalPassed}, ExitInvalid},
+	} {
+		if got := WorstExit(c.in...); got != c.want {
+			t.Errorf("WorstExit(%v) = %d, want %d", c.in, got, c.want)
+		}
+		if len(c.in) == 1 && ExitFor(c.in[0]) != c.want {
+			t.Errorf("ExitFor(%q) = %d, want %d", c.in[0], ExitFor(c.in[0]), c.want)
+		}
+		err := VerdictExit(c.in...)
+		if got := ExitCode(err); got != c.want || (c.want == ExitOK) != (err == nil) {
+			t.Errorf("VerdictExit(%v) = %v (status %d), want status %d", c.in, err, got, c.want)
+		}
 	}
 }

@@ -103,8 +103,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // Code is the SPEC §7 code of every refusal to decrypt.
 func (e *Error) Code() errcode.Code { return errcode.D001 }
 
-// Finding is the refusal as a report finding (D001).
-func (e *Error) Finding() errcode.Finding { return errcode.New(errcode.D001, "", e.Detail) }
+// ErrFinding is the refusal as a report finding, D001 with Detail (errcode.Carrier, for errcode.Of).
+func (e *Error) ErrFinding() errcode.Finding { return errcode.New(errcode.D001, "", e.Detail) }
+
+// Finding is ErrFinding, for a caller that already holds the *Error.
+func (e *Error) Finding() errcode.Finding { return e.ErrFinding() }
 
 var errDecrypt = &Error{Err: ErrDecrypt}
 

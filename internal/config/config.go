@@ -98,6 +98,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tagdij/tagdij/internal/boundedio"
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/hunid"
 	"github.com/tagdij/tagdij/internal/keys"
 	"github.com/tagdij/tagdij/internal/trust"
@@ -105,13 +106,6 @@ import (
 
 // MaxFileSize bounds a configuration file; a real one is well under 10 KiB.
 const MaxFileSize = 1 << 20
-
-// Identifier types of Employer.IDType (the declaration's and cs:Bevallo's vocabulary).
-const (
-	IDAdoszam      = "adoszam"
-	IDAdoazonosito = "adoazonosito"
-	IDTAJ          = "taj"
-)
 
 // Policy names besides a file path.
 const (
@@ -146,9 +140,9 @@ type Sender struct {
 
 // Employer is the declarant the sender files for.
 type Employer struct {
-	Name   string `json:"name"`
-	IDType string `json:"idType"`
-	ID     string `json:"id"`
+	Name   string             `json:"name"`
+	IDType declaration.IDType `json:"idType"` // adoszam, adoazonosito or taj
+	ID     string             `json:"id"`
 }
 
 // Contact is the contact person of SND-20.
@@ -482,18 +476,18 @@ func (s *Sender) validate() []Problem {
 
 	text("employer.name", s.Employer.Name)
 	switch s.Employer.IDType {
-	case IDAdoszam:
+	case declaration.IDAdoszam:
 		n, ok := hunid.NormalizeAdoszam(s.Employer.ID)
 		if !ok || !hunid.ValidAdoszam(n) {
 			bad("employer.id", "érvénytelen adószám (8 vagy 11 jegy, helyes ellenőrzőszámmal) / invalid tax number (8 or 11 digits, check digit)")
 		} else {
 			s.Employer.ID = n
 		}
-	case IDAdoazonosito:
+	case declaration.IDAdoazonosito:
 		if !hunid.ValidAdoazonosito(s.Employer.ID) {
 			bad("employer.id", "érvénytelen adóazonosító jel / invalid personal tax id")
 		}
-	case IDTAJ:
+	case declaration.IDTAJ:
 		if !hunid.ValidTAJ(s.Employer.ID) {
 			bad("employer.id", "érvénytelen TAJ szám / invalid TAJ number")
 		}

@@ -3,7 +3,10 @@
 // are stable identifiers: receipts carry them for years, so a code is never renumbered or reused.
 package errcode
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Code is a SPEC §7 error code such as "A008".
 type Code string
@@ -191,4 +194,25 @@ func (f Finding) Error() string {
 		return fmt.Sprintf("%s %s: %s / %s", f.Code, f.Location, f.HU, f.EN)
 	}
 	return fmt.Sprintf("%s: %s / %s", f.Code, f.HU, f.EN)
+}
+
+// ErrFinding returns f itself: a Finding used as an error carries itself (Carrier).
+func (f Finding) ErrFinding() Finding { return f }
+
+// Carrier is an error that stands for one SPEC §7 finding. The refusals of es3, pkgname, cmsenc and
+// payload, policy findings and Finding itself implement it; Of finds it in any error chain. The method
+// is not called Finding so that an error type may keep a field of that name (es3.Error does).
+type Carrier interface {
+	error
+	ErrFinding() Finding
+}
+
+// Of returns the finding of the first error in err's tree that is a Carrier (errors.As order), and
+// false when there is none (err is nil, or only a plain error without a code).
+func Of(err error) (Finding, bool) {
+	var c Carrier
+	if err == nil || !errors.As(err, &c) {
+		return Finding{}, false
+	}
+	return c.ErrFinding(), true
 }

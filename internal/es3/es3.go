@@ -99,6 +99,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // Code is the finding's code.
 func (e *Error) Code() errcode.Code { return e.Finding.Code }
 
+// ErrFinding returns the refusal's finding (errcode.Carrier, for errcode.Of).
+func (e *Error) ErrFinding() errcode.Finding { return e.Finding }
+
 // bilingual builds a finding whose Hungarian and English texts each get their own detail.
 func bilingual(c errcode.Code, loc, hu, en string) errcode.Finding {
 	f := errcode.New(c, loc, "")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/pkgname"
 )
@@ -305,8 +306,8 @@ func TestMetadataRules(t *testing.T) {
 		{"O predecessor is itself", func(m *Metadata) { m.Type = "O"; m.PredecessorID = m.ID }, "cs:ElozmenyAzonosito"},
 		{"tax number check digit", func(m *Metadata) { m.Declarant.ID = "12345678" }, "cs:Bevallo/@azonosito"},
 		{"personal tax id as tax number", func(m *Metadata) { m.Declarant.ID = "8123456789" }, "cs:Bevallo/@azonosito"},
-		{"TAJ check digit", func(m *Metadata) { m.Declarant = Declarant{IDTAJ, "123456789", "X"} }, "cs:Bevallo/@azonosito"},
-		{"personal tax id check digit", func(m *Metadata) { m.Declarant = Declarant{IDPersonalTax, "8000000000", "X"} }, "cs:Bevallo/@azonosito"},
+		{"TAJ check digit", func(m *Metadata) { m.Declarant = Declarant{string(declaration.IDTAJ), "123456789", "X"} }, "cs:Bevallo/@azonosito"},
+		{"personal tax id check digit", func(m *Metadata) { m.Declarant = Declarant{string(declaration.IDAdoazonosito), "8000000000", "X"} }, "cs:Bevallo/@azonosito"},
 		{"schema: fund", func(m *Metadata) { m.Fund = "12a4" }, "cs:Csomag"},
 		{"schema: period", func(m *Metadata) { m.Period = "2026-13" }, "cs:Csomag"},
 		{"schema: phone", func(m *Metadata) { m.Contact.Phone = "call me" }, "cs:Csomag"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/hunid"
 	"github.com/tagdij/tagdij/internal/libxml"
@@ -53,7 +54,7 @@ func sampleMetadata() *Metadata {
 	return &Metadata{
 		ID:        "3f2c8a4e-1b7d-4c9a-8e21-5d0f6a7b9c13",
 		Fund:      "0123",
-		Declarant: Declarant{IDType: IDTaxNumber, ID: "12345676", Name: "Mintaker Kft."},
+		Declarant: Declarant{IDType: string(declaration.IDAdoszam), ID: "12345676", Name: "Mintaker Kft."},
 		Period:    "2026-01",
 		Type:      "B",
 		Contact:   Contact{Name: "Kovács Éva", Phone: "+36 1 234 5678", Address: "1051 Budapest, Nádor utca 7."},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/hunid"
 	"github.com/tagdij/tagdij/internal/libxml"
@@ -29,7 +30,10 @@ type Metadata struct {
 
 // Declarant is cs:Bevallo.
 type Declarant struct {
-	IDType string // @azonositoTipus: adoszam, adoazonosito or taj
+	// IDType is @azonositoTipus: the value of a declaration.IDType (adoszam, adoazonosito or taj),
+	// compared and switched on as one (declaration.IDType(d.IDType)). It stays a string because
+	// callers outside this package still store it as one.
+	IDType string
 	ID     string // @azonosito
 	Name   string // @nev
 }
@@ -40,13 +44,6 @@ type Contact struct {
 	Phone   string // cs:Telefon
 	Address string // cs:Cim
 }
-
-// Identifier types of cs:Bevallo/@azonositoTipus.
-const (
-	IDTaxNumber   = "adoszam"
-	IDPersonalTax = "adoazonosito"
-	IDTAJ         = "taj"
-)
 
 // Element returns a new cs:Csomag element (declaring the cs prefix) for es:Metadata. It does not
 // validate; Build does.
@@ -87,7 +84,7 @@ func (m *Metadata) Marshal() ([]byte, error) {
 
 // NameFields returns the fields a package name must agree with, for pkgname.Matches.
 func (m *Metadata) NameFields() pkgname.Metadata {
-	return pkgname.Metadata{IDType: m.Declarant.IDType, Declarant: m.Declarant.ID, Fund: m.Fund, Period: m.Period, Type: m.Type}
+	return pkgname.Metadata{IDType: declaration.IDType(m.Declarant.IDType), Declarant: m.Declarant.ID, Fund: m.Fund, Period: m.Period, Type: m.Type}
 }
 
 // Check validates m against the cs:Csomag schema (when set is not nil) and the rules the schema cannot
@@ -124,16 +121,16 @@ func (m *Metadata) rules() []errcode.Finding {
 		bad("cs:Tipus", fmt.Sprintf("ismeretlen típus: %q", m.Type), fmt.Sprintf("unknown type %q", m.Type))
 	}
 	id := m.Declarant.ID
-	switch m.Declarant.IDType {
-	case IDTaxNumber:
+	switch declaration.IDType(m.Declarant.IDType) {
+	case declaration.IDAdoszam:
 		if (len(id) != 8 && len(id) != 11) || !hunid.ValidAdoszam(id) {
 			bad("cs:Bevallo/@azonosito", "érvénytelen adószám", "invalid tax number")
 		}
-	case IDPersonalTax:
+	case declaration.IDAdoazonosito:
 		if !hunid.ValidAdoazonosito(id) {
 			bad("cs:Bevallo/@azonosito", "érvénytelen adóazonosító jel", "invalid personal tax id")
 		}
-	case IDTAJ:
+	case declaration.IDTAJ:
 		if !hunid.ValidTAJ(id) {
 			bad("cs:Bevallo/@azonosito", "érvénytelen TAJ szám", "invalid TAJ number")
 		}

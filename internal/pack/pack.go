@@ -80,7 +80,7 @@ type Options struct {
 
 // Declarant identifies an employer: identifier type (adoszam, adoazonosito, taj) and value.
 type Declarant struct {
-	IDType string
+	IDType declaration.IDType
 	ID     string
 }
 
@@ -105,7 +105,7 @@ type Summary struct {
 	Period        string              `json:"period"`
 	Created       time.Time           `json:"created"`
 	DeclarantName string              `json:"declarantName"`
-	DeclarantType string              `json:"declarantIdType"`
+	DeclarantType declaration.IDType  `json:"declarantIdType"`
 	DeclarantID   string              `json:"declarantId"`
 	FundCode      string              `json:"fundCode"`
 	FundName      string              `json:"fundName"`
@@ -309,8 +309,9 @@ func checkExpected(meta es3.Metadata, opts Options) error {
 	}
 	if want := opts.Declarant; want != nil {
 		got := meta.Declarant
-		same := got.IDType == want.IDType && got.ID == want.ID
-		if got.IDType == es3.IDTaxNumber && want.IDType == es3.IDTaxNumber && len(got.ID) >= 8 && len(want.ID) >= 8 {
+		gotType := declaration.IDType(got.IDType)
+		same := gotType == want.IDType && got.ID == want.ID
+		if gotType == declaration.IDAdoszam && want.IDType == declaration.IDAdoszam && len(got.ID) >= 8 && len(want.ID) >= 8 {
 			same = got.ID[:8] == want.ID[:8] // the 8-digit core identifies the taxpayer
 		}
 		if !same {
@@ -323,16 +324,16 @@ func checkExpected(meta es3.Metadata, opts Options) error {
 // nameField is the declarant field of the package name (SPEC §4): the 8-digit core of a tax number or
 // the 10-digit personal tax id.
 func nameField(d es3.Declarant) (string, error) {
-	switch d.IDType {
-	case es3.IDTaxNumber:
+	switch declaration.IDType(d.IDType) {
+	case declaration.IDAdoszam:
 		if len(d.ID) == 8 || len(d.ID) == 11 {
 			return d.ID[:8], nil
 		}
-	case es3.IDPersonalTax:
+	case declaration.IDAdoazonosito:
 		if len(d.ID) == 10 {
 			return d.ID, nil
 		}
-	case es3.IDTAJ:
+	case declaration.IDTAJ:
 		return "", ErrTAJDeclarant
 	}
 	return "", fmt.Errorf("pack: declarant identifier %s:%q cannot be named in a package name", d.IDType, d.ID)
@@ -346,7 +347,7 @@ func summarize(d *declaration.Declaration, findings []errcode.Finding) Summary {
 		Period:        d.Header.Period.String(),
 		Created:       d.Header.Created,
 		DeclarantName: d.Declarant.Name,
-		DeclarantType: string(d.Declarant.ID.Type),
+		DeclarantType: d.Declarant.ID.Type,
 		DeclarantID:   d.Declarant.ID.Value,
 		FundCode:      d.Fund.Code,
 		FundName:      d.Fund.Name,

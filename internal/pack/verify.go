@@ -71,7 +71,7 @@ type Verified struct {
 
 // Authenticated reports whether Metadata (and, if asked for, Payload) were read: every signature is
 // core-valid and covers the dossier profile, the documents and the payload object, and the verdict is
-// not TOTAL_FAILED.
+// not TOTAL-FAILED.
 func (v *Verified) Authenticated() bool { return v.Metadata != nil }
 
 // Verify parses data once as a Tagdíj package (strict e-akta dossier with one bevallas.xml document),
@@ -192,9 +192,8 @@ func (o VerifyOptions) checkName(v *Verified, meta *es3.Metadata) {
 	defer rep.Finish()
 	n, err := pkgname.Parse(o.FileName)
 	if err != nil {
-		var pe *pkgname.Error
-		if o.RequireName && errors.As(err, &pe) {
-			rep.Verdict.Fail(report.FormatFailure, pe.Finding())
+		if f, ok := errcode.Of(err); o.RequireName && ok {
+			rep.Verdict.Fail(report.FormatFailure, f)
 		}
 		return
 	}

@@ -112,8 +112,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // Code is the SPEC §7 code of every payload refusal.
 func (e *Error) Code() errcode.Code { return errcode.D002 }
 
-// Finding is the refusal as a report finding (D002, with Reason as detail).
-func (e *Error) Finding() errcode.Finding { return errcode.New(errcode.D002, EntryName, e.Reason) }
+// ErrFinding is the refusal as a report finding, D002 with Reason as detail (errcode.Carrier, for
+// errcode.Of).
+func (e *Error) ErrFinding() errcode.Finding { return errcode.New(errcode.D002, EntryName, e.Reason) }
+
+// Finding is ErrFinding, for a caller that already holds the *Error.
+func (e *Error) Finding() errcode.Finding { return e.ErrFinding() }
 
 func fail(sentinel error, format string, args ...any) *Error {
 	return &Error{Reason: fmt.Sprintf(format, args...), Err: sentinel}

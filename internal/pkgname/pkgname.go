@@ -24,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 )
 
@@ -79,10 +80,14 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("pkgname: %s %s: %s", e.Code, e.Name, e.EN)
 }
 
-// Finding returns the refusal as a SPEC §7 finding located at the (quoted) name.
-func (e *Error) Finding() errcode.Finding {
+// ErrFinding returns the refusal as a SPEC §7 finding located at the (quoted) name (errcode.Carrier,
+// for errcode.Of).
+func (e *Error) ErrFinding() errcode.Finding {
 	return bilingual(e.Code, e.Name, e.HU, e.EN)
 }
+
+// Finding is ErrFinding, for a caller that already holds the *Error.
+func (e *Error) Finding() errcode.Finding { return e.ErrFinding() }
 
 // bilingual builds a finding whose two texts get their own detail (errcode.New appends one detail to
 // both).
@@ -228,11 +233,11 @@ func ExportName(declarant, fund, lastPeriod string, seq int, sealed time.Time) (
 // Metadata is the part of a package's signed metadata (cs:Csomag) that its name must agree with. The es3
 // package fills it from the decoded cs:Csomag (es3.Metadata.NameFields).
 type Metadata struct {
-	IDType    string // cs:Bevallo/@azonositoTipus: adoszam, adoazonosito or taj
-	Declarant string // cs:Bevallo/@azonosito
-	Fund      string // cs:Penztar
-	Period    string // cs:Idoszak, YYYY-MM
-	Type      string // cs:Tipus, B/O/H
+	IDType    declaration.IDType // cs:Bevallo/@azonositoTipus: adoszam, adoazonosito or taj
+	Declarant string             // cs:Bevallo/@azonosito
+	Fund      string             // cs:Penztar
+	Period    string             // cs:Idoszak, YYYY-MM
+	Type      string             // cs:Tipus, B/O/H
 }
 
 // Matches compares the name's fields with the signed metadata and returns one F010 finding per field
@@ -250,7 +255,7 @@ func Matches(n Name, meta Metadata) []errcode.Finding {
 			fmt.Sprintf("%s: %s in the name, %s in the signed metadata", en, display(name), display(signed))))
 	}
 	if !declarantMatches(n.Declarant, meta.IDType, meta.Declarant) {
-		diff("declarant", "bevalló", "declarant", n.Declarant, meta.IDType+":"+meta.Declarant)
+		diff("declarant", "bevalló", "declarant", n.Declarant, string(meta.IDType)+":"+meta.Declarant)
 	}
 	if n.Fund != meta.Fund {
 		diff("fund", "pénztár", "fund", n.Fund, meta.Fund)
@@ -264,11 +269,11 @@ func Matches(n Name, meta Metadata) []errcode.Finding {
 	return out
 }
 
-func declarantMatches(name, idType, id string) bool {
+func declarantMatches(name string, idType declaration.IDType, id string) bool {
 	switch idType {
-	case "adoszam":
+	case declaration.IDAdoszam:
 		return len(name) == 8 && (len(id) == 8 || len(id) == 11) && id[:8] == name
-	case "adoazonosito":
+	case declaration.IDAdoazonosito:
 		return len(name) == 10 && id == name
 	}
 	return false

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/report"
 )
 
 // Namespace is the receipt's XML namespace (schema.Namespace(schema.Receipt)).
@@ -65,75 +66,29 @@ const (
 // Valid reports whether s is one of the schema's states.
 func (s State) Valid() bool { return s == Valid || s == Invalid || s == Incomplete }
 
-// Indication is an ETSI EN 319 102-1 main status indication.
-type Indication string
-
-// The indications.
-const (
-	TotalPassed   Indication = "TOTAL-PASSED"
-	TotalFailed   Indication = "TOTAL-FAILED"
-	Indeterminate Indication = "INDETERMINATE"
-)
-
-// Valid reports whether i is one of the schema's indications.
-func (i Indication) Valid() bool { return i == TotalPassed || i == TotalFailed || i == Indeterminate }
+// Indication is an ETSI EN 319 102-1 main status indication: the report's type and constants
+// (report.TotalPassed, report.TotalFailed, report.Indeterminate), spelled as nyugta.xsd's Indikacio
+// admits them. Valid reports whether one is among them.
+type Indication = report.Indication
 
 // IndicationOf returns the indication that state s must carry (SPEC §3): ERVENYES = TOTAL-PASSED,
 // ERVENYTELEN = TOTAL-FAILED, BEFEJEZETLEN = INDETERMINATE; "" for an unknown state.
 func IndicationOf(s State) Indication {
 	switch s {
 	case Valid:
-		return TotalPassed
+		return report.TotalPassed
 	case Invalid:
-		return TotalFailed
+		return report.TotalFailed
 	case Incomplete:
-		return Indeterminate
+		return report.Indeterminate
 	}
 	return ""
 }
 
-// SubIndication is an ETSI EN 319 102-1 (V1.3.1) sub-indication.
-type SubIndication string
-
-// The sub-indications nyugta.xsd admits.
-const (
-	FormatFailure                  SubIndication = "FORMAT_FAILURE"
-	HashFailure                    SubIndication = "HASH_FAILURE"
-	SigCryptoFailure               SubIndication = "SIG_CRYPTO_FAILURE"
-	Revoked                        SubIndication = "REVOKED"
-	Expired                        SubIndication = "EXPIRED"
-	NotYetValid                    SubIndication = "NOT_YET_VALID"
-	SigConstraintsFailure          SubIndication = "SIG_CONSTRAINTS_FAILURE"
-	ChainConstraintsFailure        SubIndication = "CHAIN_CONSTRAINTS_FAILURE"
-	CertificateChainGeneralFailure SubIndication = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
-	CryptoConstraintsFailure       SubIndication = "CRYPTO_CONSTRAINTS_FAILURE"
-	PolicyProcessingError          SubIndication = "POLICY_PROCESSING_ERROR"
-	SignaturePolicyNotAvailable    SubIndication = "SIGNATURE_POLICY_NOT_AVAILABLE"
-	TimestampOrderFailure          SubIndication = "TIMESTAMP_ORDER_FAILURE"
-	NoSigningCertificateFound      SubIndication = "NO_SIGNING_CERTIFICATE_FOUND"
-	NoCertificateChainFound        SubIndication = "NO_CERTIFICATE_CHAIN_FOUND"
-	RevokedNoPOE                   SubIndication = "REVOKED_NO_POE"
-	RevokedCANoPOE                 SubIndication = "REVOKED_CA_NO_POE"
-	OutOfBoundsNoPOE               SubIndication = "OUT_OF_BOUNDS_NO_POE"
-	OutOfBoundsNotRevoked          SubIndication = "OUT_OF_BOUNDS_NOT_REVOKED"
-	CryptoConstraintsFailureNoPOE  SubIndication = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
-	NoPOE                          SubIndication = "NO_POE"
-	TryLater                       SubIndication = "TRY_LATER"
-	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
-)
-
-var subIndications = map[SubIndication]bool{
-	FormatFailure: true, HashFailure: true, SigCryptoFailure: true, Revoked: true, Expired: true,
-	NotYetValid: true, SigConstraintsFailure: true, ChainConstraintsFailure: true,
-	CertificateChainGeneralFailure: true, CryptoConstraintsFailure: true, PolicyProcessingError: true,
-	SignaturePolicyNotAvailable: true, TimestampOrderFailure: true, NoSigningCertificateFound: true,
-	NoCertificateChainFound: true, RevokedNoPOE: true, RevokedCANoPOE: true, OutOfBoundsNoPOE: true,
-	OutOfBoundsNotRevoked: true, CryptoConstraintsFailureNoPOE: true, NoPOE: true, TryLater: true,
-	SignedDataNotFound: true,
-}
-
-// Valid reports whether s is one of the schema's sub-indications.
-func (s SubIndication) Valid() bool { return subIndications[s] }
+// SubIndication is an ETSI EN 319 102-1 (V1.3.1) sub-indication: the report's type and constants, so
+// that a report's sub-indication goes into a receipt unchanged. nyugta.xsd's AlIndikacio admits
+// exactly the sub-indications for which Valid is true (the whole of EN 319 102-1 table 5).
+type SubIndication = report.SubIndication
 
 // Role is a signer's role found in the registry (RCV-08).
 type Role string

@@ -20,6 +20,7 @@ import (
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/libxml"
+	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/schema"
 )
 
@@ -76,7 +77,7 @@ func fullAcceptance() *Receipt {
 					Role:          Jointly,
 					SigningTime:   mustTime("2026-02-10T08:10:02Z"),
 					TimestampTime: mustTime("2026-02-10T08:11:40.5Z"),
-					State:         Incomplete, Indication: Indeterminate, SubIndication: TryLater,
+					State:         Incomplete, Indication: report.Indeterminate, SubIndication: report.TryLater,
 				},
 				{
 					ID:            "sig-2",
@@ -84,7 +85,7 @@ func fullAcceptance() *Receipt {
 					Role:          Jointly,
 					SigningTime:   mustTime("2026-02-10T08:11:00Z"),
 					TimestampTime: mustTime("2026-02-10T08:11:41.000000001Z"),
-					State:         Incomplete, Indication: Indeterminate, SubIndication: TryLater,
+					State:         Incomplete, Indication: report.Indeterminate, SubIndication: report.TryLater,
 				},
 			},
 		},
@@ -226,7 +227,7 @@ func TestMarshalledVariantsAreSchemaValid(t *testing.T) {
 	for _, role := range []Role{Alone, Jointly, NotRegistered, ""} {
 		add(func(r *Receipt) { r.PreCheck.Signatures[0].Role = role })
 	}
-	for sub := range subIndications {
+	for _, sub := range report.SubIndications() {
 		add(func(r *Receipt) { r.PreCheck.Signatures[1].SubIndication = sub })
 	}
 	for _, st := range []State{Valid, Invalid, Incomplete} {
@@ -242,12 +243,12 @@ func TestMarshalledVariantsAreSchemaValid(t *testing.T) {
 	add(func(r *Receipt) { r.PreCheck.State = Valid; r.Errors = nil; r.PreCheck.Policy = nil })
 	add(func(r *Receipt) {
 		// Nothing but the mandatory parts of a signature entry.
-		r.PreCheck.Signatures = []SignatureResult{{State: Incomplete, Indication: Indeterminate}}
+		r.PreCheck.Signatures = []SignatureResult{{State: Incomplete, Indication: report.Indeterminate}}
 	})
 	add(func(r *Receipt) {
 		r.PreCheck.Signatures = nil
 		for i := range MaxSignatures {
-			r.PreCheck.Signatures = append(r.PreCheck.Signatures, SignatureResult{ID: fmt.Sprintf("s%d", i), State: Valid, Indication: TotalPassed})
+			r.PreCheck.Signatures = append(r.PreCheck.Signatures, SignatureResult{ID: fmt.Sprintf("s%d", i), State: Valid, Indication: report.TotalPassed})
 		}
 		r.Errors = nil
 		for i := range MaxErrors {
@@ -276,7 +277,7 @@ func TestMarshalledVariantsAreSchemaValid(t *testing.T) {
 	rej.Declarant = &Declarant{IDType: declaration.IDTAJ, ID: "123456788", Name: "Minta Bt."}
 	rej.PreCheck = fullAcceptance().PreCheck
 	rej.PreCheck.State = Invalid
-	rej.PreCheck.Signatures[0].State, rej.PreCheck.Signatures[0].Indication, rej.PreCheck.Signatures[0].SubIndication = Invalid, TotalFailed, HashFailure
+	rej.PreCheck.Signatures[0].State, rej.PreCheck.Signatures[0].Indication, rej.PreCheck.Signatures[0].SubIndication = Invalid, report.TotalFailed, report.HashFailure
 	rej.Errors = append(rej.Errors, errcode.New(errcode.A002, "sig-1", ""), errcode.Finding{Code: errcode.A012, Severity: errcode.Warning, HU: "h", EN: "e"})
 	variants = append(variants, rej)
 
@@ -316,12 +317,12 @@ func TestCheckRules(t *testing.T) {
 		{"rejected with warnings only", rej, func(r *Receipt) { r.Errors[0].Severity = errcode.Warning }, RuleRejectedError},
 		{"rejected with final-check time", rej, func(r *Receipt) { r.EarliestFinalCheck = r.Arrival.Add(24 * time.Hour) }, RuleRejectedFinalCheck},
 		{"ERVENYES with TOTAL-FAILED", acc, func(r *Receipt) {
-			r.PreCheck.Signatures[0].State, r.PreCheck.Signatures[0].Indication = Valid, TotalFailed
+			r.PreCheck.Signatures[0].State, r.PreCheck.Signatures[0].Indication = Valid, report.TotalFailed
 		}, RuleStateIndication},
 		{"ERVENYTELEN with TOTAL-PASSED", acc, func(r *Receipt) {
-			r.PreCheck.Signatures[1].State, r.PreCheck.Signatures[1].Indication = Invalid, TotalPassed
+			r.PreCheck.Signatures[1].State, r.PreCheck.Signatures[1].Indication = Invalid, report.TotalPassed
 		}, RuleStateIndication},
-		{"BEFEJEZETLEN with TOTAL-PASSED", acc, func(r *Receipt) { r.PreCheck.Signatures[1].Indication = TotalPassed }, RuleStateIndication},
+		{"BEFEJEZETLEN with TOTAL-PASSED", acc, func(r *Receipt) { r.PreCheck.Signatures[1].Indication = report.TotalPassed }, RuleStateIndication},
 		{"ERVENYES with INDETERMINATE", acc, func(r *Receipt) { r.PreCheck.Signatures[0].State = Valid }, RuleStateIndication},
 
 		{"upper-case receipt id", acc, func(r *Receipt) { r.ID = strings.ToUpper(r.ID) }, RuleSchema},
@@ -347,7 +348,7 @@ func TestCheckRules(t *testing.T) {
 		{"empty policy id", acc, func(r *Receipt) { r.PreCheck.Policy.ID = "" }, RuleSchema},
 		{"33 signatures", acc, func(r *Receipt) {
 			for len(r.PreCheck.Signatures) <= MaxSignatures {
-				r.PreCheck.Signatures = append(r.PreCheck.Signatures, SignatureResult{State: Valid, Indication: TotalPassed})
+				r.PreCheck.Signatures = append(r.PreCheck.Signatures, SignatureResult{State: Valid, Indication: report.TotalPassed})
 			}
 		}, RuleSchema},
 		{"duplicate signature id", acc, func(r *Receipt) { r.PreCheck.Signatures[1].ID = "sig-1" }, RuleSchema},
@@ -481,7 +482,7 @@ func TestParseSchemaExamples(t *testing.T) {
 		r.Package.Period != (declaration.Period{Year: 2026, Month: time.January}) ||
 		!r.Arrival.Equal(mustTime("2026-02-10T08:15:00.123Z")) || len(r.PreCheck.Signatures) != 2 ||
 		r.PreCheck.Signatures[0].Certificate.Serial.String() != "46531509088423167703827838132789149111794285545" ||
-		r.PreCheck.Signatures[1].SubIndication != TryLater || r.Errors[0].Code != errcode.A012 {
+		r.PreCheck.Signatures[1].SubIndication != report.TryLater || r.Errors[0].Code != errcode.A012 {
 		t.Errorf("valid-full.xml read wrongly: %+v", r)
 	}
 }
@@ -693,7 +694,7 @@ func TestNewAcceptance(t *testing.T) {
 		{"invalid pre-check", func(_ *ReceivedPackage, pre *PreCheck, _ *[]errcode.Finding, _ *time.Time) { pre.State = Invalid }, RuleAcceptedState},
 		{"no final-check time", func(_ *ReceivedPackage, _ *PreCheck, _ *[]errcode.Finding, f *time.Time) { *f = time.Time{} }, RuleAcceptedFinalCheck},
 		{"state/indication", func(_ *ReceivedPackage, pre *PreCheck, _ *[]errcode.Finding, _ *time.Time) {
-			pre.Signatures[0].Indication = TotalFailed
+			pre.Signatures[0].Indication = report.TotalFailed
 		}, RuleStateIndication},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,7 +19,7 @@
 // # Trust
 //
 // Verify decodes nyugta.xml only after the signature check, and only from the payload object the
-// signature covers; a receipt whose signature is TOTAL_FAILED is not decoded at all (its content is
+// signature covers; a receipt whose signature is TOTAL-FAILED is not decoded at all (its content is
 // unauthenticated). SND-30 asks the sender to keep such a receipt anyway: it keeps the bytes and the
 // report, which is what Verify returns.
 package receiptpkg
@@ -182,17 +182,17 @@ type VerifyOptions struct {
 }
 
 // ErrNotDecoded is returned (with the report) when the receipt is not decoded because its signature
-// is TOTAL_FAILED: nothing in it is authenticated.
+// is TOTAL-FAILED: nothing in it is authenticated.
 var ErrNotDecoded = errors.New("receiptpkg: the receipt's signature is invalid; its content is not read (az aláírás érvénytelen, a nyugta tartalma nem olvasható)")
 
 // Verify checks a receipt package (SND-29): xades.Verify as a receipt (advanced signature allowed,
-// ProofOfReceipt, time-stamp), then, unless the verdict is TOTAL_FAILED, decodes nyugta.xml from the
+// ProofOfReceipt, time-stamp), then, unless the verdict is TOTAL-FAILED, decodes nyugta.xml from the
 // payload object the signature covers (receipt.Parse: schema, then consistency) and checks that the
 // dossier's title is FileName of the decoded receipt (F010 otherwise, which fails the report).
 //
 // The report is returned whenever verification ran, with ErrNotDecoded when the receipt was not read
 // and with a *receipt.ParseError when nyugta.xml is unreadable (the report then carries F007, wrong content format).
-// A TOTAL_PASSED or INDETERMINATE report with a nil error comes with the receipt.
+// A TOTAL-PASSED or INDETERMINATE report with a nil error comes with the receipt.
 func Verify(ctx context.Context, data []byte, opts VerifyOptions) (*receipt.Receipt, *report.Document, error) {
 	if opts.Schemas == nil {
 		return nil, nil, errors.New("receiptpkg: verify: no schemas")

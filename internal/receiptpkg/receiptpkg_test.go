@@ -310,7 +310,7 @@ func TestXmlsec1(t *testing.T) {
 }
 
 // FuzzVerify feeds mutated receipt packages to Verify, offline: it must never panic, and it may return
-// a receipt only with a report that is not TOTAL_FAILED.
+// a receipt only with a report that is not TOTAL-FAILED.
 func FuzzVerify(f *testing.F) {
 	fx := newFixture(f)
 	data, _, err := Build(context.Background(), acceptance(f, fx.sb.Clock.Now()), fx.opts())

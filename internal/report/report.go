@@ -3,8 +3,11 @@
 // codes behind them, and what the verdict rests on (signer, times, chain, evidence). It renders as
 // JSON for machines and as bilingual text for people; it decides nothing itself.
 //
-// Every sub-indication is one of EN 319 102-1 (table 5); SubIndication.Under says whether the standard
-// lists it under a main indication. The table of which finding becomes which indication,
+// The indications are spelled as EN 319 102-1 writes them: the main indications with hyphens
+// (TOTAL-PASSED, TOTAL-FAILED, INDETERMINATE), the sub-indications with underscores. Receipts
+// (internal/receipt, schema/nyugta.xsd) use these same constants. Every sub-indication is one of
+// EN 319 102-1 (table 5); SubIndication.Under says whether the standard lists it under a main
+// indication. The table of which finding becomes which indication,
 // sub-indication and SPEC §7 code is in the documentation of internal/xades, the package that decides.
 package report
 
@@ -20,14 +23,19 @@ import (
 	"github.com/tagdij/tagdij/internal/errcode"
 )
 
-// Indication is the ETSI EN 319 102-1 main indication.
+// Indication is the ETSI EN 319 102-1 main indication, spelled as the standard (and the receipt
+// schema) writes it.
 type Indication string
 
+// The main indications.
 const (
-	TotalPassed   Indication = "TOTAL_PASSED"  // valid (érvényes)
-	TotalFailed   Indication = "TOTAL_FAILED"  // invalid (érvénytelen)
+	TotalPassed   Indication = "TOTAL-PASSED"  // valid (érvényes)
+	TotalFailed   Indication = "TOTAL-FAILED"  // invalid (érvénytelen)
 	Indeterminate Indication = "INDETERMINATE" // incomplete (befejezetlen)
 )
+
+// Valid reports whether i is one of the three main indications.
+func (i Indication) Valid() bool { return i == TotalPassed || i == TotalFailed || i == Indeterminate }
 
 // State is the requirement set's three-state outcome (SIG-22) in the receipt's vocabulary.
 func (i Indication) State() string {
@@ -53,12 +61,14 @@ func (i Indication) Words() (hu, en string) {
 	}
 }
 
-// SubIndication is the ETSI sub-indication that says why a signature is not TOTAL_PASSED.
+// SubIndication is the ETSI sub-indication that says why a signature is not TOTAL-PASSED.
 type SubIndication string
 
-// The sub-indications Tagdíj reports: every one is an ETSI EN 319 102-1 (V1.3.1, §5.1.3, table 5)
-// sub-indication; Under tells under which main indication the standard lists it. Which finding
-// becomes which pair is tabulated in the package documentation of internal/xades.
+// The sub-indications of ETSI EN 319 102-1 (V1.3.1, §5.1.3, table 5), every one of which the receipt
+// schema admits; Under tells under which main indication the standard lists it. Tagdíj's verifier
+// reports all but EXPIRED, SIGNATURE_POLICY_NOT_AVAILABLE, REVOKED_CA_NO_POE and
+// OUT_OF_BOUNDS_NOT_REVOKED; which finding becomes which pair is tabulated in the package
+// documentation of internal/xades.
 const (
 	None                           SubIndication = ""
 	FormatFailure                  SubIndication = "FORMAT_FAILURE"
@@ -80,21 +90,43 @@ const (
 	SignedDataNotFound             SubIndication = "SIGNED_DATA_NOT_FOUND"
 	NoPOE                          SubIndication = "NO_POE"
 	TryLater                       SubIndication = "TRY_LATER"
+	Expired                        SubIndication = "EXPIRED"
+	SignaturePolicyNotAvailable    SubIndication = "SIGNATURE_POLICY_NOT_AVAILABLE"
+	RevokedCANoPOE                 SubIndication = "REVOKED_CA_NO_POE"
+	OutOfBoundsNotRevoked          SubIndication = "OUT_OF_BOUNDS_NOT_REVOKED"
 )
 
 // etsiTotalFailed and etsiIndeterminate are the sub-indications EN 319 102-1 table 5 lists under
-// TOTAL-FAILED and INDETERMINATE (of those Tagdíj reports).
+// TOTAL-FAILED and INDETERMINATE: together, every sub-indication there is. They are read, never
+// written.
 var (
 	etsiTotalFailed = map[SubIndication]bool{FormatFailure: true, HashFailure: true, SigCryptoFailure: true,
-		Revoked: true, NotYetValid: true}
+		Revoked: true, Expired: true, NotYetValid: true}
 	etsiIndeterminate = map[SubIndication]bool{SigConstraintsFailure: true, ChainConstraintsFailure: true,
 		CertificateChainGeneralFailure: true, CryptoConstraintsFailure: true, PolicyProcessingError: true,
-		TimestampOrderFailure: true, NoSigningCertificate: true, NoCertificateChainFound: true, RevokedNoPOE: true,
-		OutOfBoundsNoPOE: true, CryptoConstraintsFailureNoPOE: true, NoPOE: true, TryLater: true,
+		SignaturePolicyNotAvailable: true, TimestampOrderFailure: true, NoSigningCertificate: true,
+		NoCertificateChainFound: true, RevokedNoPOE: true, RevokedCANoPOE: true, OutOfBoundsNoPOE: true,
+		OutOfBoundsNotRevoked: true, CryptoConstraintsFailureNoPOE: true, NoPOE: true, TryLater: true,
 		SignedDataNotFound: true}
 )
 
-// Under reports whether EN 319 102-1 lists s under the main indication i. TOTAL_FAILED is for what
+// Valid reports whether s is one of the sub-indications of EN 319 102-1 table 5 (None is not).
+func (s SubIndication) Valid() bool { return etsiTotalFailed[s] || etsiIndeterminate[s] }
+
+// SubIndications returns every sub-indication of EN 319 102-1 table 5, sorted, for documentation and
+// tests. The caller owns the slice.
+func SubIndications() []SubIndication {
+	out := make([]SubIndication, 0, len(etsiTotalFailed)+len(etsiIndeterminate))
+	for _, m := range []map[SubIndication]bool{etsiTotalFailed, etsiIndeterminate} {
+		for s := range m {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// Under reports whether EN 319 102-1 lists s under the main indication i. TOTAL-FAILED is for what
 // can never become valid (the signed bytes, the signature value, a revocation or a validity period
 // before a proven time); everything a verifier with more data, another trust anchor or another
 // validation policy could still accept is INDETERMINATE.
@@ -103,7 +135,7 @@ var (
 // the signature policy in force (SIG_CONSTRAINTS_FAILURE, CHAIN_CONSTRAINTS_FAILURE,
 // CRYPTO_CONSTRAINTS_FAILURE, POLICY_PROCESSING_ERROR, TIMESTAMP_ORDER_FAILURE,
 // SIGNED_DATA_NOT_FOUND) is final for them, because the policy is fixed and the package can never
-// satisfy it; they are reported TOTAL_FAILED with the sub-indication of the constraint class.
+// satisfy it; they are reported TOTAL-FAILED with the sub-indication of the constraint class.
 func (s SubIndication) Under(i Indication) bool {
 	switch i {
 	case TotalFailed:
@@ -126,14 +158,14 @@ type Verdict struct {
 // Passed is the verdict of a signature nothing was found against.
 func Passed() Verdict { return Verdict{Indication: TotalPassed} }
 
-// Fail records a finding that makes the verdict TOTAL_FAILED (unless it already is).
+// Fail records a finding that makes the verdict TOTAL-FAILED (unless it already is).
 func (v *Verdict) Fail(sub SubIndication, f errcode.Finding) { v.add(TotalFailed, sub, f) }
 
 // Incomplete records a finding that makes the verdict INDETERMINATE unless it already failed.
 func (v *Verdict) Incomplete(sub SubIndication, f errcode.Finding) { v.add(Indeterminate, sub, f) }
 
-// Record records a finding under indication i: Fail for TOTAL_FAILED, Incomplete for INDETERMINATE,
-// Warn (the finding's severity set to W0) for TOTAL_PASSED.
+// Record records a finding under indication i: Fail for TOTAL-FAILED, Incomplete for INDETERMINATE,
+// Warn (the finding's severity set to W0) for TOTAL-PASSED.
 func (v *Verdict) Record(i Indication, sub SubIndication, f errcode.Finding) {
 	switch i {
 	case TotalFailed, Indeterminate:
@@ -273,7 +305,7 @@ type Document struct {
 }
 
 // Finish sets the document verdict from the signatures' and its own findings: the worst indication
-// wins; a document without signatures is TOTAL_FAILED (F012 is the caller's to add).
+// wins; a document without signatures is TOTAL-FAILED (F012 is the caller's to add).
 func (d *Document) Finish() {
 	v := d.Verdict
 	if v.Indication == "" {

@@ -83,7 +83,7 @@ func TestDocumentFinishAndRender(t *testing.T) {
 }
 
 // TestUnder: the EN 319 102-1 table 5 pairs, with the negative cases Tagdíj used to report (an
-// INDETERMINATE-only sub-indication under TOTAL_FAILED, a sub-indication with TOTAL_PASSED).
+// INDETERMINATE-only sub-indication under TOTAL-FAILED, a sub-indication with TOTAL-PASSED).
 func TestUnder(t *testing.T) {
 	cases := []struct {
 		sub  SubIndication

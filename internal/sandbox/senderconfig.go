@@ -3,6 +3,8 @@ package sandbox
 import (
 	"fmt"
 	"path/filepath"
+
+	"github.com/tagdij/tagdij/internal/declaration"
 )
 
 // SenderConfigFile returns the name of the demo sender configuration of an employer
@@ -34,9 +36,9 @@ type senderConfig struct {
 }
 
 type senderEmployer struct {
-	Name   string `json:"name"`
-	IDType string `json:"idType"`
-	ID     string `json:"id"`
+	Name   string             `json:"name"`
+	IDType declaration.IDType `json:"idType"`
+	ID     string             `json:"id"`
 }
 
 type senderContact struct {
@@ -123,7 +125,7 @@ func writeDemoConfigs(dir string, man *Manifest) error {
 			contact.Name = signer.Person.Name()
 		}
 		cfg := senderConfig{
-			Employer: senderEmployer{Name: org.Name, IDType: "adoszam", ID: org.TaxNumber},
+			Employer: senderEmployer{Name: org.Name, IDType: declaration.IDAdoszam, ID: org.TaxNumber},
 			Contact:  contact,
 			Fund: senderFund{Code: man.Fund.FundCode, Name: man.Fund.Name, EncryptionCert: fundEnc.Files.Cert,
 				ReceiverURL: DemoReceiverURL},

@@ -11,7 +11,7 @@
 //     time (an OCSP response, or a CRL/ARL fresh at the checker's clock: thisUpdate ≤ now ≤
 //     nextUpdate) and no post-grace issue date: CA revocation lists are published rarely (an ARL may
 //     live for months), and waiting for the next one would hold every declaration for months.
-//   - For every certificate, evidence of a revocation at or before T is final at once (TOTAL_FAILED,
+//   - For every certificate, evidence of a revocation at or before T is final at once (TOTAL-FAILED,
 //     A005), grace period or not; a revocation after T does not invalidate the signature (it is
 //     reported in pathval.Result.RevokedAfterT).
 //
@@ -266,7 +266,7 @@ type ChainResult struct {
 	// Missing lists the certificates of the chain for which no usable revocation evidence was found,
 	// nearest the end certificate first, each with the reason. Every entry also has a finding in
 	// Verdict whose location names the certificate (A011; A012 for the signer certificate while its
-	// evidence predates the grace end), unless the verdict failed (TOTAL_FAILED) for another reason.
+	// evidence predates the grace end), unless the verdict failed (TOTAL-FAILED) for another reason.
 	Missing []MissingEvidence
 }
 

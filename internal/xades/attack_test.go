@@ -253,7 +253,7 @@ func TestSignatureConstruction(t *testing.T) {
 	_ = sandbox.RootCA
 }
 
-// TestRevocation: a signer revoked before the time-stamp is TOTAL_FAILED (A005); one revoked after
+// TestRevocation: a signer revoked before the time-stamp is TOTAL-FAILED (A005); one revoked after
 // it stays valid.
 func TestRevocation(t *testing.T) {
 	f := newFixture(t)
@@ -264,7 +264,7 @@ func TestRevocation(t *testing.T) {
 	f.sb.Clock.Advance(time.Second)
 	data = f.timestamp(t, data)
 	f.afterGrace()
-	// T is proven by the time-stamp: TOTAL_FAILED/REVOKED, the EN 319 102-1 sub-indication for it
+	// T is proven by the time-stamp: TOTAL-FAILED/REVOKED, the EN 319 102-1 sub-indication for it
 	// (REVOKED_NO_POE is INDETERMINATE's; see chainVerdict).
 	expect(t, "revoked before T", f.verify(t, data, policy.KindPackage, nil, time.Time{}), report.TotalFailed, report.Revoked, errcode.A005)
 

@@ -228,7 +228,7 @@ func BenchmarkVerify(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					d, err := Verify(context.Background(), ext, VerifyOptions{Env: &offline, Kind: policy.KindPackage, Now: now})
-					if err != nil || d.Verdict.Indication != "TOTAL_PASSED" {
+					if err != nil || d.Verdict.Indication != "TOTAL-PASSED" {
 						b.Fatalf("%v %+v", err, d.Verdict)
 					}
 				}
@@ -437,7 +437,7 @@ func benchChild(op string) error {
 		if err != nil {
 			return err
 		}
-		if d.Verdict.Indication != "TOTAL_PASSED" {
+		if d.Verdict.Indication != "TOTAL-PASSED" {
 			return fmt.Errorf("verdict %+v", d.Verdict)
 		}
 	default:

@@ -16,10 +16,10 @@ import (
 
 // TestConformanceVerdicts runs every xmlsec sample (real signatures from other products) through
 // VerifyGeneric without trust anchors, as `auditor verify` without --trust does: only what the bytes
-// prove wrong (a bad signature value, a refused DOCTYPE) may be TOTAL_FAILED; a core-valid sample, one
+// prove wrong (a bad signature value, a refused DOCTYPE) may be TOTAL-FAILED; a core-valid sample, one
 // whose key is only named and one this verifier does not implement are INDETERMINATE; nothing is
-// TOTAL_PASSED; and every verdict is an indication/sub-indication pair of EN 319 102-1. Before
-// issue 7 all 148 samples were TOTAL_FAILED.
+// TOTAL-PASSED; and every verdict is an indication/sub-indication pair of EN 319 102-1. Before
+// issue 7 all 148 samples were TOTAL-FAILED.
 func TestConformanceVerdicts(t *testing.T) {
 	root, err := conformance.Root()
 	if err != nil {

@@ -50,11 +50,11 @@
 //   - SigningCertificate references only the signer's certificate; CA certificates are referenced by
 //     CompleteCertificateRefs (SND-03) and carried by KeyInfo and, after Extend, CertificateValues.
 //   - A SigningCertificate that does not identify the KeyInfo certificate that verified the signature
-//     (another certificate's digest, a swapped KeyInfo) is F002, TOTAL_FAILED/SIG_CONSTRAINTS_FAILURE.
+//     (another certificate's digest, a swapped KeyInfo) is F002, TOTAL-FAILED/SIG_CONSTRAINTS_FAILURE.
 //     A KeyInfo certificate swapped for another key is caught earlier: the SignatureValue no longer
 //     verifies (A001).
 //   - A SignatureTimeStamp whose imprint is not this signature's canonical SignatureValue (for example
-//     another signature's time-stamp) is A007, TOTAL_FAILED/HASH_FAILURE in a Tagdíj dossier (disregarded
+//     another signature's time-stamp) is A007, TOTAL-FAILED/HASH_FAILURE in a Tagdíj dossier (disregarded
 //     on a foreign signature); an untrusted TSA is A007, INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND, and a
 //     Tagdíj signature whose only time-stamps are untrusted is F005, INDETERMINATE/NO_POE (not the
 //     FORMAT_FAILURE of a missing time-stamp).
@@ -65,7 +65,7 @@
 //   - The level reported is B (core-valid), T (valid SignatureTimeStamp), C (plus complete certificate
 //     and revocation references), X (valid SigAndRefsTimeStamp), X-L (plus values), A (valid
 //     ArchiveTimeStamp).
-//   - After the signer certificate's notAfter, a TOTAL_PASSED verdict can only rest on evidence the
+//   - After the signer certificate's notAfter, a TOTAL-PASSED verdict can only rest on evidence the
 //     signature embeds; the report then carries an A006 warning saying so (PRC-05).
 //
 // # Verdicts
@@ -73,10 +73,10 @@
 // Two validation policies: a Tagdíj dossier (es3.Strict: packages, receipts) is judged under the
 // signature policy in force, whose rules are fixed; any other signature ("generic": VerifyGeneric, and
 // Verify in es3.Generic mode) under the generic validation policy, which is ETSI EN 319 102-1's: only
-// what can never become valid is TOTAL_FAILED, and whatever another verifier — with a trust anchor,
+// what can never become valid is TOTAL-FAILED, and whatever another verifier — with a trust anchor,
 // revocation data, an implementation of an algorithm, a proof of existence this one lacks — could
 // still accept is INDETERMINATE. The mapping of each class of finding (indication/sub-indication,
-// SPEC §7 code; TF = TOTAL_FAILED, IND = INDETERMINATE):
+// SPEC §7 code; TF = TOTAL-FAILED, IND = INDETERMINATE):
 //
 //	finding                                     Tagdíj (strict)                     generic                             §7
 //	digest of a reference differs               TF/HASH_FAILURE                     TF/HASH_FAILURE                     A002

@@ -33,12 +33,12 @@ type ExtendOptions struct {
 	Logger *slog.Logger
 }
 
-// ErrNotFinal is returned by Extend when the final check does not say TOTAL_PASSED: only a finally
+// ErrNotFinal is returned by Extend when the final check does not say TOTAL-PASSED: only a finally
 // valid signature is worth preserving, and the evidence of an earlier check would prove nothing.
 var ErrNotFinal = errors.New("xades: extend: the dossier is not finally valid (végleges ellenőrzés nem érvényes)")
 
 // Extend is the processor's step after the grace period (PRC-06, SPEC §1 processor, DEF-11): it runs
-// the final check (Verify with opts.Verify) and, only if every signature is TOTAL_PASSED, appends to
+// the final check (Verify with opts.Verify) and, only if every signature is TOTAL-PASSED, appends to
 // each signature's UnsignedSignatureProperties, in this order:
 //
 //  1. xades:CompleteRevocationRefs — OCSPRef/CRLRef (SHA-256 digests) of the revocation evidence the

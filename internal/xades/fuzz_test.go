@@ -95,7 +95,7 @@ func TestSeedsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := Verify(context.Background(), ext, VerifyOptions{Env: env, Kind: policy.KindPackage, Now: now})
-	if err != nil || d.Verdict.Indication != "TOTAL_PASSED" {
+	if err != nil || d.Verdict.Indication != "TOTAL-PASSED" {
 		t.Fatalf("extended seed offline: %v %+v", err, d)
 	}
 	one, _ := os.ReadFile(filepath.Join(dir, "package-1.es3"))

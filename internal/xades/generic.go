@@ -20,7 +20,7 @@ const maxGenericSignatures = xmldsig.DefaultMaxSignatures
 // validation policy (the package documentation's table of verdicts, column "generic"):
 //
 //   - XMLDSig core validity (xmldsig.VerifyDocument), with the same failure codes as Verify; what the
-//     bytes prove wrong is TOTAL_FAILED, what this verifier does not implement INDETERMINATE; no
+//     bytes prove wrong is TOTAL-FAILED, what this verifier does not implement INDETERMINATE; no
 //     dossier-coverage rules, but a signature's own XAdES SignedProperties and es:SignatureProfile,
 //     when present, must be covered to be read;
 //   - the XAdES properties that are present: SigningCertificate must name the KeyInfo certificate;
@@ -37,7 +37,7 @@ const maxGenericSignatures = xmldsig.DefaultMaxSignatures
 //     EN 319 102-1 §5.3, which stays INDETERMINATE/TRY_LATER until evidence issued after the grace
 //     period exists) through opts.Env.
 //
-// A signature is TOTAL_PASSED only if it is core-valid and the trust checks pass; when no chain to an
+// A signature is TOTAL-PASSED only if it is core-valid and the trust checks pass; when no chain to an
 // accepted anchor exists the verdict is INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND and the report still
 // shows the core validity (no A001/A002 finding, the covered Ids and the algorithm).
 func VerifyGeneric(ctx context.Context, doc []byte, opts VerifyOptions) (*report.Document, error) {

@@ -63,7 +63,7 @@ func TestVerifyGeneric(t *testing.T) {
 	expect(t, "conformance sample", d, report.Indeterminate, report.NoCertificateChainFound, errcode.A003)
 	// Read as the e-akta dossier it is (es3.Generic, the auditor's "e-akta"): the generic validation
 	// policy, not the Tagdíj package rules its document-level XMLDSig signature could never meet
-	// (it was TOTAL_FAILED/FORMAT_FAILURE for the missing XAdES properties before issue 7).
+	// (it was TOTAL-FAILED/FORMAT_FAILURE for the missing XAdES properties before issue 7).
 	d, err = Verify(ctx, sample, VerifyOptions{Env: f.env, Kind: policy.KindPackage, Mode: es3.Generic, Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)

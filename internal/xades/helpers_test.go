@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tagdij/tagdij/internal/cmsenc"
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/pathval"
@@ -67,7 +68,7 @@ func metadata() *es3.Metadata {
 	return &es3.Metadata{
 		ID:        "3f2c8a4e-1b7d-4c9a-8e21-5d0f6a7b9c13",
 		Fund:      "0123",
-		Declarant: es3.Declarant{IDType: es3.IDTaxNumber, ID: "12345676", Name: "Példa Kft."},
+		Declarant: es3.Declarant{IDType: string(declaration.IDAdoszam), ID: "12345676", Name: "Példa Kft."},
 		Period:    "2026-01",
 		Type:      "B",
 		Contact:   es3.Contact{Name: "Kovács Éva", Phone: "+36 1 234 5678", Address: "1051 Budapest, Nádor utca 7."},

@@ -27,7 +27,7 @@ func TestEmptyTimeStampShell(t *testing.T) {
 	for _, now := range []time.Time{f.sb.Clock.Now(), start, start.Add(-time.Hour)} {
 		d := f.verify(t, shell, policy.KindPackage, nil, now)
 		if d.Verdict.Indication != report.TotalFailed || !hasCode(d.Signatures[0].Verdict, errcode.F005) {
-			t.Fatalf("at %v: %s/%s %v, want TOTAL_FAILED with F005", now, d.Verdict.Indication, d.Verdict.Sub, codes(d.Signatures[0].Verdict))
+			t.Fatalf("at %v: %s/%s %v, want TOTAL-FAILED with F005", now, d.Verdict.Indication, d.Verdict.Sub, codes(d.Signatures[0].Verdict))
 		}
 	}
 }
@@ -59,7 +59,7 @@ func TestSignatureFlood(t *testing.T) {
 	start := time.Now()
 	d := f.verify(t, insert(many), policy.KindPackage, nil, time.Time{})
 	if d.Verdict.Indication != report.TotalFailed || !hasCode(d.Verdict, errcode.T006) {
-		t.Fatalf("fifty signatures: %s %v, want TOTAL_FAILED with T006", d.Verdict.Indication, codes(d.Verdict))
+		t.Fatalf("fifty signatures: %s %v, want TOTAL-FAILED with T006", d.Verdict.Indication, codes(d.Verdict))
 	}
 	// One junk signature with 64 references: refused by the reference count, not digested.
 	d = f.verify(t, insert(junk("evil", 64)), policy.KindPackage, nil, time.Time{})

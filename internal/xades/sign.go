@@ -126,9 +126,16 @@ func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHook
 	}
 	signingTime = signingTime.UTC().Truncate(time.Second)
 	cert := opts.Certificate
-	if signingTime.Before(cert.NotBefore) || signingTime.After(cert.NotAfter) {
-		return nil, "", refused("the certificate %q is not valid at %s (valid %s to %s)", cert.Subject,
-			signingTime.Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	// The policy's judgement of the signer (role requirements, validity at the signing time): the
+	// same one the sender shows before asking for confirmation.
+	var refusals []string
+	for _, f := range opts.Policy.CheckSigner(opts.Kind, cert, signingTime) {
+		if f.Severity == policy.SeverityError {
+			refusals = append(refusals, f.Error())
+		}
+	}
+	if len(refusals) > 0 {
+		return nil, "", refused("certificate: %s", strings.Join(refusals, "; "))
 	}
 	method := opts.SignatureMethod
 	if method == "" {
@@ -139,17 +146,6 @@ func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHook
 	}
 	if _, err := opts.Policy.CheckAlgorithmURI(method, cert.PublicKey); err != nil {
 		return nil, "", refused("%v", err)
-	}
-	if fs := opts.Policy.CheckCertificate(rules.SignerRole, cert); len(fs) > 0 {
-		var msgs []string
-		for _, f := range fs {
-			if f.Severity == policy.SeverityError {
-				msgs = append(msgs, f.Error())
-			}
-		}
-		if len(msgs) > 0 {
-			return nil, "", refused("certificate: %s", strings.Join(msgs, "; "))
-		}
 	}
 	if !isUTF8Doc(dossier) {
 		return nil, "", refused("only UTF-8 dossiers are signed")

@@ -199,7 +199,7 @@ func errorCodes(d *report.Document) []errcode.Code {
 var reExcTransform = regexp.MustCompile(`<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"\s*(/>|></ds:Transform>)`)
 
 // TestVerdictClasses: each class of finding gets the ETSI EN 319 102-1 indication the package
-// documentation's table gives it. Every case names the rule; the cases marked "was TOTAL_FAILED"
+// documentation's table gives it. Every case names the rule; the cases marked "was TOTAL-FAILED"
 // failed with today's code before issue 7, the others are the hard failures that must stay.
 func TestVerdictClasses(t *testing.T) {
 	f := newFixture(t)
@@ -273,12 +273,12 @@ func TestVerdictClasses(t *testing.T) {
 		code errcode.Code // must be among the findings ("" none required)
 		not  errcode.Code // must not be among the E0 findings
 	}{
-		// Was TOTAL_FAILED/FORMAT_FAILURE: the untrusted TSA left no T and F005 failed the package.
+		// Was TOTAL-FAILED/FORMAT_FAILURE: the untrusted TSA left no T and F005 failed the package.
 		{"package without trust anchors", pkg, asPackage, noTrust(f.pol), report.Indeterminate, report.NoCertificateChainFound, errcode.A003, ""},
 		{"package without trust anchors, as e-akta", pkg, asEAkta, noTrust(f.pol), report.Indeterminate, report.NoCertificateChainFound, errcode.A003, ""},
 		{"package without trust anchors, as XML", pkg, asXML, noTrust(f.pol), report.Indeterminate, report.NoCertificateChainFound, errcode.A003, ""},
 		{"package with trust anchors (control)", pkg, asPackage, nil, report.TotalPassed, "", "", ""},
-		// A Tagdíj package allows no foreign transform: a format failure (was TOTAL_FAILED/UNSUPPORTED).
+		// A Tagdíj package allows no foreign transform: a format failure (was TOTAL-FAILED/UNSUPPORTED).
 		{"package with an XPath transform", xpathPkg, asPackage, nil, report.TotalFailed, report.FormatFailure, errcode.A013, ""},
 
 		// Foreign signatures are judged under the generic validation policy.
@@ -312,7 +312,7 @@ func TestVerdictClasses(t *testing.T) {
 		{"bare KeyValue, no certificate", keyValue, asXML, nil, report.Indeterminate, report.NoSigningCertificate, errcode.F002, ""},
 		{"good XML signature (control)", goodPlain, asXML, nil, report.Indeterminate, report.TryLater, errcode.A012, ""},
 
-		// Hard failures stay TOTAL_FAILED in every mode.
+		// Hard failures stay TOTAL-FAILED in every mode.
 		{"unsupported reference does not hide a digest mismatch", externalAndMismatch, asXML, nil, report.TotalFailed, report.HashFailure, errcode.A002, ""},
 		{"payload tampered, as e-akta", tampered, asEAkta, nil, report.TotalFailed, report.HashFailure, errcode.A002, ""},
 		{"payload tampered, as XML", tampered, asXML, noTrust(f.pol), report.TotalFailed, report.HashFailure, errcode.A002, ""},

@@ -19,7 +19,6 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/report"
-	"github.com/tagdij/tagdij/internal/revocation"
 	"github.com/tagdij/tagdij/internal/trust"
 	"github.com/tagdij/tagdij/internal/tsp"
 	"github.com/tagdij/tagdij/internal/xades/props"
@@ -64,10 +63,10 @@ type sigState struct {
 //
 // Per signature, in this order (SPEC §2, §3, §7; ETSI EN 319 102-1 indications):
 //  1. es3.Parse in opts.Mode: a refused structure (T005, T006, F011) makes the document
-//     TOTAL_FAILED/FORMAT_FAILURE;
+//     TOTAL-FAILED/FORMAT_FAILURE;
 //  2. XMLDSig core validation (xmldsig.VerifyDocument on the same parsed tree): a digest mismatch is
 //     A002/HASH_FAILURE, a bad SignatureValue A001/SIG_CRYPTO_FAILURE, an algorithm, transform or
-//     reference this verifier does not implement A013 or F012 (TOTAL_FAILED in a Tagdíj dossier,
+//     reference this verifier does not implement A013 or F012 (TOTAL-FAILED in a Tagdíj dossier,
 //     INDETERMINATE in es3.Generic mode; see the package documentation's table of verdicts);
 //  3. coverage (signature-wrapping defence): the verified references must resolve to exactly the
 //     dossier's es:DossierProfile, es:Documents, every payload ds:Object, this signature's
@@ -76,7 +75,7 @@ type sigState struct {
 //  4. from here on only canonical bytes of covered elements are read: SignedProperties are parsed
 //     from their exclusive canonical form; required properties (F001–F006, CommitmentTypeIndication
 //     as F008) come from policy.CheckProperties; SigningCertificate must name the KeyInfo
-//     certificate that verified the signature (F002, TOTAL_FAILED/SIG_CONSTRAINTS_FAILURE);
+//     certificate that verified the signature (F002, TOTAL-FAILED/SIG_CONSTRAINTS_FAILURE);
 //     SignaturePolicyIdentifier must be the policy in force (A010); DataObjectFormat must describe
 //     every payload reference with a MIME type the policy accepts (F004, F007); the commitment must be
 //     the kind's (F008); algorithms and key sizes per policy (A013). In es3.Generic mode (a dossier
@@ -146,7 +145,7 @@ func VerifyDossier(ctx context.Context, d *es3.Dossier, data []byte, opts Verify
 }
 
 // VerifyRefused is the report Verify gives for bytes that es3 refused (err from es3.Parse or
-// es3.FromDocument, or a libxml parse error): TOTAL_FAILED/FORMAT_FAILURE with the refusal's code.
+// es3.FromDocument, or a libxml parse error): TOTAL-FAILED/FORMAT_FAILURE with the refusal's code.
 func VerifyRefused(data []byte, opts VerifyOptions, err error) (*report.Document, error) {
 	if cerr := checkOptions(data, opts); cerr != nil {
 		return nil, cerr
@@ -171,18 +170,16 @@ func validationTime(opts VerifyOptions) time.Time {
 // refusedDossier reports a dossier the parser refused.
 func refusedDossier(data []byte, opts VerifyOptions, err error) *report.Document {
 	doc := newReport(data, opts, validationTime(opts), docKindName(opts.Kind))
-	var e *es3.Error
+	f, ok := errcode.Of(err)
 	var xe *libxml.Error
-	switch {
-	case errors.As(err, &e):
-		doc.Verdict.Fail(report.FormatFailure, e.Finding)
-	case errors.As(err, &xe):
-		var pe *es3.Error
-		errors.As(es3.ParseRefusal(err), &pe)
-		doc.Verdict.Fail(report.FormatFailure, pe.Finding)
-	default:
-		doc.Verdict.Fail(report.FormatFailure, errcode.New(errcode.T005, "", err.Error()))
+	if !ok && errors.As(err, &xe) {
+		// A bare parse error: coded as es3.Parse codes it.
+		f, ok = errcode.Of(es3.ParseRefusal(err))
 	}
+	if !ok {
+		f = errcode.New(errcode.T005, "", err.Error())
+	}
+	doc.Verdict.Fail(report.FormatFailure, f)
 	doc.Finish()
 	logger(opts.Logger).Info("dossier refused", slog.String("event", "signature.verified"), slog.String("file", opts.FileName),
 		slog.String("indication", string(doc.Verdict.Indication)), slog.String("error", err.Error()))
@@ -287,7 +284,7 @@ func (c *sigCheck) incomplete(sub report.SubIndication, code errcode.Code, loc, 
 	c.rs.Verdict.Incomplete(sub, errcode.New(code, loc, detail))
 }
 
-// final records a finding that is TOTAL_FAILED for a Tagdíj signature, where the package format and
+// final records a finding that is TOTAL-FAILED for a Tagdíj signature, where the package format and
 // the policy in force are fixed, and INDETERMINATE with the same sub-indication for a generic one,
 // where the standard lists the sub-indication under INDETERMINATE (another verifier, with the data
 // or the validation policy this one lacks, could accept it).
@@ -314,18 +311,17 @@ func (c *sigCheck) tsProblem(sub report.SubIndication, code errcode.Code, kind, 
 }
 
 // constraint records a policy.Finding about a constraint: for a Tagdíj signature as policyFinding
-// does (TOTAL_FAILED), for a generic one INDETERMINATE with the finding's sub-indication.
+// does (TOTAL-FAILED), for a generic one INDETERMINATE with the finding's sub-indication.
 func (c *sigCheck) constraint(err error, loc string) {
 	var f policy.Finding
 	if err == nil {
 		return
 	}
-	if !c.generic || !errors.As(err, &f) || f.Severity == policy.SeverityWarning {
+	if !c.generic || !errors.As(err, &f) || f.Severity == errcode.Warning {
 		c.policyFinding(err, loc)
 		return
 	}
-	c.rs.Verdict.Incomplete(report.SubIndication(f.Sub),
-		errcode.Finding{Code: errcode.Code(f.Code), Severity: errcode.Severity(f.Severity), Location: loc, HU: f.HU, EN: f.EN})
+	c.rs.Verdict.Incomplete(f.Sub, f.At(loc))
 }
 
 // policyFinding records a policy.Finding: its own bilingual text, its sub-indication.
@@ -338,12 +334,7 @@ func (c *sigCheck) policyFinding(err error, loc string) {
 		c.fail(report.PolicyProcessingError, errcode.A010, loc, err.Error())
 		return
 	}
-	ef := errcode.Finding{Code: errcode.Code(f.Code), Severity: errcode.Severity(f.Severity), Location: loc, HU: f.HU, EN: f.EN}
-	if f.Severity == policy.SeverityWarning {
-		c.rs.Verdict.Warn(ef)
-		return
-	}
-	c.rs.Verdict.Fail(report.SubIndication(f.Sub), ef)
+	f.Record(&c.rs.Verdict, loc)
 }
 
 // signature verifies one ds:Signature.
@@ -481,10 +472,10 @@ func (c *sigCheck) setSigner(cert *x509.Certificate) {
 
 // coreFailure classifies an XMLDSig core-validation failure. What the signed bytes prove wrong — a
 // digest (A002) or the signature value (A001), duplicate Ids (the wrapping defence), a malformed
-// structure — is TOTAL_FAILED in every mode. What this verifier cannot evaluate — an algorithm,
+// structure — is TOTAL-FAILED in every mode. What this verifier cannot evaluate — an algorithm,
 // transform, reference or key form it does not implement, a reference it cannot resolve, a key it
 // cannot use — is INDETERMINATE for a generic signature (a verifier that implements it might find the
-// signature valid) and TOTAL_FAILED for a Tagdíj one, whose format (SPEC §2) allows none of it.
+// signature valid) and TOTAL-FAILED for a Tagdíj one, whose format (SPEC §2) allows none of it.
 func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
 	if err == nil {
 		err = errors.New("signature not valid")
@@ -549,7 +540,7 @@ func (c *sigCheck) coreFailure(res *xmldsig.Result, err error) {
 // canonicalization algorithm or curve is outside the validation constraints
 // (INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE), key material this verifier cannot read (RetrievalMethod,
 // explicit curve parameters) leaves no signing certificate (INDETERMINATE/NO_SIGNING_CERTIFICATE_FOUND).
-// For a Tagdíj signature each is a violation of the package format: TOTAL_FAILED.
+// For a Tagdíj signature each is a violation of the package format: TOTAL-FAILED.
 func (c *sigCheck) unsupported(res *xmldsig.Result, err error, loc, detail string) {
 	code := errcode.F012
 	if errors.Is(err, xmldsig.ErrUnsupportedAlgorithm) {
@@ -973,7 +964,7 @@ func (c *sigCheck) signatureTimeStamps(up *props.UnsignedProperties, tsv *tsp.Ve
 				if cr.EarliestFinal.After(c.rs.EarliestFinal) {
 					c.rs.EarliestFinal = cr.EarliestFinal
 				}
-				c.evidence(cr.Path)
+				c.rs.Evidence = append(c.rs.Evidence, cr.ReportEvidence()...)
 			}
 		}
 	}
@@ -1006,28 +997,6 @@ func tsReport(kind string, tok *tsp.Token, ok bool) report.Timestamp {
 	return r
 }
 
-// evidence adds a path's revocation evidence to the report.
-func (c *sigCheck) evidence(path *pathval.Result) {
-	if path == nil {
-		return
-	}
-	for i, ev := range path.Revocation {
-		if ev == nil || i >= len(path.Chain) {
-			continue
-		}
-		src := ev.URL
-		if ev.FromCache {
-			src = "cache"
-		}
-		e := report.Evidence{About: path.Chain[i].Subject.String(), Method: ev.Method.String(), Status: ev.Status.String(),
-			ProducedAt: ev.ProducedAt(), Source: src}
-		if ev.Status == revocation.StatusRevoked {
-			e.RevokedAt = ev.RevocationTime
-		}
-		c.rs.Evidence = append(c.rs.Evidence, e)
-	}
-}
-
 // signerChain validates the signer's certificate at T (or now, when there is no time-stamp: a Tagdíj
 // signature then already failed or is incomplete for F005, and the chain is reported for
 // information; a generic one gets the basic validation of EN 319 102-1 §5.3, without proof of
@@ -1044,8 +1013,9 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 	if at.IsZero() {
 		at = v.now
 	}
-	if rules, ok := v.pol.Document(v.opts.Kind); ok && !c.generic {
-		for _, f := range v.pol.CheckCertificate(rules.SignerRole, cert) {
+	if !c.generic {
+		// The role's requirements; validity at T is the chain check's (below), with its sub-indications.
+		for _, f := range v.pol.CheckSigner(v.opts.Kind, cert, time.Time{}) {
 			c.policyFinding(f, c.rs.ID+" signer")
 		}
 	}
@@ -1057,17 +1027,8 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 	if cr.EarliestFinal.After(c.rs.EarliestFinal) {
 		c.rs.EarliestFinal = cr.EarliestFinal
 	}
-	if cr.Path != nil {
-		for _, ch := range cr.Path.Chain {
-			sum := sha256.Sum256(ch.Raw)
-			c.rs.Chain = append(c.rs.Chain, report.Certificate{Subject: ch.Subject.String(), Issuer: ch.Issuer.String(),
-				Serial: ch.SerialNumber.String(), SHA256: hex.EncodeToString(sum[:]), NotBefore: ch.NotBefore, NotAfter: ch.NotAfter})
-		}
-		if len(c.rs.Chain) > 0 {
-			c.rs.Chain[0].Qualified = cr.Path.Qualified
-		}
-		c.evidence(cr.Path)
-	}
+	c.rs.Chain = append(c.rs.Chain, cr.ReportChain()...)
+	c.rs.Evidence = append(c.rs.Evidence, cr.ReportEvidence()...)
 	// PRC-05: the final check must happen before the signer certificate expires. After that only
 	// evidence the signature carries (collected by Extend) and its archive time-stamp can carry the
 	// verdict; say so rather than hide it.
@@ -1080,14 +1041,14 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 
 // chainVerdict turns trust.CheckChain's answer about a certificate at `at` into what it means for the
 // signature (EN 319 102-1 §5.3, §5.5). CheckChain answers for the certificate alone — the sender's
-// `cert check` relies on it — and calls a revoked, expired or weak certificate TOTAL_FAILED; for a
+// `cert check` relies on it — and calls a revoked, expired or weak certificate TOTAL-FAILED; for a
 // signature that is final only where the signature cannot have been made while the certificate was
 // good:
 //
-//   - revoked at or before `at` (A005): TOTAL_FAILED/REVOKED when `at` is proven (poe: the genTime of
+//   - revoked at or before `at` (A005): TOTAL-FAILED/REVOKED when `at` is proven (poe: the genTime of
 //     a verified time-stamp; SPEC §3), INDETERMINATE/REVOKED_NO_POE when it is only the validation
 //     time — the signature may predate the revocation;
-//   - not valid at `at` (A006): TOTAL_FAILED/NOT_YET_VALID when the certificate's validity had not
+//   - not valid at `at` (A006): TOTAL-FAILED/NOT_YET_VALID when the certificate's validity had not
 //     begun (the signature existed at `at`, before the certificate did), INDETERMINATE/
 //     OUT_OF_BOUNDS_NO_POE when it had ended — nothing proves the signature existed before expiry;
 //   - an algorithm or key size of the chain (A013): INDETERMINATE/CRYPTO_CONSTRAINTS_FAILURE_NO_POE —
@@ -1096,7 +1057,7 @@ func (c *sigCheck) signerChain(T time.Time, emb trust.Embedded, extra []*x509.Ce
 //     policy requires the certificate to be so), INDETERMINATE/CHAIN_CONSTRAINTS_FAILURE for a
 //     generic one.
 //
-// Every other answer (INDETERMINATE ones, and TOTAL_PASSED) is the signature's as it is.
+// Every other answer (INDETERMINATE ones, and TOTAL-PASSED) is the signature's as it is.
 func (c *sigCheck) chainVerdict(v report.Verdict, leaf *x509.Certificate, at time.Time, poe bool) report.Verdict {
 	if v.Indication != report.TotalFailed || len(v.Findings) == 0 {
 		return v
@@ -1133,7 +1094,7 @@ func (c *sigCheck) timeGaps(signingTime, T time.Time) {
 		switch {
 		case !c.generic:
 			c.policyFinding(f, c.rs.ID)
-		case f.Sub == policy.SubTimestampOrder:
+		case f.Sub == report.TimestampOrderFailure:
 			c.constraint(f, c.rs.ID)
 		}
 	}

@@ -43,7 +43,7 @@ const (
 	EAkta   Kind = "e-akta"  // any other e-akta dossier: generic es3 mode, the package rules of the policy
 	XMLDSig Kind = "xmldsig" // any other XML document with XMLDSig/XAdES signatures
 	// Refused: e-akta or Tagdíj elements outside their place (a wrapped or rebound dossier); never
-	// verified, always TOTAL_FAILED/FORMAT_FAILURE with T005. Not a --kind value.
+	// verified, always TOTAL-FAILED/FORMAT_FAILURE with T005. Not a --kind value.
 	Refused Kind = "refused"
 )
 
@@ -119,11 +119,10 @@ func detect(doc *libxml.Document, size int) (Kind, *es3.Dossier, *errcode.Findin
 	return EAkta, d, nil
 }
 
-// findingOf is the finding of an es3 refusal.
+// findingOf is the finding of an es3 refusal: the one it carries (errcode.Of), else T005.
 func findingOf(err error) errcode.Finding {
-	var e *es3.Error
-	if errors.As(err, &e) {
-		return e.Finding
+	if f, ok := errcode.Of(err); ok {
+		return f
 	}
 	return errcode.New(errcode.T005, "", err.Error())
 }
@@ -228,7 +227,7 @@ type Result struct {
 	VerifiedAs Kind `json:"verifiedAs"`
 	// Signatures shadows Document.Signatures with the core validity added.
 	Signatures []Signature `json:"signatures"`
-	// Receipt is the decoded receipt of a receipt package whose signature is not TOTAL_FAILED.
+	// Receipt is the decoded receipt of a receipt package whose signature is not TOTAL-FAILED.
 	Receipt *receipt.Receipt `json:"receipt,omitempty"`
 	// ReceiptError says why a receipt package's content was not decoded.
 	ReceiptError string `json:"receiptError,omitempty"`
@@ -386,21 +385,6 @@ func result(kind Kind, doc *report.Document) *Result {
 		res.Signatures = append(res.Signatures, Signature{Signature: s, CoreValidity: CoreOf(s)})
 	}
 	return res
-}
-
-// Worst is the exit status of a set of results (SPEC §9): 1 if any is invalid, else 2 if any is
-// incomplete, else 0.
-func Worst(results []*Result) int {
-	code := 0
-	for _, r := range results {
-		switch r.Verdict.Indication {
-		case report.TotalFailed:
-			return 1
-		case report.Indeterminate:
-			code = 2
-		}
-	}
-	return code
 }
 
 // LoadTrust reads a trust configuration file for pol. Without online, the environment is offline

@@ -62,25 +62,6 @@ func TestCoreOf(t *testing.T) {
 	}
 }
 
-func TestWorst(t *testing.T) {
-	r := func(i report.Indication) *Result {
-		return &Result{Document: report.Document{Verdict: report.Verdict{Indication: i}}}
-	}
-	for _, c := range []struct {
-		in   []*Result
-		want int
-	}{
-		{nil, 0},
-		{[]*Result{r(report.TotalPassed)}, 0},
-		{[]*Result{r(report.TotalPassed), r(report.Indeterminate)}, 2},
-		{[]*Result{r(report.Indeterminate), r(report.TotalFailed), r(report.TotalPassed)}, 1},
-	} {
-		if got := Worst(c.in); got != c.want {
-			t.Errorf("%v: %d, want %d", c.in, got, c.want)
-		}
-	}
-}
-
 // FuzzDetect: Detect reads outside input; it must never panic.
 func FuzzDetect(f *testing.F) {
 	f.Add([]byte(`<es:Dossier xmlns:es="https://www.microsec.hu/ds/e-szigno30#"><es:DossierProfile/></es:Dossier>`))
