@@ -496,7 +496,7 @@ func allFindings(rep *report.Document) []errcode.Finding {
 // accepted for processing (RCV-05, DEF-10); the processor's final check decides.
 var waitable = map[errcode.Code]bool{errcode.A011: true, errcode.A012: true}
 
-// acceptable reports whether the upload is accepted: the pre-check is TOTAL_PASSED, or INDETERMINATE
+// acceptable reports whether the upload is accepted: the pre-check is TOTAL-PASSED, or INDETERMINATE
 // with only waitable findings, and no other finding rejects.
 func acceptable(rep *report.Document, findings []errcode.Finding) bool {
 	switch rep.Verdict.Indication {

@@ -19,7 +19,7 @@ type RegistrySigners struct {
 
 // Decide implements Signers. Each signature is judged at its time-stamp's genTime T (the signer's
 // SigningTime only where there is no verified time-stamp; the package is then rejected for F005
-// anyway); a TOTAL_FAILED signature counts as not signed.
+// anyway); a TOTAL-FAILED signature counts as not signed.
 func (r *RegistrySigners) Decide(ctx context.Context, q SignerQuery) (*SignerDecision, error) {
 	k := registry.NewKey(declaration.IDType(q.IDType), q.ID, q.Fund)
 	sheet, err := r.Store.AsOf(ctx, k, q.Arrival)

@@ -297,7 +297,7 @@ func (s *Stack) Submit(t testing.TB, data []byte, name string) *intake.Outcome {
 }
 
 // VerifyReceipt checks a receipt package's signature and time-stamp (receiptpkg.Verify, judged an hour
-// later) and returns the decoded receipt. The verdict must be TOTAL_PASSED, or INDETERMINATE/TRY_LATER
+// later) and returns the decoded receipt. The verdict must be TOTAL-PASSED, or INDETERMINATE/TRY_LATER
 // only: the sandbox's revocation evidence is issued on its own clock, so unless the test advances
 // that clock the grace period is not over yet.
 func (s *Builder) VerifyReceipt(t testing.TB, pkg []byte) *receipt.Receipt {
