@@ -17,7 +17,6 @@ import (
 	"github.com/tagdij/tagdij/internal/config"
 	"github.com/tagdij/tagdij/internal/durable"
 	"github.com/tagdij/tagdij/internal/keys"
-	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/siglog"
 	"github.com/tagdij/tagdij/internal/trust"
 	"github.com/tagdij/tagdij/internal/tsp"
@@ -83,7 +82,7 @@ func tsaClient(cfg *config.Sender, tenv *trust.Env, now func() time.Time) (*tsp.
 	}
 	return &tsp.Client{
 		URL:   cfg.TSAURL,
-		Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, ExtraIntermediates: tenv.Intermediates, Algorithms: tenv.Algorithms()},
+		Trust: tenv.TSAVerifier(),
 		Now:   now,
 	}, nil
 }

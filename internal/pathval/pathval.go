@@ -21,6 +21,7 @@ import (
 
 	"github.com/tagdij/tagdij/internal/qc"
 	"github.com/tagdij/tagdij/internal/revocation"
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 // Purpose is what a certificate is validated for. Each purpose has its own anchors and its own
@@ -57,19 +58,19 @@ func (p Purpose) String() string {
 // purpose, so a pool configured for TLS can never make a signer valid.
 type Anchors struct {
 	purpose Purpose
-	pool    *x509.CertPool
+	roots   *sigcache.Roots
 	certs   []*x509.Certificate
 }
 
 // NewAnchors returns the anchors certs for purpose p.
 func NewAnchors(p Purpose, certs ...*x509.Certificate) *Anchors {
-	a := &Anchors{purpose: p, pool: x509.NewCertPool()}
+	a := &Anchors{purpose: p}
 	for _, c := range certs {
 		if c != nil {
-			a.pool.AddCert(c)
 			a.certs = append(a.certs, c)
 		}
 	}
+	a.roots = sigcache.NewRoots(a.certs...)
 	return a
 }
 
@@ -167,6 +168,10 @@ type Options struct {
 	AllowNonQualified bool
 	// Revocation, when set, checks every certificate of the chain except the anchor at Time.
 	Revocation RevocationChecker
+	// SigCache, when set, remembers the certificate signatures and paths verified, for later
+	// validations of the same certificates (see package sigcache: it never changes a verdict). One
+	// cache serves a whole trust environment (trust.Env.SigCache).
+	SigCache *sigcache.Cache
 }
 
 // Result is a validated path.
@@ -221,21 +226,11 @@ func Validate(ctx context.Context, leaf *x509.Certificate, intermediates []*x509
 		return nil, err
 	}
 
-	pool := x509.NewCertPool()
 	candidates := append(slices.Clone(intermediates), opts.ExtraIntermediates...)
-	for _, c := range candidates {
-		if c != nil {
-			pool.AddCert(c)
-		}
-	}
-	chains, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         opts.Anchors.pool,
-		Intermediates: pool,
-		CurrentTime:   T,
-		// Usage is checked below per purpose with precise errors; x509's EKU nesting rules would
-		// reject CAs of qualified PKIs that carry no EKU at all only through "any", so ask for any.
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
+	// crypto/x509 builds the chains (through the cache when there is one). Usage is checked below per
+	// purpose with precise errors; x509's EKU nesting rules would reject CAs of qualified PKIs that
+	// carry no EKU at all only through "any", so ask for any.
+	chains, err := opts.SigCache.Verify(leaf, candidates, opts.Anchors.roots, T, []x509.ExtKeyUsage{x509.ExtKeyUsageAny})
 	if err != nil {
 		return nil, diagnose(leaf, candidates, opts, err)
 	}
@@ -397,7 +392,7 @@ func diagnose(leaf *x509.Certificate, candidates []*x509.Certificate, opts Optio
 			if opts.Algorithms.forbidden(child.SignatureAlgorithm) {
 				return fmt.Errorf("%w: %q is signed with %v", ErrAlgorithm, child.Subject, child.SignatureAlgorithm)
 			}
-			if parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature) != nil {
+			if opts.SigCache.CheckSignature(parent, child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature) != nil {
 				continue
 			}
 			isAnchor := opts.Anchors.contains(parent)

@@ -9,10 +9,12 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/tagdij/tagdij/internal/revocation/revtest"
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 // pki is a small qualified PKI with separate roots per purpose.
@@ -198,33 +200,65 @@ func TestValidate(t *testing.T) {
 			opts: Options{Purpose: PurposeSigner, Anchors: signerAnchors}, want: ErrPathLen, code: "A003"},
 		{name: "a CA certificate as signer", leaf: p.qualifiedCA, opts: Options{Purpose: PurposeSigner, Anchors: signerAnchors}, want: ErrUsage},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			opts := tc.opts
-			if opts.Time.IsZero() {
-				opts.Time = now
-			}
-			res, err := Validate(ctx, tc.leaf.Cert, tc.inter, opts)
-			if tc.want == nil {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
+	// Every case without a cache, then twice through one shared signature cache: the cache must give
+	// each case exactly the uncached answer (the same error text, the same chain), whatever the
+	// cases before it left in the cache.
+	cache := sigcache.New(0)
+	uncached := map[string]string{}
+	for _, mode := range []struct {
+		name  string
+		cache *sigcache.Cache
+	}{{"uncached", nil}, {"cache cold", cache}, {"cache warm", cache}} {
+		for _, tc := range cases {
+			t.Run(mode.name+"/"+tc.name, func(t *testing.T) {
+				opts := tc.opts
+				if opts.Time.IsZero() {
+					opts.Time = now
 				}
-				if len(res.Chain) != tc.wantLen || res.Chain[0] != tc.leaf.Cert {
-					t.Fatalf("chain length %d, want %d", len(res.Chain), tc.wantLen)
+				opts.SigCache = mode.cache
+				res, err := Validate(ctx, tc.leaf.Cert, tc.inter, opts)
+				answer := fmt.Sprint(err)
+				if res != nil {
+					for _, c := range res.Chain {
+						answer += " " + c.Subject.String()
+					}
 				}
-				if opts.Purpose == PurposeSigner && !opts.AllowNonQualified && !res.Qualified {
-					t.Fatal("qualified flag not set")
+				if mode.cache == nil {
+					uncached[tc.name] = answer
+				} else if answer != uncached[tc.name] {
+					t.Fatalf("with the cache: %s\nwithout: %s", answer, uncached[tc.name])
 				}
-				return
-			}
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error %v, want %v", err, tc.want)
-			}
-			t.Log(err)
-			if tc.code != "" && Code(err) != tc.code {
-				t.Fatalf("code %q, want %q (%v)", Code(err), tc.code, err)
-			}
-		})
+				checkCase(t, tc.want, tc.code, tc.wantLen, tc.leaf.Cert, opts, res, err)
+			})
+		}
+	}
+	if s := cache.Stats(); s.Hits == 0 {
+		t.Fatalf("the warm pass was not served from the cache: %+v", s)
+	}
+}
+
+// checkCase checks one TestValidate outcome against the expected error and code (want nil: a
+// chain of wantLen certificates starting at leaf).
+func checkCase(t *testing.T, want error, code string, wantLen int, leaf *x509.Certificate, opts Options, res *Result, err error) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		if len(res.Chain) != wantLen || res.Chain[0] != leaf {
+			t.Fatalf("chain length %d, want %d", len(res.Chain), wantLen)
+		}
+		if opts.Purpose == PurposeSigner && !opts.AllowNonQualified && !res.Qualified {
+			t.Fatal("qualified flag not set")
+		}
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Fatalf("error %v, want %v", err, want)
+	}
+	t.Log(err)
+	if code != "" && Code(err) != code {
+		t.Fatalf("code %q, want %q (%v)", Code(err), code, err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"time"
+
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 // TSAVerifier validates time-stamping unit certificates; it satisfies the ChainVerifier interface
@@ -15,6 +17,8 @@ type TSAVerifier struct {
 	Algorithms         Algorithms
 	// Revocation, when set, checks the TSA's chain at the timestamp time.
 	Revocation RevocationChecker
+	// SigCache, when set, remembers verified certificate signatures and paths (Options.SigCache).
+	SigCache *sigcache.Cache
 }
 
 // VerifyTSA validates leaf as a TSA certificate at time at (the token's genTime): chain to a TSA
@@ -28,6 +32,7 @@ func (v TSAVerifier) VerifyTSA(ctx context.Context, leaf *x509.Certificate, inte
 		Time:               at,
 		Algorithms:         v.Algorithms,
 		Revocation:         v.Revocation,
+		SigCache:           v.SigCache,
 	})
 	return err
 }

@@ -138,6 +138,135 @@ func (s *DirStore) Delete(key string) error {
 	return nil
 }
 
+// MemoryStore keeps values in memory, bounded by a number of entries and a number of bytes: a
+// Store for a process that fetches evidence without a cache directory, and the front of a
+// LayeredStore over a DirStore. When full, it drops entries (arbitrary ones) to make room. Safe for
+// concurrent use. Get returns the stored slice itself: callers must not modify it (the Cache does
+// not).
+type MemoryStore struct {
+	maxEntries int
+	maxBytes   int64
+
+	mu    sync.Mutex
+	m     map[string][]byte
+	bytes int64
+}
+
+// Default bounds of a MemoryStore.
+const (
+	DefaultMemoryEntries = 1024
+	DefaultMemoryBytes   = 64 << 20
+)
+
+// NewMemoryStore returns an empty store holding at most maxEntries values (DefaultMemoryEntries when
+// ≤ 0) of at most maxBytes together (DefaultMemoryBytes when ≤ 0); a larger value is not kept.
+func NewMemoryStore(maxEntries int, maxBytes int64) *MemoryStore {
+	if maxEntries <= 0 {
+		maxEntries = DefaultMemoryEntries
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMemoryBytes
+	}
+	return &MemoryStore{maxEntries: maxEntries, maxBytes: maxBytes, m: make(map[string][]byte)}
+}
+
+// Get returns the value under key, or an error wrapping fs.ErrNotExist.
+func (s *MemoryStore) Get(key string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[key]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("revocation: memory cache %s: %w", key, fs.ErrNotExist)
+}
+
+// Put keeps a copy of value under key, dropping other entries when the store is full. A value larger
+// than the byte bound is not kept (and an older value under key is dropped).
+func (s *MemoryStore) Put(key string, value []byte) error {
+	if !validKey(key) {
+		return fmt.Errorf("revocation: invalid cache key %q", key)
+	}
+	v := bytes.Clone(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleteLocked(key)
+	if int64(len(v)) > s.maxBytes {
+		return nil
+	}
+	for k := range s.m {
+		if len(s.m) < s.maxEntries && s.bytes+int64(len(v)) <= s.maxBytes {
+			break
+		}
+		s.deleteLocked(k)
+	}
+	s.m[key] = v
+	s.bytes += int64(len(v))
+	return nil
+}
+
+// Delete removes the value under key; a missing key is not an error.
+func (s *MemoryStore) Delete(key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleteLocked(key)
+	return nil
+}
+
+func (s *MemoryStore) deleteLocked(key string) {
+	if v, ok := s.m[key]; ok {
+		s.bytes -= int64(len(v))
+		delete(s.m, key)
+	}
+}
+
+// Len is the number of values held.
+func (s *MemoryStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+// LayeredStore is a fast Store (a MemoryStore) in front of a durable one (a DirStore): Get answers
+// from the front when it can, else from the back and keeps the value in front; Put and Delete go to
+// both, the back first. An entry the Cache rejects (stale, corrupt) is a miss wherever it came from,
+// so the front can only save reads, never serve what the back would not.
+type LayeredStore struct {
+	Front, Back Store
+}
+
+// NewLayeredStore returns front in front of back.
+func NewLayeredStore(front, back Store) *LayeredStore { return &LayeredStore{Front: front, Back: back} }
+
+// Get implements Store.
+func (s *LayeredStore) Get(key string) ([]byte, error) {
+	if v, err := s.Front.Get(key); err == nil {
+		return v, nil
+	}
+	v, err := s.Back.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	_ = s.Front.Put(key, v) // only an optimisation
+	return v, nil
+}
+
+// Put implements Store: durable in the back when it returns nil. The front keeps the value even when
+// the back failed: it is verified evidence either way.
+func (s *LayeredStore) Put(key string, value []byte) error {
+	err := s.Back.Put(key, value)
+	_ = s.Front.Put(key, value)
+	return err
+}
+
+// Delete implements Store.
+func (s *LayeredStore) Delete(key string) error {
+	ferr := s.Front.Delete(key)
+	if err := s.Back.Delete(key); err != nil {
+		return err
+	}
+	return ferr
+}
+
 // Cache keeps verified revocation evidence as raw DER in a Store. It never trusts what it reads
 // back: the Checker re-verifies every entry (signature, issuer, freshness at the validation time)
 // before serving it, so a corrupt, stale or planted entry is a miss, not an answer. Entries are
@@ -165,6 +294,21 @@ func NewDirCache(dir string) (*Cache, error) {
 		return nil, err
 	}
 	return NewCache(s), nil
+}
+
+// NewMemoryCache returns a cache keeping its entries in memory, with the default bounds: for a
+// process without a cache directory, so that the evidence fetched for one upload serves the next
+// ones while it is fresh and answers their queries.
+func NewMemoryCache() *Cache { return NewCache(NewMemoryStore(0, 0)) }
+
+// NewLayeredDirCache returns a cache keeping its entries as files in dir, with a memory store in
+// front that saves the file reads of repeated lookups.
+func NewLayeredDirCache(dir string) (*Cache, error) {
+	s, err := NewDirStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	return NewCache(NewLayeredStore(NewMemoryStore(0, 0), s)), nil
 }
 
 // CacheStats are the cache counters, for metrics.

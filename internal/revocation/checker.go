@@ -208,13 +208,13 @@ func (c *Checker) verifyStored(m Method, u string, der []byte, q Query, now time
 		ev.URL = u
 	case m == MethodOCSP:
 		var err error
-		if ev, err = VerifyOCSP(der, q.Cert, q.Issuer, OCSPVerifyOptions{Now: now, Freshness: c.OCSP.Freshness, URL: u}); err != nil {
+		if ev, err = VerifyOCSP(der, q.Cert, q.Issuer, OCSPVerifyOptions{Now: now, Freshness: c.OCSP.Freshness, URL: u, SigCache: c.OCSP.SigCache}); err != nil {
 			return nil, err
 		}
 		c.Cache.memoPut(k, ev)
 	case m == MethodCRL:
 		var err error
-		if ev, err = VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: u}); err != nil {
+		if ev, err = VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: u, SigCache: c.CRL.SigCache}); err != nil {
 			return nil, err
 		}
 		c.Cache.memoPut(k, ev)

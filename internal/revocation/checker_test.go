@@ -110,14 +110,42 @@ func TestRevokedRelativeToT(t *testing.T) {
 	}
 }
 
-func TestCache(t *testing.T) {
-	ctx := context.Background()
-	t.Run("second lookup served from disk without network", func(t *testing.T) {
-		f := newFixture(t)
-		cache, err := NewDirCache(t.TempDir())
+// cacheKinds are the cache constructors whose lookups must behave alike: on disk, in memory, and
+// memory in front of disk.
+var cacheKinds = []struct {
+	name string
+	mk   func(t *testing.T) *Cache
+}{
+	{"dir", func(t *testing.T) *Cache {
+		c, err := NewDirCache(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
+		return c
+	}},
+	{"memory", func(t *testing.T) *Cache { return NewMemoryCache() }},
+	{"layered", func(t *testing.T) *Cache {
+		c, err := NewLayeredDirCache(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}},
+}
+
+func TestCache(t *testing.T) {
+	for _, k := range cacheKinds {
+		t.Run(k.name, func(t *testing.T) { testCacheLookups(t, k.mk) })
+	}
+	testDirCache(t)
+}
+
+// testCacheLookups checks what a cache serves, whatever its store.
+func testCacheLookups(t *testing.T, newCache func(t *testing.T) *Cache) {
+	ctx := context.Background()
+	t.Run("second lookup served without network", func(t *testing.T) {
+		f := newFixture(t)
+		cache := newCache(t)
 		ch := &Checker{Cache: cache, Methods: []Method{MethodOCSP}}
 		ev1, err := ch.Check(ctx, f.leaf.Cert, f.root.Cert, time.Now())
 		if err != nil || ev1.FromCache {
@@ -142,7 +170,7 @@ func TestCache(t *testing.T) {
 	})
 	t.Run("CRL cached per issuer and URL serves other certificates", func(t *testing.T) {
 		f := newFixture(t)
-		cache, _ := NewDirCache(t.TempDir())
+		cache := newCache(t)
 		ch := &Checker{Cache: cache, Methods: []Method{MethodCRL}}
 		second := f.root.Issue(t, revtest.Spec{Name: "second", CRL: []string{f.crlURL}})
 		f.crl.Revoke(second.Cert.SerialNumber, time.Now().Add(-time.Hour), 0)
@@ -157,7 +185,7 @@ func TestCache(t *testing.T) {
 	})
 	t.Run("entry past nextUpdate is not served", func(t *testing.T) {
 		f := newFixture(t)
-		cache, _ := NewDirCache(t.TempDir())
+		cache := newCache(t)
 		now := time.Now()
 		ch := &Checker{Cache: cache, Methods: []Method{MethodOCSP}, Now: func() time.Time { return now }}
 		if _, err := ch.Check(ctx, f.leaf.Cert, f.root.Cert, now); err != nil {
@@ -177,7 +205,7 @@ func TestCache(t *testing.T) {
 	})
 	t.Run("entry not fresh enough for the query is not served", func(t *testing.T) {
 		f := newFixture(t)
-		cache, _ := NewDirCache(t.TempDir())
+		cache := newCache(t)
 		ch := &Checker{Cache: cache, Methods: []Method{MethodOCSP}, OCSP: OCSPClient{Freshness: Freshness{Skew: DefaultSkew}}}
 		ev1, err := ch.Check(ctx, f.leaf.Cert, f.root.Cert, time.Now())
 		if err != nil {
@@ -196,6 +224,11 @@ func TestCache(t *testing.T) {
 			t.Fatalf("want a fresh fetch for a later T: %v", err)
 		}
 	})
+}
+
+// testDirCache checks what only a cache on disk does.
+func testDirCache(t *testing.T) {
+	ctx := context.Background()
 	t.Run("survives a new Cache on the same directory", func(t *testing.T) {
 		f := newFixture(t)
 		dir := t.TempDir()
@@ -258,8 +291,13 @@ func TestCache(t *testing.T) {
 
 // Concurrent checks share one cache (run with -race): every lookup is counted once, nothing fails.
 func TestCacheConcurrent(t *testing.T) {
+	for _, k := range cacheKinds {
+		t.Run(k.name, func(t *testing.T) { testCacheConcurrent(t, k.mk(t)) })
+	}
+}
+
+func testCacheConcurrent(t *testing.T, cache *Cache) {
 	f := newFixture(t)
-	cache, _ := NewDirCache(t.TempDir())
 	ch := &Checker{Cache: cache, Methods: []Method{MethodOCSP}}
 	certs := []*revtest.Identity{f.leaf, f.root.Issue(t, revtest.Spec{Name: "b", OCSP: []string{f.ocsp.URL}})}
 	const workers, each = 6, 15

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 // Default limits. An OCSP response is a few kilobytes; national CAs publish CRLs of some megabytes.
@@ -89,6 +91,8 @@ type OCSPClient struct {
 	Nonce NonceMode
 	// Freshness bounds the age of responses.
 	Freshness
+	// SigCache, when set, remembers verified signatures (OCSPVerifyOptions.SigCache).
+	SigCache *sigcache.Cache
 }
 
 // Query asks the responder at u for the status of cert, issued by issuer, and verifies the answer
@@ -131,7 +135,7 @@ func (c *OCSPClient) Query(ctx context.Context, u string, cert, issuer *x509.Cer
 		return nil, err
 	}
 	return VerifyOCSP(body, cert, issuer, OCSPVerifyOptions{
-		Now: now, Freshness: c.Freshness, Nonce: nonce, RequireNonce: c.Nonce == NonceRequired, URL: u,
+		Now: now, Freshness: c.Freshness, Nonce: nonce, RequireNonce: c.Nonce == NonceRequired, URL: u, SigCache: c.SigCache,
 	})
 }
 
@@ -145,6 +149,8 @@ type CRLClient struct {
 	Timeout time.Duration
 	// Freshness bounds the age of CRLs.
 	Freshness
+	// SigCache, when set, remembers verified CRL signatures (CRLVerifyOptions.SigCache).
+	SigCache *sigcache.Cache
 }
 
 // Fetch downloads the CRL at u without verifying it.
@@ -171,5 +177,5 @@ func (c *CRLClient) Query(ctx context.Context, u string, cert, issuer *x509.Cert
 	if err != nil {
 		return nil, err
 	}
-	return VerifyCRL(der, cert, issuer, CRLVerifyOptions{Now: now, Freshness: c.Freshness, URL: u})
+	return VerifyCRL(der, cert, issuer, CRLVerifyOptions{Now: now, Freshness: c.Freshness, URL: u, SigCache: c.SigCache})
 }

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 // CRL extension identifiers (RFC 5280 §5.2).
@@ -35,6 +37,9 @@ type CRLVerifyOptions struct {
 	// AllowDelta accepts a delta CRL (flagged in CRLInfo.Delta). Off by default: a delta CRL alone
 	// is not a complete statement and must never be used as one.
 	AllowDelta bool
+	// SigCache, when set, remembers verified CRL signatures, so the same CRL verifies again without
+	// a public-key operation.
+	SigCache *sigcache.Cache
 }
 
 // issuingDistributionPoint is the decoded IDP extension (RFC 5280 §5.2.5).
@@ -141,7 +146,7 @@ func VerifyCRL(der []byte, cert, issuer *x509.Certificate, opts CRLVerifyOptions
 	if len(crl.AuthorityKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(crl.AuthorityKeyId, issuer.SubjectKeyId) {
 		return bad(ErrWrongIssuer, "CRL authority key identifier differs from the issuer's subject key identifier")
 	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
+	if err := opts.SigCache.CheckCRLSignatureFrom(crl, issuer); err != nil {
 		return bad(ErrBadSignature, "%v", err)
 	}
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/tagdij/tagdij/internal/revocation/revtest"
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 func TestCRLClient(t *testing.T) {
@@ -107,32 +109,38 @@ func TestCRLClient(t *testing.T) {
 		{name: "ldap URL", url: "ldap://127.0.0.1/cn=crl", reason: ErrNoSource, kind: ErrUnavailable},
 		{name: "https URL", url: "https://127.0.0.1/root.crl", reason: ErrNoSource, kind: ErrUnavailable},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f.crl.Set(func(c *revtest.CRLConfig) {
-				*c = revtest.CRLConfig{Issuer: f.root, Number: 7}
-				if tc.cfg != nil {
-					tc.cfg(c)
+	// Without a signature cache, then twice with one shared cache: no verdict changes.
+	shared := sigcache.New(0)
+	for i, sc := range []*sigcache.Cache{nil, shared, shared} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%d/%s", i, tc.name), func(t *testing.T) {
+				f.crl.Set(func(c *revtest.CRLConfig) {
+					*c = revtest.CRLConfig{Issuer: f.root, Number: 7}
+					if tc.cfg != nil {
+						tc.cfg(c)
+					}
+				})
+				cert, url := tc.cert, tc.url
+				if cert == nil {
+					cert = f.leaf.Cert
+				}
+				if url == "" {
+					url = f.crlURL
+				}
+				client := tc.client
+				client.SigCache = sc
+				ev, err := client.Query(context.Background(), url, cert, f.root.Cert, time.Now())
+				wantErr(t, err, tc.reason, tc.kind)
+				if err == nil {
+					if ev.Method != MethodCRL || ev.URL != url || len(ev.Raw) == 0 {
+						t.Fatalf("evidence header wrong: %+v", ev)
+					}
+					if tc.check != nil {
+						tc.check(t, ev)
+					}
 				}
 			})
-			cert, url := tc.cert, tc.url
-			if cert == nil {
-				cert = f.leaf.Cert
-			}
-			if url == "" {
-				url = f.crlURL
-			}
-			ev, err := tc.client.Query(context.Background(), url, cert, f.root.Cert, time.Now())
-			wantErr(t, err, tc.reason, tc.kind)
-			if err == nil {
-				if ev.Method != MethodCRL || ev.URL != url || len(ev.Raw) == 0 {
-					t.Fatalf("evidence header wrong: %+v", ev)
-				}
-				if tc.check != nil {
-					tc.check(t, ev)
-				}
-			}
-		})
+		}
 	}
 }
 

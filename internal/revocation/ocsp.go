@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 // Why a second OCSP parser beside golang.org/x/crypto/ocsp: x/crypto parses a response into one
@@ -267,6 +269,9 @@ type OCSPVerifyOptions struct {
 	RequireNonce bool
 	// URL is recorded in the evidence and in errors.
 	URL string
+	// SigCache, when set, remembers verified signatures (the response's, the delegated responder
+	// certificate's), so the same response or responder verifies without a public-key operation.
+	SigCache *sigcache.Cache
 }
 
 // parsedOCSP is a decoded response before any verification.
@@ -440,13 +445,13 @@ func VerifyOCSP(der []byte, cert, issuer *x509.Certificate, opts OCSPVerifyOptio
 	if signer == nil {
 		return bad(ErrUnauthorizedResponder, "the responder ID names neither the issuer nor an embedded certificate")
 	}
-	if err := signer.CheckSignature(p.alg, p.tbs.Raw, p.sig); err != nil {
+	if err := opts.SigCache.CheckSignature(signer, p.alg, p.tbs.Raw, p.sig); err != nil {
 		return bad(ErrBadSignature, "%v", err)
 	}
 	if !info.CASigned {
 		if bytes.Equal(signer.Raw, issuer.Raw) {
 			info.CASigned = true
-		} else if reason := authorizeResponder(signer, issuer, info.ProducedAt, opts.skew()); reason != "" {
+		} else if reason := authorizeResponder(signer, issuer, info.ProducedAt, opts.skew(), opts.SigCache); reason != "" {
 			return bad(ErrUnauthorizedResponder, "%s", reason)
 		} else {
 			info.NoCheck = hasExtension(signer.Extensions, oidOCSPNoCheck)
@@ -522,11 +527,11 @@ func responderIs(tag int, info *OCSPInfo, c *x509.Certificate) bool {
 // authorizeResponder applies RFC 6960 §4.2.2.2 to a delegated responder certificate: issued directly
 // by the CA that issued the certificate in question, carrying id-kp-OCSPSigning, valid when the
 // response was produced. It returns why not, or "".
-func authorizeResponder(r, issuer *x509.Certificate, producedAt time.Time, skew time.Duration) string {
+func authorizeResponder(r, issuer *x509.Certificate, producedAt time.Time, skew time.Duration, sc *sigcache.Cache) string {
 	if !bytes.Equal(r.RawIssuer, issuer.RawSubject) {
 		return fmt.Sprintf("responder certificate %q is not issued by %q", r.Subject, issuer.Subject)
 	}
-	if err := r.CheckSignatureFrom(issuer); err != nil {
+	if err := sc.CheckSignatureFrom(r, issuer); err != nil {
 		return fmt.Sprintf("responder certificate %q is not signed by the issuer: %v", r.Subject, err)
 	}
 	ok := false

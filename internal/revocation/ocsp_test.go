@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/asn1"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/crypto/ocsp"
 
 	"github.com/tagdij/tagdij/internal/revocation/revtest"
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 func TestCreateOCSPRequestRoundTrip(t *testing.T) {
@@ -171,27 +173,36 @@ func TestOCSPClient(t *testing.T) {
 		{name: "tryLater", cfg: func(c *revtest.OCSPConfig) { c.Raw = ocsp.TryLaterErrorResponse },
 			reason: ErrResponderStatus, kind: ErrUnavailable},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f.ocsp.Set(func(c *revtest.OCSPConfig) {
-				*c = revtest.OCSPConfig{Issuer: f.root, Signer: f.responder, Default: revtest.OCSPStatus{Status: ocsp.Good}}
-				if tc.cfg != nil {
-					tc.cfg(c)
+	// Without a signature cache, then twice with one cache shared by all cases: what one case's
+	// success leaves in it (responder certificates, response signatures) changes no other verdict.
+	shared := sigcache.New(0)
+	for i, sc := range []*sigcache.Cache{nil, shared, shared} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%d/%s", i, tc.name), func(t *testing.T) {
+				f.ocsp.Set(func(c *revtest.OCSPConfig) {
+					*c = revtest.OCSPConfig{Issuer: f.root, Signer: f.responder, Default: revtest.OCSPStatus{Status: ocsp.Good}}
+					if tc.cfg != nil {
+						tc.cfg(c)
+					}
+				})
+				client := tc.client
+				client.Skew = time.Minute
+				client.SigCache = sc
+				ev, err := client.Query(context.Background(), f.ocsp.URL, f.leaf.Cert, f.root.Cert, time.Now())
+				wantErr(t, err, tc.reason, tc.kind)
+				if err == nil {
+					if ev.Method != MethodOCSP || ev.URL != f.ocsp.URL || ev.Serial.Cmp(f.leaf.Cert.SerialNumber) != 0 {
+						t.Fatalf("evidence header wrong: %+v", ev)
+					}
+					if tc.check != nil {
+						tc.check(t, ev)
+					}
 				}
 			})
-			client := tc.client
-			client.Skew = time.Minute
-			ev, err := client.Query(context.Background(), f.ocsp.URL, f.leaf.Cert, f.root.Cert, time.Now())
-			wantErr(t, err, tc.reason, tc.kind)
-			if err == nil {
-				if ev.Method != MethodOCSP || ev.URL != f.ocsp.URL || ev.Serial.Cmp(f.leaf.Cert.SerialNumber) != 0 {
-					t.Fatalf("evidence header wrong: %+v", ev)
-				}
-				if tc.check != nil {
-					tc.check(t, ev)
-				}
-			}
-		})
+		}
+	}
+	if shared.Stats().Hits == 0 {
+		t.Fatal("the shared signature cache was never used")
 	}
 }
 

@@ -116,7 +116,7 @@ func (c *Checker) fileCRL(path string, q Query, now time.Time) (*Evidence, error
 	if err != nil {
 		return nil, err
 	}
-	return VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: FileURL(path)})
+	return VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: FileURL(path), SigCache: c.CRL.SigCache})
 }
 
 // dirCRL returns the freshest CRL of dir that verifies as evidence for q at now. Files issued by
@@ -147,7 +147,7 @@ func (c *Checker) dirCRL(dir string, q Query, now time.Time) (*Evidence, error) 
 		if err != nil || !bytes.Equal(crl.RawIssuer, q.Issuer.RawSubject) {
 			continue
 		}
-		ev, err := VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: FileURL(p)})
+		ev, err := VerifyCRL(der, q.Cert, q.Issuer, CRLVerifyOptions{Now: now, Freshness: c.CRL.Freshness, URL: FileURL(p), SigCache: c.CRL.SigCache})
 		if err != nil {
 			if bestErr == nil || crl.ThisUpdate.After(bestErrTime) {
 				bestErr, bestErrTime = err, crl.ThisUpdate

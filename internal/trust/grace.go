@@ -291,12 +291,12 @@ func (g *graceChecker) Check(ctx context.Context, cert, issuer *x509.Certificate
 func (g *graceChecker) embedded(cert, issuer *x509.Certificate, at time.Time) (*revocation.Evidence, error) {
 	var found []*revocation.Evidence
 	for _, der := range g.q.Embedded.OCSP {
-		if ev, err := revocation.VerifyOCSP(der, cert, issuer, revocation.OCSPVerifyOptions{Now: at, Freshness: forever, URL: "embedded"}); err == nil {
+		if ev, err := revocation.VerifyOCSP(der, cert, issuer, revocation.OCSPVerifyOptions{Now: at, Freshness: forever, URL: "embedded", SigCache: g.env.SigCache}); err == nil {
 			found = append(found, ev)
 		}
 	}
 	for _, der := range g.q.Embedded.CRL {
-		if ev, err := revocation.VerifyCRL(der, cert, issuer, revocation.CRLVerifyOptions{Now: at, Freshness: forever, URL: "embedded"}); err == nil {
+		if ev, err := revocation.VerifyCRL(der, cert, issuer, revocation.CRLVerifyOptions{Now: at, Freshness: forever, URL: "embedded", SigCache: g.env.SigCache}); err == nil {
 			found = append(found, ev)
 		}
 	}

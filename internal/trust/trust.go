@@ -51,6 +51,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tagdij/tagdij/internal/boundedio"
@@ -58,6 +59,7 @@ import (
 	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/revocation"
+	"github.com/tagdij/tagdij/internal/sigcache"
 	"github.com/tagdij/tagdij/policy"
 )
 
@@ -69,7 +71,8 @@ type Config struct {
 	TSAAnchors []string `json:"tsaAnchors"`
 	// Intermediates are CA certificates offered for path building besides those in signatures.
 	Intermediates []string `json:"intermediates,omitempty"`
-	// RevocationCache is a directory for fetched OCSP responses and CRLs; empty: no persistent cache.
+	// RevocationCache is a directory for fetched OCSP responses and CRLs; empty: no persistent cache
+	// (fetched evidence is then kept in memory only, for the life of the process).
 	RevocationCache string `json:"revocationCache,omitempty"`
 	// Offline forbids every network fetch: only evidence embedded in signatures is used (configured
 	// revocation sources, local files included, are then not consulted).
@@ -119,12 +122,26 @@ type Env struct {
 	// Online fetches revocation evidence, from the certificates' own locations and then from the
 	// configured per-issuer sources (Online.Sources); nil means offline.
 	Online *revocation.Checker
+	// SigCache remembers the certificate signatures, certificate paths and revocation evidence
+	// signatures verified under this environment, so repeated validations of the same chains (every
+	// upload of a receiver) need no public-key operation for them. It never changes a verdict
+	// (package sigcache). Load creates it; nil caches nothing.
+	SigCache *sigcache.Cache
+}
+
+// TSAVerifier is the time-stamping unit verifier of the environment: its TSA anchors, configured
+// intermediates and extra ones, its algorithms and its signature cache; no revocation (CheckChain
+// judges the TSA's chain with revocation where a signature needs it).
+func (e *Env) TSAVerifier(extra ...*x509.Certificate) pathval.TSAVerifier {
+	return pathval.TSAVerifier{Anchors: e.TSAs, ExtraIntermediates: append(slices.Clone(e.Intermediates), extra...),
+		Algorithms: e.Algorithms(), SigCache: e.SigCache}
 }
 
 // Load reads the certificates cfg names (PEM, several per file allowed, or DER) relative to baseDir
 // and builds an Env for pol. Unless cfg.Offline, revocation evidence is fetched in the order the
-// policy prefers, through a cache in cfg.RevocationCache when set, with cfg.RevocationSources as
-// per-issuer fallbacks. Every revocation source is checked here (issuer certificate readable, URL
+// policy prefers, through a cache (in cfg.RevocationCache, with a memory layer in front, when set;
+// in memory otherwise), with cfg.RevocationSources as per-issuer fallbacks. The Env's SigCache is
+// new: one per loaded environment. Every revocation source is checked here (issuer certificate readable, URL
 // schemes, CRL file signed by the issuer, directory present); errors name the entry, bilingually.
 func Load(cfg Config, baseDir string, pol *policy.Policy) (*Env, error) {
 	if pol == nil {
@@ -167,13 +184,16 @@ func Load(cfg Config, baseDir string, pol *policy.Policy) (*Env, error) {
 		return nil, err
 	}
 	env := &Env{Policy: pol, Signers: pathval.NewAnchors(pathval.PurposeSigner, signers...),
-		TSAs: pathval.NewAnchors(pathval.PurposeTSA, tsas...), Intermediates: inter}
+		TSAs: pathval.NewAnchors(pathval.PurposeTSA, tsas...), Intermediates: inter, SigCache: sigcache.New(0)}
 	if !cfg.Offline {
 		chk := &revocation.Checker{Methods: Methods(pol), Sources: sources}
+		chk.OCSP.SigCache, chk.CRL.SigCache = env.SigCache, env.SigCache
 		if cfg.RevocationCache != "" {
-			if chk.Cache, err = revocation.NewDirCache(abs(cfg.RevocationCache)); err != nil {
+			if chk.Cache, err = revocation.NewLayeredDirCache(abs(cfg.RevocationCache)); err != nil {
 				return nil, fmt.Errorf("trust: revocation cache: %w", err)
 			}
+		} else {
+			chk.Cache = revocation.NewMemoryCache()
 		}
 		env.Online = chk
 	}
@@ -290,6 +310,7 @@ func (e *Env) CheckChain(ctx context.Context, q ChainQuery) ChainResult {
 		Algorithms:         e.Algorithms(),
 		AllowNonQualified:  q.AllowNonQualified,
 		Revocation:         chk,
+		SigCache:           e.SigCache,
 	})
 	res.Path = path
 	res.Missing = chk.missing

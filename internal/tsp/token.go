@@ -700,6 +700,11 @@ func (v *Verifier) Verify(ctx context.Context, tokenDER, digest []byte, h crypto
 	if err != nil {
 		return nil, err
 	}
+	return v.verifyParsed(ctx, t, digest, h)
+}
+
+// verifyParsed is the part of Verify after ParseToken accepted the token.
+func (v *Verifier) verifyParsed(ctx context.Context, t *Token, digest []byte, h crypto.Hash) (*Token, error) {
 	if err := checkImprint(t, digest, h); err != nil {
 		return nil, err
 	}
@@ -711,15 +716,24 @@ func (v *Verifier) Verify(ctx context.Context, tokenDER, digest []byte, h crypto
 
 // VerifyData is Verify over data hashed with the token's own imprint
 // algorithm, for callers that hold the time-stamped bytes (for XAdES
-// SignatureTimeStamp: the canonicalized ds:SignatureValue element).
+// SignatureTimeStamp: the canonicalized ds:SignatureValue element). The token
+// is parsed and its signature verified once.
 func (v *Verifier) VerifyData(ctx context.Context, tokenDER, data []byte) (*Token, error) {
 	t, err := ParseToken(tokenDER, v.ExtraCerts...)
 	if err != nil {
 		return nil, err
 	}
-	h := t.HashAlgorithm.New()
-	h.Write(data)
-	return v.Verify(ctx, tokenDER, h.Sum(nil), t.HashAlgorithm)
+	hh := t.HashAlgorithm.New()
+	hh.Write(data)
+	digest, h := hh.Sum(nil), t.HashAlgorithm
+	// Verify's checks before parsing, in its order.
+	if v.Chain == nil {
+		return nil, errors.New("tsp: Verifier.Chain is nil")
+	}
+	if !acceptedHash(h) {
+		return nil, errorf(ErrWeakAlgorithm, "hash %v not accepted", h)
+	}
+	return v.verifyParsed(ctx, t, digest, h)
 }
 
 // Verify is Verifier{Chain: cv}.Verify with a background context.

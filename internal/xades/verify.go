@@ -430,7 +430,7 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 
 	emb, extra := embedded(up)
 	tsv := &tsp.Verifier{
-		Chain:      pathval.TSAVerifier{Anchors: v.opts.Env.TSAs, ExtraIntermediates: append(append([]*x509.Certificate(nil), v.opts.Env.Intermediates...), extra...), Algorithms: v.opts.Env.Algorithms()},
+		Chain:      v.opts.Env.TSAVerifier(extra...),
 		ExtraCerts: extra,
 	}
 	T := c.signatureTimeStamps(up, tsv, emb, extra)

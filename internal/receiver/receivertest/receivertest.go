@@ -98,12 +98,15 @@ func NewBuilder(t testing.TB, sb *sandboxtest.Env) *Builder {
 		t.Fatal(err)
 	}
 	root := sb.World.MustEntity(sandbox.RootCA)
-	env, err := trust.Load(trust.Config{SignerAnchors: []string{root.Files.Cert}, TSAAnchors: []string{root.Files.Cert}}, sb.Dir, pol)
+	dir := t.TempDir()
+	// Revocation evidence is cached in the data directory, as the sandbox's receiver.json has it.
+	env, err := trust.Load(trust.Config{SignerAnchors: []string{root.Files.Cert}, TSAAnchors: []string{root.Files.Cert},
+		RevocationCache: filepath.Join(dir, sandbox.TrustCacheDir)}, sb.Dir, pol)
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.Online.Now = sb.Clock.Now
-	tsa := &tsp.Client{URL: sb.TSAURL, Trust: pathval.TSAVerifier{Anchors: env.TSAs, Algorithms: env.Algorithms()}, Now: sb.Clock.Now}
+	tsa := &tsp.Client{URL: sb.TSAURL, Trust: pathval.TSAVerifier{Anchors: env.TSAs, Algorithms: env.Algorithms(), SigCache: env.SigCache}, Now: sb.Clock.Now}
 	set, err := schema.Load(libxml.Parser{})
 	if err != nil {
 		t.Fatal(err)
