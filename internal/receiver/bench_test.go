@@ -366,6 +366,11 @@ func TestBenchReceiverRSS(t *testing.T) {
 	}
 	mb := envInt(t, envBigMB, 50)
 	s := receivertest.Start(t, receivertest.Options{})
+	// The sandbox policy limits packages to 32 MiB (the production policy to 100 MiB): the 50 MB
+	// package is signed under, and the receiver and the auditor run with, a copy of the sandbox policy
+	// whose only change is the production limit.
+	bigPol, bigPolPath := largePackagePolicy(t)
+	s.Policy = bigPol
 	data, name := bigPackage(t, s, mb*1_000_000)
 	stamped := time.Now()
 	dir := t.TempDir()
@@ -389,6 +394,7 @@ func TestBenchReceiverRSS(t *testing.T) {
 	if _, ok := cfg["tlsCert"]; !ok {
 		cfg["tlsCert"] = s.SB.World.MustEntity(sandbox.FundTLS).Files.Chain
 	}
+	cfg["policy"] = bigPolPath
 	raw, _ = json.Marshal(cfg)
 	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
 		t.Fatal(err)
@@ -404,12 +410,32 @@ func TestBenchReceiverRSS(t *testing.T) {
 	// After the grace period, so that the receiver and the auditor both complete the check online.
 	time.Sleep(time.Until(stamped.Add(6 * time.Second)))
 	rcv, idle, upload, result := receiverPeak(t, bin, cfgPath, env, s, file, name)
-	aud, code := auditorPeak(t, bin, s, file)
+	aud, code := auditorPeak(t, bin, s, file, bigPolPath)
 	fmt.Printf("bench-receiver rss package_bytes=%d receiver_peak_kb=%d receiver_idle_kb=%d upload_s=%.2f result=%s auditor_peak_kb=%d auditor_exit=%d\n",
 		size, rcv, idle, upload.Seconds(), result, aud, code)
 	if result != "accepted" {
 		t.Errorf("the large package was answered %q, want accepted", result)
 	}
+}
+
+// largePackagePolicy writes the sandbox policy with the production policy's package size limit
+// (100 MiB instead of 32 MiB) and returns it parsed and its path.
+func largePackagePolicy(t *testing.T) (*policy.Policy, string) {
+	t.Helper()
+	doc := policy.SandboxDocument()
+	big := bytes.Replace(doc, []byte("<MaxMeret>33554432</MaxMeret>"), []byte("<MaxMeret>104857600</MaxMeret>"), 1)
+	if bytes.Equal(big, doc) {
+		t.Fatal("the sandbox policy's package limit moved: update largePackagePolicy")
+	}
+	p := filepath.Join(t.TempDir(), "sandbox-large.xml")
+	if err := os.WriteFile(p, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pol, p
 }
 
 // bigPackage builds a signed, time-stamped package of about size bytes: the file name and signed
@@ -544,7 +570,7 @@ func receiverPeak(t *testing.T, bin, cfgPath string, env []string, s *receiverte
 // auditorPeak runs `auditor verify --online` on file under GNU time (bench.sh's measure: a small
 // process forks the auditor, so its maxrss is the auditor's own; see receiverPeak) and returns its
 // peak RSS in KiB and its exit status (0 valid and 2 incomplete are both a full verification).
-func auditorPeak(t *testing.T, bin string, s *receivertest.Stack, file string) (int64, int) {
+func auditorPeak(t *testing.T, bin string, s *receivertest.Stack, file, policyPath string) (int64, int) {
 	t.Helper()
 	const gnuTime = "/usr/bin/time"
 	if _, err := os.Stat(gnuTime); err != nil {
@@ -552,7 +578,7 @@ func auditorPeak(t *testing.T, bin string, s *receivertest.Stack, file string) (
 	}
 	report := filepath.Join(t.TempDir(), "time")
 	cmd := exec.Command(gnuTime, "-f", "%M", "-o", report, filepath.Join(bin, "auditor"), "verify", file,
-		"--trust", filepath.Join(s.SB.Dir, "trust.json"), "--policy", "sandbox", "--online")
+		"--trust", filepath.Join(s.SB.Dir, "trust.json"), "--policy", policyPath, "--online")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
