@@ -171,6 +171,10 @@ func TestPathTraversalFileNames(t *testing.T) {
 		if strings.HasPrefix(f, dataRel+"/blobs/sha256/") && len(base) == 64 || strings.HasPrefix(f, dataRel+"/receiver.db") {
 			continue
 		}
+		// The revocation cache (trust.Config.RevocationCache) names its files by hashes, never by input.
+		if path.Base(path.Dir(f)) == "cache" && (strings.HasPrefix(base, "ocsp-") || strings.HasPrefix(base, "crl-")) && strings.HasSuffix(base, ".rev") {
+			continue
+		}
 		t.Errorf("new file outside the blob store: %s", f)
 	}
 	for _, p := range []string{"/etc/passwd.es3", "/x.es3", filepath.Join(filepath.Dir(root), "passwd.es3")} {

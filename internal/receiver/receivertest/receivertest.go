@@ -99,7 +99,7 @@ func NewBuilder(t testing.TB, sb *sandboxtest.Env) *Builder {
 	}
 	root := sb.World.MustEntity(sandbox.RootCA)
 	dir := t.TempDir()
-	// Revocation evidence is cached in the data directory, as the sandbox's receiver.json has it.
+	// Revocation evidence is cached on disk (memory in front), as the sandbox's receiver.json has it.
 	env, err := trust.Load(trust.Config{SignerAnchors: []string{root.Files.Cert}, TSAAnchors: []string{root.Files.Cert},
 		RevocationCache: filepath.Join(dir, sandbox.TrustCacheDir)}, sb.Dir, pol)
 	if err != nil {
