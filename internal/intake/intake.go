@@ -395,7 +395,10 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, in *blob.Incomin
 			return s.unavailable(fmt.Errorf("store: %w", err))
 		}
 	}
-	if acceptable(rep, findings) {
+	// An acceptance names the declarant from the signed metadata; without authenticated metadata
+	// nothing is accepted, whatever the verdict says (pack.Verify fails such packages today; this keeps
+	// a future verdict change from dereferencing nil on input).
+	if declarant != nil && acceptable(rep, findings) {
 		final := rep.EarliestFinal
 		if final.IsZero() || final.Before(arrival) {
 			final = arrival
