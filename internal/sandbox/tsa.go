@@ -219,18 +219,28 @@ func (s *server) tsaToken(imprint []byte, nonce *big.Int, certReq bool, now time
 		},
 		SkipCertificates: !certReq,
 	}
-	// The chain below the root goes into the token when certReq is set, so a
-	// verifier that trusts only the root can build the path.
+	if err := sd.AddSigner(unit.Cert, unit.Key, cfg); err != nil {
+		return nil, err
+	}
+	// The chain below the root goes into the token when certReq is set, so a verifier that trusts only
+	// the root can build the path (the server checked the chain once when it started).
+	if certReq {
+		for _, c := range tsaParents(unit) {
+			sd.AddCertificate(c)
+		}
+	}
+	return sd.Finish()
+}
+
+// tsaParents is the TSA unit's chain above its own certificate, without the self-signed root.
+func tsaParents(unit *Entity) []*x509.Certificate {
 	var parents []*x509.Certificate
 	for _, c := range unit.Chain {
 		if string(c.RawSubject) != string(c.RawIssuer) {
 			parents = append(parents, c)
 		}
 	}
-	if err := sd.AddSignerChain(unit.Cert, unit.Key, parents, cfg); err != nil {
-		return nil, err
-	}
-	return sd.Finish()
+	return parents
 }
 
 // directoryName encodes a GeneralName directoryName ([4] EXPLICIT Name).

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -63,4 +65,54 @@ func TestRegistryConformance(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return db.Registry()
 	})
+}
+
+// TestWriterQueue: concurrent writers of one process queue for their turn instead of meeting
+// SQLITE_BUSY and the busy handler's sleeps, and a writer waiting for its turn gives up when its
+// context ends instead of waiting out busy_timeout.
+func TestWriterQueue(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	const writers = 48
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			errs <- db.tx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO jobs (package_sha256, due_at, state, updated) VALUES (?, 0, 'pending', 0)`,
+					[]byte{byte(i), byte(i >> 8)})
+				return err
+			})
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent writer: %v", err)
+		}
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n); err != nil || n != writers {
+		t.Fatalf("jobs = %d, %v; want %d", n, err, writers)
+	}
+
+	// Hold the writer's turn; another writer must fail with its context's error, not hang.
+	release, err := db.lockWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- db.tx(cctx, func(*sql.Tx) error { return nil }) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting writer after cancel: %v, want context.Canceled", err)
+	}
+	release()
+	if err := db.tx(ctx, func(*sql.Tx) error { return nil }); err != nil {
+		t.Fatalf("writer after release: %v", err)
+	}
 }
