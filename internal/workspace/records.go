@@ -31,6 +31,42 @@ type Package struct {
 	Added        time.Time
 }
 
+// PackageCheck is the last initial check of a package before it was sent: its report and the
+// validation data it used (kept for the container, SND-32).
+type PackageCheck struct {
+	Checked    time.Time
+	Report     []byte // report.Document JSON
+	Validation []byte // validation data JSON
+}
+
+// SetPackageCheck records the initial check of a package.
+func (w *Workspace) SetPackageCheck(ctx context.Context, sum [32]byte, c PackageCheck) error {
+	res, err := w.db.ExecContext(ctx, `UPDATE packages SET checked = ?, report = ?, validation = ? WHERE sha256 = ?`,
+		c.Checked.UnixNano(), c.Report, c.Validation, sum[:])
+	if err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("%w: package %x", ErrNotFound, sum[:8])
+	}
+	return nil
+}
+
+// PackageCheckOf returns the recorded initial check of a package.
+func (w *Workspace) PackageCheckOf(ctx context.Context, sum [32]byte) (*PackageCheck, error) {
+	var c PackageCheck
+	var checked sql.NullInt64
+	err := w.db.QueryRowContext(ctx, `SELECT checked, report, validation FROM packages WHERE sha256 = ?`, sum[:]).Scan(&checked, &c.Report, &c.Validation)
+	if err := notFound(err); err != nil {
+		return nil, err
+	}
+	if !checked.Valid {
+		return nil, fmt.Errorf("%w: no check of package %x", ErrNotFound, sum[:8])
+	}
+	c.Checked = time.Unix(0, checked.Int64).UTC()
+	return &c, nil
+}
+
 // Attempt is one entry of the send log.
 type Attempt struct {
 	Seq        int64

@@ -106,7 +106,10 @@ var migrations = []string{
 		name          TEXT NOT NULL,
 		submission_id TEXT NOT NULL,
 		size          INTEGER NOT NULL,
-		added         INTEGER NOT NULL -- Unix nanoseconds, UTC
+		added         INTEGER NOT NULL, -- Unix nanoseconds, UTC
+		checked       INTEGER,          -- the last initial check before sending
+		report        BLOB,             -- its report.Document JSON
+		validation    BLOB              -- the validation data it used, JSON
 	);
 	CREATE INDEX packages_submission ON packages(submission_id);
 	CREATE TABLE attempts (
