@@ -28,6 +28,14 @@ var commands = []*cli.Command{
 	signCmd,        // sign.go: show, confirm, sign (one signer per run)
 	timestampCmd,   // timestamp.go: time-stamp after the last signer
 	verifyCmd,      // verify.go: initial check
+	initCmd,        // init.go: a new workspace (commented configuration, state directory)
+	sendCmd,        // send.go: upload, receipt, container
+	submitCmd,      // submit.go: pack → sign → timestamp → verify → send
+	receiptsCmd,    // receipts.go: list, show, verify
+	statusCmd,      // receipts.go: the receiver's status of a package
+	evidenceCmd,    // backup.go: evidence for a third party
+	backupCmd,      // backup.go: back up the workspace
+	restoreCmd,     // backup.go: restore and re-verify
 }
 
 func main() {
