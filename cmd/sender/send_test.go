@@ -217,6 +217,7 @@ func TestSubmitEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(string(aout), "container") || !strings.Contains(string(aout), "TOTAL-PASSED") {
 		t.Errorf("auditor verify of the container: %v\n%s", err, aout)
 	}
+	t.Logf("auditor verify %s:\n%s", c.Name, aout)
 	// The package and the receipt alone, offline, lack the revocation evidence the container keeps.
 	aout, err = exec.Command(auditor, "verify", "--trust", trustFile, "--policy", "sandbox", "--at", at, filepath.Join(ev, p.Name)).CombinedOutput()
 	if err == nil {
@@ -335,14 +336,30 @@ func (p *cutProxy) serve() {
 			defer up.Close()
 			switch {
 			case n == 1 && p.cutAfter > 0:
+				// The TLS handshake goes through; the request is cut after cutAfter bytes.
+				go io.Copy(c, up)
 				io.CopyN(up, c, p.cutAfter)
 				return
 			case n == 1 && p.dropAnswer != nil:
+				// Everything goes through until the receiver has recorded the upload; what it sends after
+				// that (its answer) is dropped with the connection. The receiver records before it answers,
+				// so a chunk read once the record exists is never forwarded.
 				go io.Copy(up, c)
-				for deadline := time.Now().Add(time.Minute); !p.dropAnswer() && time.Now().Before(deadline); {
-					time.Sleep(5 * time.Millisecond)
+				buf := make([]byte, 32<<10)
+				for {
+					k, err := up.Read(buf)
+					if p.dropAnswer() {
+						return
+					}
+					if k > 0 {
+						if _, werr := c.Write(buf[:k]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
 				}
-				return
 			}
 			go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
 			io.Copy(c, up)
@@ -409,7 +426,11 @@ func TestSendDuplicatesAndRetries(t *testing.T) {
 	rep = sendReport{}
 	json.Unmarshal([]byte(out), &rep)
 	if code != 0 || len(rep.Attempts) != 2 || rep.Attempts[0].Outcome != workspace.OutcomeNetwork {
-		t.Errorf("lost answer: %d %+v\n%s", code, rep.Attempts, errOut)
+		t.Fatalf("lost answer: %d %+v\n%s", code, rep.Attempts, errOut)
+	}
+	// The first upload was recorded by the receiver (the retry got its original receipt back).
+	if st, err := f.stack.DB.PackageStatus(ctx, dSum); err != nil || !st.Arrival.Before(rep.Attempts[1].Time) {
+		t.Errorf("the receiver did not record the first upload: %+v %v", st, err)
 	}
 	oneReceipt(t, f, ws, d)
 
