@@ -124,9 +124,9 @@ func runInit(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		return &cli.ExitError{Code: cli.ExitUsage, Msg: fmt.Sprintf("sender: %s: már létezik, nem írom felül / already exists, not overwritten", cfgPath)}
 	}
 	v := initValues{
-		Employer: config.Employer{Name: "ÍRJA ÁT: Munkáltató Kft. / EDIT: Employer Ltd.", IDType: "adoszam", ID: "00000000"},
-		Contact:  config.Contact{Name: "ÍRJA ÁT / EDIT", Phone: "+36 1 000 0000", Address: "ÍRJA ÁT / EDIT"},
-		Fund:     config.Fund{Code: "0000", Name: "ÍRJA ÁT / EDIT", EncryptionCert: "certs/enc-fund.pem", ReceiverURL: "https://fogado.penztar.example/"},
+		Employer: config.Employer{Name: "ÍRJA ÁT: Munkáltató Kft. / EDIT: Employer Ltd.", IDType: "adoszam", ID: ""},
+		Contact:  config.Contact{Name: "ÍRJA ÁT / EDIT", Phone: "", Address: "ÍRJA ÁT / EDIT"},
+		Fund:     config.Fund{Code: "", Name: "ÍRJA ÁT / EDIT", EncryptionCert: "certs/enc-fund.pem", ReceiverURL: "https://fogado.penztar.example/"},
 		Own:      "certs/enc-own.pem", Key: "p12:keys/signer.p12", Secret: "prompt:", TSA: "https://tsa.example/tsa",
 		Trust: `{"signerAnchors": ["certs/root-ca.pem"], "tsaAnchors": ["certs/root-ca.pem"], "revocationCache": "state/revocation-cache"}`,
 		Policy: "production",
