@@ -232,4 +232,3 @@ func runEvidence(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []str
 	}
 	return nil
 }
-

@@ -128,7 +128,7 @@ func runInit(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		Contact:  config.Contact{Name: "ÍRJA ÁT / EDIT", Phone: "", Address: "ÍRJA ÁT / EDIT"},
 		Fund:     config.Fund{Code: "", Name: "ÍRJA ÁT / EDIT", EncryptionCert: "certs/enc-fund.pem", ReceiverURL: "https://fogado.penztar.example/"},
 		Own:      "certs/enc-own.pem", Key: "p12:keys/signer.p12", Secret: "prompt:", TSA: "https://tsa.example/tsa",
-		Trust: `{"signerAnchors": ["certs/root-ca.pem"], "tsaAnchors": ["certs/root-ca.pem"], "revocationCache": "state/revocation-cache"}`,
+		Trust:  `{"signerAnchors": ["certs/root-ca.pem"], "tsaAnchors": ["certs/root-ca.pem"], "revocationCache": "state/revocation-cache"}`,
 		Policy: "production",
 	}
 	if from := fs.Lookup("from").Value.String(); from != "" {

@@ -245,5 +245,3 @@ func sendRefusal(env *cli.Env, st *outboxStack, path string, err error, rep send
 	}
 	return &cli.ExitError{Code: code, Msg: msg}
 }
-
-

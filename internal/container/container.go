@@ -158,7 +158,9 @@ func Read(d *es3.Dossier, set *schema.Set) (*Parsed, error) {
 	}
 
 	// The documents against kontener.xml.
-	bad := func(code errcode.Code, loc, detail string) { p.Findings = append(p.Findings, errcode.New(code, loc, detail)) }
+	bad := func(code errcode.Code, loc, detail string) {
+		p.Findings = append(p.Findings, errcode.New(code, loc, detail))
+	}
 	if want, err := Name(p.Package.Name); err != nil || want != d.Title {
 		bad(errcode.F010, "es:Title", fmt.Sprintf("%.80q, a csomag szerint / by the package %.80q", d.Title, want))
 	}
