@@ -1,5 +1,6 @@
 // Command sender is the employer's program (SPEC §1): it builds a contribution declaration, shows it,
-// and — in later subcommands — packs, signs, timestamps, verifies and sends it.
+// packs, signs, timestamps, verifies and sends it, and keeps what comes back — receipts, containers,
+// the send log — in its workspace (internal/workspace, internal/outbox), with backup and restore.
 //
 // Every subcommand lives in its own file and is registered in the commands table below.
 package main

@@ -62,6 +62,18 @@
 //     containers; SND-27, SND-31) and its sequence counters. Back this directory up (ADM-04): it holds
 //     everything the employer must be able to produce later.
 //   - sequenceFile: the package sequence counter file; default stateDir/sequence.json.
+//   - fund.tlsCA: the CA certificate file (PEM or DER) the receiver's TLS certificate must chain to
+//     (sender send checks it with no interaction, SND-26); empty: the system's roots.
+//   - send: the upload's tuning, durations as Go duration strings: attempts (default 5), backoff (the
+//     first wait after a failure, doubled after each; default 2s), maxWait (the longest single wait; a
+//     Retry-After beyond it ends the send with "try later"; default 5m), timeout (one request; default
+//     2m), finalWait (how long send and submit may wait for a grace period to end; default 0: never).
+//   - notify: fund and supervisor, the addresses written into the SND-30 notification records about a
+//     receipt whose signature is invalid (the sender writes the letters; the user delivers them).
+//
+// Comments are allowed: // to the end of a line and /* … */, outside strings (sender init writes a
+// configuration that explains every field). They are blanked out before the strict JSON decoding,
+// keeping line numbers for error messages.
 //
 // Relative paths in the file are resolved against the file's own directory, so a configuration and
 // the files it names can be moved together. After Load every path field is absolute.
