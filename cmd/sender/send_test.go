@@ -380,6 +380,17 @@ func TestSendDuplicatesAndRetries(t *testing.T) {
 	ctx := context.Background()
 	ws := f.workspace(t)
 
+	// Inside its grace period a package is not sent: incomplete, with the time to send it.
+	early, earlyName := f.stack.Package(t, receivertest.PackageOptions{Seed: 100})
+	earlyPath := filepath.Join(t.TempDir(), earlyName)
+	os.WriteFile(earlyPath, early, 0o600)
+	if code, _, errOut := f.run(t, "send", earlyPath, "--config", f.cfg); code != cli.ExitIncomplete || !strings.Contains(errOut, "grace period ends at") {
+		t.Errorf("send inside the grace period: %d %s", code, errOut)
+	}
+	if _, err := f.stack.DB.PackageStatus(ctx, sha256.Sum256(early)); !errors.Is(err, intake.ErrNotFound) {
+		t.Errorf("a package inside its grace period reached the receiver: %v", err)
+	}
+
 	a := f.pkg(t, 101)
 	if code, out, errOut := f.run(t, "send", a, "--config", f.cfg); code != 0 {
 		t.Fatalf("send a: %d\n%s\n%s", code, out, errOut)
@@ -461,6 +472,7 @@ func TestSendDuplicatesAndRetries(t *testing.T) {
 		t.Errorf("Retry-After not honoured: waited %s", waits[0])
 	}
 	oneReceipt(t, f, ws, e)
+	f.onSleep = nil
 	atts, _ := ws.Attempts(ctx, fileSum(t, e))
 	if len(atts) != 2 || atts[0].Answer == nil {
 		t.Fatalf("the R001 answer was not kept: %+v", atts)
@@ -468,6 +480,64 @@ func TestSendDuplicatesAndRetries(t *testing.T) {
 	if r, _ := ws.ReceiptFor(ctx, fileSum(t, e)); r == nil || r.SHA256 == *atts[0].Answer {
 		t.Error("the R001 answer was taken for the receipt")
 	}
+
+	// A 200 that is not a receipt package is logged (HIBAS_VALASZ) and retried; a 400 is not retried.
+	var calls atomic.Int32
+	odd := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			io.WriteString(w, "<html>proxy login</html>")
+		default:
+			relayTo(t, f.http, w, r, nil)
+		}
+	}))
+	odd.TLS = f.http.Server.TLS.Clone()
+	odd.StartTLS()
+	t.Cleanup(odd.Close)
+	f.url = odd.URL
+	g := f.pkg(t, 105)
+	code, out, errOut = f.run(t, "send", g, "--config", f.cfg, "--json")
+	rep = sendReport{}
+	json.Unmarshal([]byte(out), &rep)
+	if code != 0 || len(rep.Attempts) != 2 || rep.Attempts[0].Outcome != workspace.OutcomeBadResponse || !strings.Contains(rep.Attempts[0].Detail, "proxy login") {
+		t.Errorf("not a receipt: %d %+v\n%s", code, rep.Attempts, errOut)
+	}
+	oneReceipt(t, f, ws, g)
+	refusing := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad request", http.StatusBadRequest)
+	}))
+	refusing.TLS = f.http.Server.TLS.Clone()
+	refusing.StartTLS()
+	t.Cleanup(refusing.Close)
+	f.url = refusing.URL
+	h := f.pkg(t, 106)
+	code, _, errOut = f.run(t, "send", h, "--config", f.cfg)
+	if atts, _ := ws.Attempts(ctx, fileSum(t, h)); code != cli.ExitUsage || len(atts) != 1 || !strings.Contains(errOut, "HTTP 400") {
+		t.Errorf("400: %d %+v %s", code, atts, errOut)
+	}
+}
+
+// relayTo forwards r to the receiver and its answer to w, through edit when set.
+func relayTo(t *testing.T, h *receivertest.HTTP, w http.ResponseWriter, r *http.Request, edit func([]byte) []byte) {
+	body, _ := io.ReadAll(r.Body)
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, h.URL+r.URL.Path, bytes.NewReader(body))
+	req.Header = r.Header.Clone()
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if edit != nil {
+		answer = edit(answer)
+	}
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(resp.StatusCode)
+	w.Write(answer)
 }
 
 // oneReceipt checks that the package at path has exactly one receipt, locally and at the receiver,
@@ -526,29 +596,17 @@ var sigValue = regexp.MustCompile(`<ds:SignatureValue[^>]*>([A-Za-z0-9+/=\s]{8})
 func TestBrokenReceiptSignature(t *testing.T) {
 	f := newSendFixture(t, receivertest.Options{})
 	relay := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		req, _ := http.NewRequestWithContext(r.Context(), r.Method, f.http.URL+r.URL.Path, bytes.NewReader(body))
-		req.Header = r.Header.Clone()
-		resp, err := f.http.Client.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		answer, _ := io.ReadAll(resp.Body)
-		if m := sigValue.FindSubmatchIndex(answer); m != nil {
-			i := m[2] + 2
-			if answer[i] == 'A' {
-				answer[i] = 'B'
-			} else {
-				answer[i] = 'A'
+		relayTo(t, f.http, w, r, func(answer []byte) []byte {
+			if m := sigValue.FindSubmatchIndex(answer); m != nil {
+				i := m[2] + 2
+				if answer[i] == 'A' {
+					answer[i] = 'B'
+				} else {
+					answer[i] = 'A'
+				}
 			}
-		}
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		w.Write(answer)
+			return answer
+		})
 	}))
 	relay.TLS = f.http.Server.TLS.Clone()
 	relay.StartTLS()

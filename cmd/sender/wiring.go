@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"io"
 	"log/slog"
 	"time"
 
@@ -28,7 +27,6 @@ type outboxStack struct {
 	client  *upload.Client // nil when not needed or no receiverURL
 	sender  *outbox.Sender
 	log     *slog.Logger
-	closers []io.Closer
 	closeFn []func()
 }
 
