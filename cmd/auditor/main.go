@@ -49,9 +49,10 @@ func policyFlag(fs *flag.FlagSet) {
 var verifyCmd = &cli.Command{
 	Name:    "verify",
 	Summary: "aláírt fájlok ellenőrzése (alapértelmezésben hálózat nélkül) / verify signed files (offline by default)",
-	Usage:   "FILE... [--format text|json] [--at TIME] [--trust FILE] [--policy production|sandbox|FILE] [--online] [--kind auto|package|receipt|e-akta|xmldsig]",
+	Usage:   "FILE... [--format text|json] [--at TIME] [--trust FILE] [--policy production|sandbox|FILE] [--online] [--kind auto|package|receipt|container|e-akta|xmldsig]",
 	Help: "Utólagos ellenőrzés (DEF-11, SIG-00): a fájl fajtáját a gyökérelem dönti el: Tagdíj csomag\n" +
-		"(bevallas.xml) vagy nyugtacsomag (nyugta.xml) szigorú módban, más e-akta dosszié általános módban,\n" +
+		"(bevallas.xml), nyugtacsomag (nyugta.xml) vagy beküldői konténer (kontener.xml, a benne őrzött\n" +
+		"ellenőrzési adatokkal) szigorú módban, más e-akta dosszié általános módban,\n" +
 		"bármely más XML az XMLDSig/XAdES aláírásaival. Alapértelmezésben nincs hálózat: csak a fájlba\n" +
 		"ágyazott ellenőrzési adatok számítanak (kiterjesztett, XAdES-A csomag így is érvényes); --online\n" +
 		"letölti a hiányzó visszavonási adatokat. --at az ellenőrzés időpontja. Minden aláírásnál megadja az\n" +
@@ -59,7 +60,8 @@ var verifyCmd = &cli.Command{
 		"lánc nem építhető, az eredmény legfeljebb befejezetlen. Több fájlnál a JSON egy tömb.\n" +
 		"Kilépési kód: a legrosszabb eredmény: 0 érvényes, 1 érvénytelen, 2 befejezetlen, 3 hiba.\n" +
 		"/ Later check (DEF-11, SIG-00): the root element decides what a file is: a Tagdíj package\n" +
-		"(bevallas.xml) or receipt package (nyugta.xml), strictly; any other e-akta dossier in generic mode;\n" +
+		"(bevallas.xml), receipt package (nyugta.xml) or sender container (kontener.xml, with the validation data\n" +
+		"it keeps), strictly; any other e-akta dossier in generic mode;\n" +
 		"any other XML by its XMLDSig/XAdES signatures. Offline by default: only validation data embedded in\n" +
 		"the file counts (an extended XAdES-A package verifies so); --online fetches missing revocation\n" +
 		"evidence. --at is the validation time. Every signature's XMLDSig core validity (digests and\n" +
@@ -72,7 +74,7 @@ var verifyCmd = &cli.Command{
 		fs.String("trust", "", "bizalmi beállítások (JSON), pl. SANDBOX/trust.json / trust configuration `FILE` (JSON), e.g. SANDBOX/trust.json")
 		policyFlag(fs)
 		fs.Bool("online", false, "hiányzó visszavonási adatok letöltése / fetch missing revocation evidence")
-		fs.String("kind", "auto", "a fájl fajtája: auto, package, receipt, e-akta, xmldsig / what the files are: auto, package, receipt, e-akta, xmldsig")
+		fs.String("kind", "auto", "a fájl fajtája: auto, package, receipt, container, e-akta, xmldsig / what the files are: auto, package, receipt, container, e-akta, xmldsig")
 	},
 	Run: runVerify,
 }
@@ -172,6 +174,10 @@ func writeText(w io.Writer, r *audit.Result) error {
 	fmt.Fprintf(w, "\n  Fajta / Verified as: %s\n", r.VerifiedAs)
 	for _, s := range r.Signatures {
 		fmt.Fprintf(w, "  XMLDSig alapérvényesség / core validity %s: %s\n", s.ID, s.CoreValidity)
+	}
+	for _, p := range r.Parts {
+		hu, en := p.Verdict.Indication.Words()
+		fmt.Fprintf(w, "  Rész / Part %s (%s): %s / %s %s\n", p.File, p.Kind, hu, en, p.Verdict.Sub)
 	}
 	if r.ReceiptError != "" {
 		fmt.Fprintf(w, "  Nyugta / Receipt: %s\n", r.ReceiptError)

@@ -1,5 +1,6 @@
 // Command sender is the employer's program (SPEC §1): it builds a contribution declaration, shows it,
-// and — in later subcommands — packs, signs, timestamps, verifies and sends it.
+// packs, signs, timestamps, verifies and sends it, and keeps what comes back — receipts, containers,
+// the send log — in its workspace (internal/workspace, internal/outbox), with backup and restore.
 //
 // Every subcommand lives in its own file and is registered in the commands table below.
 package main
@@ -28,6 +29,14 @@ var commands = []*cli.Command{
 	signCmd,        // sign.go: show, confirm, sign (one signer per run)
 	timestampCmd,   // timestamp.go: time-stamp after the last signer
 	verifyCmd,      // verify.go: initial check
+	initCmd,        // init.go: a new workspace (commented configuration, state directory)
+	sendCmd,        // send.go: upload, receipt, container
+	submitCmd,      // submit.go: pack → sign → timestamp → verify → send
+	receiptsCmd,    // receipts.go: list, show, verify
+	statusCmd,      // receipts.go: the receiver's status of a package
+	evidenceCmd,    // backup.go: evidence for a third party
+	backupCmd,      // backup.go: back up the workspace
+	restoreCmd,     // backup.go: restore and re-verify
 }
 
 func main() {

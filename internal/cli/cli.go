@@ -116,6 +116,24 @@ type Env struct {
 	Stderr io.Writer
 	Getenv func(string) string
 	Now    func() time.Time
+	// Sleep waits for d or until ctx ends (retries, grace periods); nil: a real timer. Tests pass one
+	// that advances their clock instead of racing the wall clock.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// SleepFor is env.Sleep, or a real timer when it is nil.
+func (e *Env) SleepFor(ctx context.Context, d time.Duration) error {
+	if e.Sleep != nil {
+		return e.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // OSEnv is the process's real environment.

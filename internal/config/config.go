@@ -62,6 +62,18 @@
 //     containers; SND-27, SND-31) and its sequence counters. Back this directory up (ADM-04): it holds
 //     everything the employer must be able to produce later.
 //   - sequenceFile: the package sequence counter file; default stateDir/sequence.json.
+//   - fund.tlsCA: the CA certificate file (PEM or DER) the receiver's TLS certificate must chain to
+//     (sender send checks it with no interaction, SND-26); empty: the system's roots.
+//   - send: the upload's tuning, durations as Go duration strings: attempts (default 5), backoff (the
+//     first wait after a failure, doubled after each; default 2s), maxWait (the longest single wait; a
+//     Retry-After beyond it ends the send with "try later"; default 5m), timeout (one request; default
+//     2m), finalWait (how long send and submit may wait for a grace period to end; default 0: never).
+//   - notify: fund and supervisor, the addresses written into the SND-30 notification records about a
+//     receipt whose signature is invalid (the sender writes the letters; the user delivers them).
+//
+// Comments are allowed: // to the end of a line and /* … */, outside strings (sender init writes a
+// configuration that explains every field). They are blanked out before the strict JSON decoding,
+// keeping line numbers for error messages.
 //
 // Relative paths in the file are resolved against the file's own directory, so a configuration and
 // the files it names can be moved together. After Load every path field is absolute.
@@ -95,6 +107,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tagdij/tagdij/internal/boundedio"
@@ -133,6 +146,10 @@ type Sender struct {
 	Policy           string       `json:"policy,omitempty"`
 	StateDir         string       `json:"stateDir"`
 	SequenceFile     string       `json:"sequenceFile,omitempty"`
+	// Send tunes the upload (sender send, sender submit).
+	Send SendOptions `json:"send,omitzero"`
+	// Notify names where the SND-30 notifications about an invalid receipt go.
+	Notify Notify `json:"notify,omitzero"`
 
 	// File is the absolute path of the file the configuration was loaded from.
 	File string `json:"-"`
@@ -162,6 +179,39 @@ type Fund struct {
 	// in its internal secure environment (SEC-01). Only then may packages skip compression and
 	// encryption (sender pack --plain).
 	DirectToSecureEnvironment bool `json:"directToSecureEnvironment,omitempty"`
+	// TLSCA is the file of the CA certificate(s) (PEM or DER) the receiver's TLS server certificate
+	// must chain to; empty: the system's roots.
+	TLSCA string `json:"tlsCA,omitempty"`
+}
+
+// SendOptions tune the upload. Durations are Go duration strings ("2s", "5m"); empty fields take
+// the defaults.
+type SendOptions struct {
+	// Attempts is the most uploads one send makes (default 5).
+	Attempts int `json:"attempts,omitempty"`
+	// Backoff is the wait after the first failed attempt, doubled after each further one (default 2s).
+	Backoff string `json:"backoff,omitempty"`
+	// MaxWait is the longest single wait; a Retry-After beyond it ends the send with "try later"
+	// (default 5m).
+	MaxWait string `json:"maxWait,omitempty"`
+	// Timeout bounds one request, the body's upload included (default 2m).
+	Timeout string `json:"timeout,omitempty"`
+	// FinalWait is how long send and submit may wait for a grace period to end (the package's before
+	// it can be sent, the receipt's so that its check is final); default 0: never wait, say when.
+	FinalWait string `json:"finalWait,omitempty"`
+}
+
+// Durations returns the parsed durations (zero for empty fields). Load has validated them.
+func (o SendOptions) Durations() (backoff, maxWait, timeout, finalWait time.Duration) {
+	p := func(s string) time.Duration { d, _ := time.ParseDuration(s); return d }
+	return p(o.Backoff), p(o.MaxWait), p(o.Timeout), p(o.FinalWait)
+}
+
+// Notify names the addresses of the SND-30 notifications (an e-mail or postal address, at most 320
+// characters). The sender writes the notification letters; the user delivers them.
+type Notify struct {
+	Fund       string `json:"fund,omitempty"`
+	Supervisor string `json:"supervisor,omitempty"`
 }
 
 // Problem is one invalid field.
@@ -302,8 +352,11 @@ func readFile(path string, v any) (string, error) {
 	return abs, nil
 }
 
-// decodeStrict decodes exactly one JSON value with unknown fields refused.
+// decodeStrict decodes exactly one JSON value with unknown fields refused. Comments (// to the end of
+// the line, /* … */) are allowed outside strings, so that a configuration can explain itself (sender
+// init writes one that does); they are blanked out before decoding, keeping line numbers.
 func decodeStrict(data []byte, v any) error {
+	data = StripComments(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -318,6 +371,48 @@ func decodeStrict(data []byte, v any) error {
 		return errors.New("JSON: további adat az objektum után / trailing data after the object")
 	}
 	return nil
+}
+
+// StripComments returns data with its JSON comments (// … end of line, /* … */ outside strings)
+// replaced by spaces, line breaks kept. An unterminated block comment is blanked to the end (the JSON
+// decoder then reports what is missing).
+func StripComments(data []byte) []byte {
+	out := make([]byte, len(data))
+	copy(out, data)
+	inString, escaped := false, false
+	for i := 0; i < len(out); i++ {
+		c := out[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '/' && i+1 < len(out) && out[i+1] == '/':
+			for ; i < len(out) && out[i] != '\n'; i++ {
+				out[i] = ' '
+			}
+		case c == '/' && i+1 < len(out) && out[i+1] == '*':
+			out[i], out[i+1] = ' ', ' '
+			for i += 2; i < len(out); i++ {
+				if out[i] == '*' && i+1 < len(out) && out[i+1] == '/' {
+					out[i], out[i+1] = ' ', ' '
+					i++
+					break
+				}
+				if out[i] != '\n' {
+					out[i] = ' '
+				}
+			}
+		}
+	}
+	return out
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
@@ -354,6 +449,7 @@ func resolveRef(dir, ref string) string {
 // resolve makes every path field absolute against dir.
 func (s *Sender) resolve(dir string) {
 	s.Fund.EncryptionCert = resolvePath(dir, s.Fund.EncryptionCert)
+	s.Fund.TLSCA = resolvePath(dir, s.Fund.TLSCA)
 	s.EncryptionCert = resolvePath(dir, s.EncryptionCert)
 	s.SigningKey = resolveRef(dir, s.SigningKey)
 	s.SigningSecret = resolveRef(dir, s.SigningSecret)
@@ -576,6 +672,29 @@ func (s *Sender) validate() []Problem {
 			if err := checkURL(src.CRLURL, "http"); err != nil {
 				bad(field+".crlURL", err.Error())
 			}
+		}
+	}
+
+	if s.Fund.TLSCA != "" {
+		if st, err := os.Stat(s.Fund.TLSCA); err != nil || st.IsDir() {
+			bad("fund.tlsCA", "nem olvasható fájl / not a readable file")
+		}
+	}
+	if s.Send.Attempts < 0 || s.Send.Attempts > 100 {
+		bad("send.attempts", "0…100")
+	}
+	for field, v := range map[string]string{"send.backoff": s.Send.Backoff, "send.maxWait": s.Send.MaxWait, "send.timeout": s.Send.Timeout,
+		"send.finalWait": s.Send.FinalWait} {
+		if v == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(v); err != nil || d < 0 || d > 48*time.Hour {
+			bad(field, "időtartam kell, pl. 2s, 5m, legfeljebb 48h / a duration is needed, e.g. 2s, 5m, at most 48h")
+		}
+	}
+	for field, v := range map[string]string{"notify.fund": s.Notify.Fund, "notify.supervisor": s.Notify.Supervisor} {
+		if n := utf8.RuneCountInString(collapse(v)); n > 320 || !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 }) {
+			bad(field, "legfeljebb 320 karakter, vezérlőkarakter nélkül / at most 320 characters, no control characters")
 		}
 	}
 

@@ -43,6 +43,11 @@ type VerifyOptions struct {
 	Logger *slog.Logger
 	// Limits are the XML parser limits (zero: libxml defaults).
 	Limits libxml.Limits
+	// Detached is validation data kept beside the package (a sender container's, SND-32), used like
+	// the signatures' embedded data (xades.VerifyOptions.Detached).
+	Detached *xades.ValidationData
+	// Collect, when set, receives the validation data the check used (xades.VerifyOptions.Collect).
+	Collect *xades.ValidationData
 }
 
 // Verified is the one verified-package result every program shares (receiver, processor, sender,
@@ -158,7 +163,7 @@ func (o VerifyOptions) check() error {
 
 func (o VerifyOptions) xadesOptions() xades.VerifyOptions {
 	return xades.VerifyOptions{Env: o.Env, Kind: policy.KindPackage, Now: o.Now, Arrival: o.Arrival, FileName: o.FileName,
-		Mode: es3.Strict, Logger: o.Logger, Limits: o.Limits}
+		Mode: es3.Strict, Logger: o.Logger, Limits: o.Limits, Detached: o.Detached, Collect: o.Collect}
 }
 
 // covered reports whether every signature is core-valid and its verified references cover the

@@ -179,6 +179,11 @@ type VerifyOptions struct {
 	FileName string
 	// Logger receives one line per verified signature (SIG-15); nil discards.
 	Logger *slog.Logger
+	// Detached is validation data kept beside the receipt (a sender container's, SND-32), used like
+	// the signature's embedded data (xades.VerifyOptions.Detached).
+	Detached *xades.ValidationData
+	// Collect, when set, receives the validation data the check used (xades.VerifyOptions.Collect).
+	Collect *xades.ValidationData
 }
 
 // ErrNotDecoded is returned (with the report) when the receipt is not decoded because its signature
@@ -211,7 +216,7 @@ func Verify(ctx context.Context, data []byte, opts VerifyOptions) (*receipt.Rece
 
 func (opts VerifyOptions) xadesOptions() xades.VerifyOptions {
 	return xades.VerifyOptions{Env: opts.Env, Kind: policy.KindReceipt, Now: opts.Now,
-		FileName: opts.FileName, Mode: es3.Strict, Logger: opts.Logger}
+		FileName: opts.FileName, Mode: es3.Strict, Logger: opts.Logger, Detached: opts.Detached, Collect: opts.Collect}
 }
 
 // VerifyDossier is Verify for a receipt package the caller already parsed strictly from data (the

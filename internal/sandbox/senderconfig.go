@@ -52,6 +52,7 @@ type senderFund struct {
 	Name           string `json:"name"`
 	EncryptionCert string `json:"encryptionCert"`
 	ReceiverURL    string `json:"receiverURL,omitempty"`
+	TLSCA          string `json:"tlsCA,omitempty"`
 }
 
 // demoContacts are invented contact details of the demo employers (the manifest has no addresses).
@@ -67,7 +68,7 @@ var demoContacts = map[string]senderContact{
 //
 // Each names: the employer (tax number from the manifest), a contact person (the employer's first
 // signer, with an invented phone and address), the sandbox fund with its encryption certificate
-// (enc-fund) and DemoReceiverURL, the employer's own encryption certificate (enc-<employer>), the first
+// (enc-fund), DemoReceiverURL and the sandbox TLS CA its certificate chains to, the employer's own encryption certificate (enc-<employer>), the first
 // signer's PKCS#12 file with the sandbox password file as secret source, the sandbox TSA, the trust
 // configuration of trust.json (sandbox root as anchor, issuing CAs, revocation cache), the sandbox
 // policy, and the state directory DIR/state-<employer>. Paths are relative to DIR, so the directory can
@@ -101,6 +102,10 @@ func writeDemoConfigs(dir string, man *Manifest) error {
 	if err != nil {
 		return err
 	}
+	tlsCA, err := entity(TLSCA)
+	if err != nil {
+		return err
+	}
 	for _, org := range man.Employers {
 		if len(org.Signers) == 0 {
 			return fmt.Errorf("sandbox: sender config: employer %s has no signer", org.Key)
@@ -128,7 +133,7 @@ func writeDemoConfigs(dir string, man *Manifest) error {
 			Employer: senderEmployer{Name: org.Name, IDType: declaration.IDAdoszam, ID: org.TaxNumber},
 			Contact:  contact,
 			Fund: senderFund{Code: man.Fund.FundCode, Name: man.Fund.Name, EncryptionCert: fundEnc.Files.Cert,
-				ReceiverURL: DemoReceiverURL},
+				ReceiverURL: DemoReceiverURL, TLSCA: tlsCA.Files.Cert},
 			EncryptionCert:   own.Files.Cert,
 			SigningKey:       "p12:" + signer.Files.PKCS12,
 			SigningSecret:    "file:" + man.PasswordFile,

@@ -44,6 +44,12 @@ type VerifyOptions struct {
 	Logger *slog.Logger
 	// Limits are the XML parser limits (zero: libxml defaults).
 	Limits libxml.Limits
+	// Detached is validation data kept beside the document (a sender container's kontener.xml,
+	// SND-32): used like every signature's own embedded data, after it, and judged the same way.
+	Detached *ValidationData
+	// Collect, when set, receives the validation data the check used (chains, revocation evidence,
+	// SignatureTimeStamp tokens), for keeping beside the document.
+	Collect *ValidationData
 }
 
 // sigState is what Verify learned about one signature that Extend needs.
@@ -218,6 +224,9 @@ func verifyParsed(ctx context.Context, d *es3.Dossier, data []byte, opts VerifyO
 	for i := range doc.Signatures {
 		logVerified(log, opts.FileName, d.Title, &doc.Signatures[i])
 		states[i].report = &doc.Signatures[i]
+	}
+	if opts.Collect != nil {
+		collect(states, opts.Collect)
 	}
 	return doc, states, nil
 }
@@ -429,6 +438,7 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 	}
 
 	emb, extra := embedded(up)
+	emb, extra = withDetached(emb, extra, v.opts.Detached)
 	tsv := &tsp.Verifier{
 		Chain:      v.opts.Env.TSAVerifier(extra...),
 		ExtraCerts: extra,

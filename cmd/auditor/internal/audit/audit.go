@@ -16,6 +16,7 @@ import (
 
 	"strings"
 
+	"github.com/tagdij/tagdij/internal/container"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/libxml"
@@ -42,6 +43,9 @@ const (
 	Receipt Kind = "receipt" // Tagdíj receipt package (TBN), strict, ProofOfReceipt, advanced
 	EAkta   Kind = "e-akta"  // any other e-akta dossier: generic es3 mode, the package rules of the policy
 	XMLDSig Kind = "xmldsig" // any other XML document with XMLDSig/XAdES signatures
+	// Container is a sender container (TBK, SND-31): unsigned, its package and receipt verified with
+	// the validation data its kontener.xml keeps (internal/container).
+	Container Kind = "container"
 	// Refused: e-akta or Tagdíj elements outside their place (a wrapped or rebound dossier); never
 	// verified, always TOTAL-FAILED/FORMAT_FAILURE with T005. Not a --kind value.
 	Refused Kind = "refused"
@@ -50,12 +54,12 @@ const (
 // ParseKind reads the --kind flag.
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(s); k {
-	case Auto, Package, Receipt, EAkta, XMLDSig:
+	case Auto, Package, Receipt, EAkta, XMLDSig, Container:
 		return k, nil
 	case "":
 		return Auto, nil
 	}
-	return "", fmt.Errorf("ismeretlen fajta / unknown kind %q: auto, package, receipt, e-akta or xmldsig", s)
+	return "", fmt.Errorf("ismeretlen fajta / unknown kind %q: auto, package, receipt, container, e-akta or xmldsig", s)
 }
 
 // Detect tells what data is by its root element and, for an e-akta dossier, whether it has the strict
@@ -105,6 +109,9 @@ func detect(doc *libxml.Document, size int) (Kind, *es3.Dossier, *errcode.Findin
 			case receiptpkg.DocumentTitle:
 				return Receipt, d, nil
 			}
+		}
+		if container.IsContainer(d) {
+			return Container, d, nil
 		}
 		d.Close()
 	} else if k := tagdijMarks(doc); k != "" {
@@ -231,6 +238,8 @@ type Result struct {
 	Receipt *receipt.Receipt `json:"receipt,omitempty"`
 	// ReceiptError says why a receipt package's content was not decoded.
 	ReceiptError string `json:"receiptError,omitempty"`
+	// Parts are a container's package and receipt reports (its Document combines them).
+	Parts []report.Document `json:"parts,omitempty"`
 }
 
 // Options control Verify.
@@ -287,7 +296,7 @@ func Verify(ctx context.Context, data []byte, opts Options) (*Result, error) {
 	switch kind {
 	case Auto:
 		kind, d, refusal = detect(xdoc, len(data))
-	case Package, Receipt:
+	case Package, Receipt, Container:
 		var err error
 		if d, err = es3.FromDocument(xdoc, len(data), es3.ParseOptions{Mode: es3.Strict}); err != nil {
 			f := findingOf(err)
@@ -353,6 +362,23 @@ func Verify(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		if doc != nil && err == nil {
 			receiptName(doc, opts.FileName, d.Title)
 		}
+	case Container:
+		if opts.Schemas == nil {
+			return nil, errors.New("audit: containers need the schemas")
+		}
+		var cr *container.Result
+		if cr, err = container.Verify(ctx, d, data, container.VerifyOptions{Env: opts.Env, Schemas: opts.Schemas, Now: now, FileName: opts.FileName}); err != nil {
+			// Not a container after all (or kontener.xml unreadable): a format failure, not a crash.
+			doc, err = xades.VerifyRefused(data, vo, &es3.Error{Finding: errcode.New(errcode.F007, "kontener.xml", err.Error()), Err: err})
+			break
+		}
+		doc = cr.Report
+		for _, p := range []*report.Document{cr.Package, cr.Receipt} {
+			if p != nil {
+				res.Parts = append(res.Parts, *p)
+			}
+		}
+		res.Receipt = cr.ReceiptContent
 	case EAkta:
 		doc, err = xades.VerifyDossier(ctx, d, data, vo)
 	case XMLDSig:
@@ -362,7 +388,7 @@ func Verify(ctx context.Context, data []byte, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r := result(kind, doc)
-	r.Receipt, r.ReceiptError = res.Receipt, res.ReceiptError
+	r.Receipt, r.ReceiptError, r.Parts = res.Receipt, res.ReceiptError, res.Parts
 	return r, nil
 }
 
