@@ -2,8 +2,8 @@
 # Demo, part 4: the fund's receiver. Usage: demo-receiver.sh SANDBOX_DIR PACKAGE OUTDIR (called by
 # demo.sh after demo-sign.sh, while `sandbox serve` runs). The fund registers the employer and its
 # signers, starts the HTTPS receiver on loopback (the sandbox's fund-tls certificate), the employer
-# uploads the signed package (a plain HTTPS POST until `sender send` arrives) and gets a signed,
-# time-stamped receipt; a retry gets the same receipt; a tampered package and a garbage upload get
+# sends the signed package with `sender send` and gets a signed, time-stamped receipt, verified and
+# kept in its records; a retry gets the same receipt; a tampered package and a garbage upload get
 # signed rejection receipts; the receiver stops gracefully on SIGTERM.
 set -euo pipefail
 SB=$1
@@ -47,24 +47,26 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$ADMIN/readyz"; echo
 
-step "12c. The employer uploads the signed package over TLS; the answer is a signed, time-stamped receipt"
-curl -sS --cacert "$CACERT" -o "$OUT/receipt.es3" -D "$OUT/receipt.headers" \
-  -H "Content-Type: application/vnd.eszigno3+xml" -H "Content-Disposition: attachment; filename=\"$NAME\"" \
-  --data-binary @"$PKG" "$URL/v1/packages"
+step "12c. The employer sends the signed package: sender send (HTTPS, the fund's certificate checked; the receipt verified and kept)"
+CFG=$SB/sender-pelda.json
+export TAGDIJ_SENDER_RECEIVER_URL=$URL/
+"$BIN/sender" send "$PKG" --config "$CFG"
+
+step "12d. The receipt in the clerk's records (sender receipts list/show), saved and checked again by the auditor"
+"$BIN/sender" receipts list --config "$CFG"
+SUM=$(sha256sum "$PKG" | cut -d' ' -f1)
+"$BIN/sender" receipts show "$SUM" --config "$CFG" --save "$OUT/receipt.es3" --html "$OUT/receipt.html" | sed -n '1,30p'
+sleep 3 # the receipt's own grace period (sandbox: seconds)
+expect 0 "$BIN/auditor" verify "$OUT/receipt.es3" --trust "$SB/trust.json" --policy sandbox --online | sed -n '1,4p;/NYUGTA\|Nyugta \/ Receipt/,$p' | head -30
+
+step "12e. A retry of the same bytes (a plain HTTPS POST) returns the identical receipt; the receipt and the status can be fetched again"
+curl -sS --cacert "$CACERT" -o "$OUT/receipt-again.es3" -D "$OUT/receipt.headers" \
+  -H "Content-Disposition: attachment; filename=\"$NAME\"" --data-binary @"$PKG" "$URL/v1/packages"
 grep -i '^HTTP\|^x-tagdij\|^content-disposition' "$OUT/receipt.headers"
 RID=$(sed -n 's/^[Xx]-[Tt]agdij-[Rr]eceipt-[Ii]d: *\([0-9a-f-]*\).*/\1/p' "$OUT/receipt.headers")
-
-step "12d. The employer checks the receipt: signature, time-stamp, content (auditor, receipt package)"
-sleep 3 # the receipt's own grace period (sandbox: seconds)
-expect 0 "$BIN/auditor" verify "$OUT/receipt.es3" --trust "$SB/trust.json" --policy sandbox --online | sed -n '1,4p;/NYUGTA\|Nyugta \/ Receipt/,$p' | head -40
-
-step "12e. A retry of the same bytes returns the identical receipt; the receipt and the status can be fetched again"
-curl -sS --cacert "$CACERT" -o "$OUT/receipt-again.es3" \
-  -H "Content-Disposition: attachment; filename=\"$NAME\"" --data-binary @"$PKG" "$URL/v1/packages"
 cmp "$OUT/receipt.es3" "$OUT/receipt-again.es3" && echo "identical receipt"
 curl -sS --cacert "$CACERT" "$URL/v1/receipts/$RID" | cmp - "$OUT/receipt.es3" && echo "GET /v1/receipts/$RID: identical"
-SUM=$(sha256sum "$PKG" | cut -d' ' -f1)
-curl -sS --cacert "$CACERT" "$URL/v1/packages/$SUM/status"; echo
+"$BIN/sender" status "$PKG" --config "$CFG" || true
 
 step "12f. A tampered package under its own name: a signed rejection receipt (ELUTASITVA, A002)"
 curl -sS --cacert "$CACERT" -o "$OUT/rejected.es3" \
