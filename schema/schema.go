@@ -127,6 +127,19 @@ func (s *Set) ValidateBytes(n Name, data []byte) error {
 	return s.Validate(n, d)
 }
 
+// ValidateStream parses data under the set's parser limits and validates it against n while reading
+// it, without building a tree (libxml.Parser.ValidateStream): it returns the document's record, a
+// *libxml.Error for a refused parse, or a *libxml.ValidationError with the record up to the first
+// problem. Unlike ValidateBytes it does not check the document element's namespace first: the caller
+// reads it from the record. The caller closes the record.
+func (s *Set) ValidateStream(n Name, data []byte) (*libxml.Events, error) {
+	c, ok := s.compiled[n]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownSchema, n)
+	}
+	return s.parser.ValidateStream(data, c)
+}
+
 // Close frees the compiled schemas.
 func (s *Set) Close() {
 	for _, c := range s.compiled {
