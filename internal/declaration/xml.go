@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,16 +40,22 @@ func Parse(data []byte, schemas *schema.Set) (*Declaration, error) {
 	if schemas == nil {
 		return nil, errors.New("declaration: Parse needs a schema set")
 	}
+	if d := schemas.Deferred(schema.Declaration); !slices.Equal(d, []string{rowsUnique}) {
+		return nil, fmt.Errorf("declaration: the schema's identity constraints %v are not the ones Parse checks (%s)", d, rowsUnique)
+	}
 	ev, err := schemas.ValidateStream(schema.Declaration, data)
 	defer ev.Close()
 	var ve *libxml.ValidationError
-	if errors.As(err, &ve) {
+	if ev != nil && (err == nil || errors.As(err, &ve)) {
 		// A document element in another namespace is a wrong document, not a wrong declaration: say
 		// so rather than repeat the schema's "no matching global declaration".
 		if first, ok := ev.Next(); ok && first.Kind == libxml.StartElement && first.Space != Namespace {
 			err = &libxml.ValidationError{Schema: string(schema.Declaration), Problems: []libxml.Problem{{Line: first.Line,
 				Msg: fmt.Sprintf("document element is in namespace %q, expected %q", first.Space, Namespace)}}}
+		} else {
+			err = withDuplicateRows(ev, ve)
 		}
+		ev.Rewind()
 	}
 	if err != nil {
 		return nil, &ParseError{Findings: findingsFor(err), Err: err}
@@ -57,6 +66,101 @@ func Parse(data []byte, schemas *schema.Set) (*Declaration, error) {
 		return nil, &ParseError{Findings: []errcode.Finding{errcode.New(errcode.D003, "", err.Error())}, Err: err}
 	}
 	return d, nil
+}
+
+// rowsUnique is tagdijbevallas.xsd's identity constraint on item row numbers, which the streaming
+// validation leaves to Parse (schema.Set.ValidateStream): no two Tetelek/Tetel may have the same
+// sorszam value (as positive integers: "1" and "01" are the same row).
+const rowsUnique = "TetelSorszamEgyedi"
+
+// withDuplicateRows checks rowsUnique on the record of the whole document and returns the schema
+// problems the validator found (ve, nil when none) together with one problem per duplicate, as tree
+// validation reports them: in line order, the line of the duplicate's start tag, libxml2's message,
+// at most 64 kept and the rest counted as dropped. It returns nil when there is no problem at all.
+func withDuplicateRows(ev *libxml.Events, ve *libxml.ValidationError) error {
+	ev.Rewind()
+	var dups []libxml.Problem
+	seen := make(map[uint64]bool)
+	depth, inItems := 0, false
+	tetel := -1 // line of the Tetel whose attributes follow; -1 when the attributes are not a Tetel's
+	for {
+		e, ok := ev.Next()
+		if !ok {
+			break
+		}
+		switch e.Kind {
+		case libxml.StartElement:
+			depth++
+			tetel = -1
+			switch {
+			case depth == 2:
+				inItems = e.Space == Namespace && e.Local == "Tetelek"
+			case depth == 3 && inItems && e.Space == Namespace && e.Local == "Tetel":
+				tetel = e.Line
+			}
+		case libxml.Attribute:
+			if tetel < 0 || e.Space != "" || e.Local != "sorszam" {
+				continue
+			}
+			row, ok := positiveInteger(e.Value)
+			if !ok {
+				continue // not a key: the validator reports the value
+			}
+			if seen[row] {
+				dups = append(dups, libxml.Problem{Line: tetel, Msg: fmt.Sprintf("Element '{%s}Tetel': Duplicate key-sequence ['%d'] in "+
+					"unique identity-constraint '{%s}%s'.", Namespace, row, Namespace, rowsUnique)})
+			}
+			seen[row] = true
+		case libxml.CharData:
+		case libxml.EndElement:
+			depth--
+			tetel = -1
+		}
+	}
+	if len(dups) == 0 {
+		if ve == nil {
+			return nil
+		}
+		return ve
+	}
+	out := &libxml.ValidationError{Schema: string(schema.Declaration)}
+	var probs []libxml.Problem
+	if ve != nil {
+		out.Dropped = ve.Dropped
+		probs = append(probs, ve.Problems...)
+	}
+	probs = append(probs, dups...)
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	if len(probs) > maxProblems {
+		out.Dropped += len(probs) - maxProblems
+		probs = probs[:maxProblems]
+	}
+	out.Problems = probs
+	return out
+}
+
+// maxProblems is how many schema problems libxml keeps (the rest are counted).
+const maxProblems = 64
+
+// positiveInteger reads an xs:positiveInteger attribute value as the schema's value space has it:
+// white space collapsed away, an optional "+", decimal digits, leading zeros allowed, greater than 0.
+// Values beyond 10¹⁸ are reported as not ok (the schema's bound is 10⁶; the validator refuses them).
+func positiveInteger(b []byte) (uint64, bool) {
+	s := strings.TrimPrefix(strings.Trim(string(b), " \t\r\n"), "+")
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	s = strings.TrimLeft(s, "0")
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil
 }
 
 // findingsFor turns a parse or validation error into findings.

@@ -479,8 +479,8 @@ size_t tg_heap_in_use(void) {
  * plugged into the SAX stream (xmlSchemaSAXPlug, what xmlSchemaValidateStream and `xmllint --sax
  * --schema` do), and instead of the tree builders a recorder writes a compact record of the elements,
  * their attributes and the character data of elements without child elements (see tg_events in
- * shim.h for the encoding). Recording stops at the first validity problem: only a valid document's
- * record is ever read, and up to that point the names are those the schema declares. */
+ * shim.h for the encoding), of invalid documents too (their callers check what the validator left to
+ * them, such as identity constraints, on every document). */
 
 static int ev_grow(tg_events *ev, size_t n) {
 	if (ev->oom)
@@ -545,16 +545,8 @@ static long ev_name(tg_events *ev, const xmlChar *local, const xmlChar *uri) {
 	return ev->nnames++;
 }
 
-/* ev_live reports whether recording goes on: not after a validity problem or a failure. */
-static int ev_live(tg_events *ev) {
-	if (ev->stopped || ev->oom)
-		return 0;
-	if (ev->problems != NULL && ev->problems->count + ev->problems->dropped > 0) {
-		ev->stopped = 1;
-		return 0;
-	}
-	return 1;
-}
+/* ev_live reports whether recording goes on: not after an overflow or a failed allocation. */
+static int ev_live(tg_events *ev) { return !ev->stopped && !ev->oom; }
 
 static tg_events *ev_of(void *ctx) {
 	return (tg_events *)((tg_parse_state *)((xmlParserCtxtPtr)ctx)->_private)->events;
@@ -672,7 +664,6 @@ static int tg_stream_locator(void *ctx, const char **file, unsigned long *line) 
 
 int tg_stream(const char *buf, int len, tg_parse_state *st, xmlSchemaPtr schema, tg_problems *p, tg_events *ev) {
 	tg_quiet();
-	ev->problems = p;
 	ev->max_depth = st->max_depth + 2;
 	ev->has_child = calloc((size_t)ev->max_depth, 1);
 	if (ev->has_child == NULL) {

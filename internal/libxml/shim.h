@@ -83,9 +83,8 @@ typedef struct {
 	unsigned char *buf; /* the record, malloc'd */
 	size_t len, cap;
 	int oom;      /* an allocation failed */
-	int stopped;  /* recording stopped: a validity problem, or overflow */
+	int stopped;  /* recording stopped: overflow */
 	int overflow; /* more than TG_EV_MAX_NAMES names, or deeper than max_depth */
-	tg_problems *problems;
 	const xmlChar *name_local[TG_EV_MAX_NAMES];
 	const xmlChar *name_uri[TG_EV_MAX_NAMES];
 	int nnames;

@@ -45,6 +45,9 @@ type Event struct {
 // character data of elements without child elements, in document order, without a tree. It lives in
 // C memory; Close releases it. Not safe for concurrent use.
 type Events struct {
+	// Truncated reports that the record of an invalid document ended early (too many names).
+	Truncated bool
+
 	ev      *C.tg_events
 	data    []byte // view of ev.buf
 	pos     int
@@ -62,9 +65,11 @@ var ErrEventRecord = errors.New("xml: event record")
 // validates it against s while it is read, without building a tree: memory stays about the input plus
 // the record, whatever the document's size, where Parse's tree is about ten times the input for a
 // declaration. It returns the record of the document, or a *Error when the parse was refused (no
-// record), or a *ValidationError together with the record of the document up to its first problem
-// (the caller may read the document element's name from it, nothing more). The caller closes the
-// record in both cases.
+// record), or a *ValidationError together with the record of the whole document (from which the caller
+// may read the document element's name and check what the schema left to it, not decode a model).
+// The caller closes the record in both cases. A record that would define more than 256 distinct names
+// ends early and makes ValidateStream return ErrEventRecord for an otherwise valid document (the
+// schemas this serves declare a few dozen).
 //
 // Validation is libxml2's streaming XSD validator, the one `xmllint --sax --schema` runs; it checks
 // what tree validation checks, identity constraints (xs:unique, xs:key) included. Problem lines are
@@ -130,6 +135,7 @@ func (p Parser) ValidateStream(data []byte, s *Schema) (*Events, error) {
 		if len(problems) == 0 && dropped == 0 {
 			problems = []Problem{{Msg: "internal validation failure"}}
 		}
+		e.Truncated = ev.overflow != 0
 		return e, &ValidationError{Schema: s.name, Problems: problems, Dropped: dropped}
 	}
 	if ev.overflow != 0 {
@@ -220,6 +226,15 @@ func (e *Events) name() (name, bool) {
 		return name{}, false
 	}
 	return e.names[i], true
+}
+
+// Rewind makes Next start again from the first event.
+func (e *Events) Rewind() {
+	if e == nil || e.pos > len(e.data) {
+		return
+	}
+	e.pos = 0
+	e.names = e.names[:0]
 }
 
 // Len is the size of the record in bytes (for memory accounting).

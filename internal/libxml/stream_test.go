@@ -160,8 +160,8 @@ func TestStreamValidityMatchesTree(t *testing.T) {
 	}
 }
 
-// TestStreamManyProblems: the record stops at the first problem, the problems are counted as by tree
-// validation (64 kept, the rest dropped).
+// TestStreamManyProblems: the problems are counted as by tree validation (64 kept, the rest dropped)
+// and the record covers the whole invalid document.
 func TestStreamManyProblems(t *testing.T) {
 	s := loadTagSchema(t)
 	var b strings.Builder
@@ -189,8 +189,8 @@ func TestStreamManyProblems(t *testing.T) {
 			starts++
 		}
 	}
-	if starts != 2 { // bevallas and the first tag, whose attribute is the first problem
-		t.Errorf("%d elements recorded after the first problem, want 2", starts)
+	if starts != 301 {
+		t.Errorf("%d elements recorded, want 301", starts)
 	}
 }
 
@@ -288,4 +288,38 @@ func TestStreamReleasesCMemory(t *testing.T) {
 	if after > base+256<<10 {
 		t.Fatalf("C heap grew by %d bytes over %d cycles", after-base, n)
 	}
+}
+
+// TestStreamNameOverflow: a record keeps at most 256 names; a valid document with more is an
+// ErrEventRecord (never a verdict), an invalid one a Truncated record.
+func TestStreamNameOverflow(t *testing.T) {
+	s, err := CompileSchema("any.xsd", []byte(anySchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	doc := func(n int, root string) []byte {
+		var b strings.Builder
+		b.WriteString("<" + root + ">")
+		for i := range n {
+			fmt.Fprintf(&b, "<e%d/>", i)
+		}
+		b.WriteString("</" + root + ">")
+		return []byte(b.String())
+	}
+	e, err := Parser{}.ValidateStream(doc(255, "r"), s) // r + 255
+	if err != nil {
+		t.Fatalf("256 names: %v", err)
+	}
+	e.Close()
+	e, err = Parser{}.ValidateStream(doc(256, "r"), s)
+	if e != nil || !errors.Is(err, ErrEventRecord) {
+		t.Fatalf("257 names: %v, %v", e, err)
+	}
+	e, err = Parser{}.ValidateStream(doc(256, "x"), s)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || e == nil || !e.Truncated {
+		t.Fatalf("invalid, 257 names: record %v, err %v", e, err)
+	}
+	e.Close()
 }
