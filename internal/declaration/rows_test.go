@@ -30,7 +30,9 @@ func TestDuplicateRowsAsTheSchema(t *testing.T) {
 	if !strings.Contains(doc, `<Tetel sorszam="2">`) {
 		t.Fatal("valid-full.xml has no row 2")
 	}
-	row2 := func(v string) string { return strings.Replace(doc, `<Tetel sorszam="2">`, `<Tetel sorszam="`+v+`">`, 1) }
+	row2 := func(v string) string {
+		return strings.Replace(doc, `<Tetel sorszam="2">`, `<Tetel sorszam="`+v+`">`, 1)
+	}
 	// third appends a copy of the last item with row number v.
 	third := func(d, v string) string {
 		i := strings.LastIndex(d, "<Tetel ")
