@@ -22,7 +22,10 @@ import (
 // tests checks this): an element's value is its direct character data (text and CDATA, not comments),
 // integers are strconv.ParseInt of the space-trimmed text, dates and periods go through ParseDate and
 // ParsePeriod, names and addresses are collapsed as the schema's whiteSpace="collapse" reads them.
-func decodeEvents(ev *libxml.Events) (*Declaration, error) {
+//
+// It also checks rowsUnique, which the streaming validation leaves to Parse: dups are the problems for
+// rows whose number an earlier row has.
+func decodeEvents(ev *libxml.Events) (_ *Declaration, dups []libxml.Problem, _ error) {
 	dec := eventDecoder{ev: ev, buf: make([]byte, 0, 256)}
 	dec.advance()
 	d := new(Declaration)
@@ -36,9 +39,9 @@ func decodeEvents(ev *libxml.Events) (*Declaration, error) {
 		}
 	}
 	if dec.err != nil {
-		return nil, dec.err
+		return nil, nil, dec.err
 	}
-	return d, nil
+	return d, dec.dups, nil
 }
 
 // eventDecoder walks the record one event ahead (cur), holds the first error (every later step is
@@ -49,6 +52,8 @@ type eventDecoder struct {
 	line int          // the line of the last start tag consumed, for messages
 	buf  []byte
 	err  error
+	rows rowSet
+	dups []libxml.Problem
 }
 
 func (dec *eventDecoder) advance() {
@@ -324,6 +329,9 @@ func (dec *eventDecoder) item(it *Item, attrs []libxml.Event) {
 		return
 	}
 	it.Row = int(r)
+	if r > 0 && dec.rows.add(uint64(r)) {
+		dec.dups = append(dec.dups, duplicateRow(dec.line, uint64(r)))
+	}
 	// Name, TAJ and tax id share one string allocation: the three are read into one buffer and sliced.
 	dec.buf = append(dec.buf[:0], dec.leaf("Tetel", "Nev")...)
 	dec.buf = collapseBytes(dec.buf)

@@ -86,7 +86,7 @@ func TestDecodeRefusesWhatTheSchemaWouldHave(t *testing.T) {
 			case "root in no namespace":
 				ns = ""
 			}
-			d, err := decodeEvents(permissiveRecord(t, doc, ns, root))
+			d, _, err := decodeEvents(permissiveRecord(t, doc, ns, root))
 			if err == nil {
 				t.Fatalf("decoded %+v", d.Header)
 			}

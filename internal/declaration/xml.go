@@ -52,7 +52,7 @@ func Parse(data []byte, schemas *schema.Set) (*Declaration, error) {
 		if first, ok := ev.Next(); ok && first.Kind == libxml.StartElement && first.Space != Namespace {
 			err = &libxml.ValidationError{Schema: string(schema.Declaration), Problems: []libxml.Problem{{Line: first.Line,
 				Msg: fmt.Sprintf("document element is in namespace %q, expected %q", first.Space, Namespace)}}}
-		} else {
+		} else if ve != nil {
 			err = withDuplicateRows(ev, ve)
 		}
 		ev.Rewind()
@@ -60,10 +60,15 @@ func Parse(data []byte, schemas *schema.Set) (*Declaration, error) {
 	if err != nil {
 		return nil, &ParseError{Findings: findingsFor(err), Err: err}
 	}
-	d, err := decodeEvents(ev)
+	// A valid record: the decoder reads every row number and reports the duplicates.
+	d, dups, err := decodeEvents(ev)
 	if err != nil {
 		err = fmt.Errorf("decoding a schema-valid document: %w", err)
 		return nil, &ParseError{Findings: []errcode.Finding{errcode.New(errcode.D003, "", err.Error())}, Err: err}
+	}
+	if len(dups) > 0 {
+		err = mergeProblems(nil, dups)
+		return nil, &ParseError{Findings: findingsFor(err), Err: err}
 	}
 	return d, nil
 }
@@ -73,14 +78,13 @@ func Parse(data []byte, schemas *schema.Set) (*Declaration, error) {
 // sorszam value (as positive integers: "1" and "01" are the same row).
 const rowsUnique = "TetelSorszamEgyedi"
 
-// withDuplicateRows checks rowsUnique on the record of the whole document and returns the schema
-// problems the validator found (ve, nil when none) together with one problem per duplicate, as tree
-// validation reports them: in line order, the line of the duplicate's start tag, libxml2's message,
-// at most 64 kept and the rest counted as dropped. It returns nil when there is no problem at all.
+// withDuplicateRows checks rowsUnique on the record of a whole invalid document and returns the
+// schema problems the validator found (ve) together with one problem per duplicate (mergeProblems).
+// For a valid document the decoder checks the rule as it reads the rows.
 func withDuplicateRows(ev *libxml.Events, ve *libxml.ValidationError) error {
 	ev.Rewind()
 	var dups []libxml.Problem
-	seen := make(map[uint64]bool)
+	var seen rowSet
 	depth, inItems := 0, false
 	tetel := -1 // line of the Tetel whose attributes follow; -1 when the attributes are not a Tetel's
 	for {
@@ -102,21 +106,52 @@ func withDuplicateRows(ev *libxml.Events, ve *libxml.ValidationError) error {
 			if tetel < 0 || e.Space != "" || e.Local != "sorszam" {
 				continue
 			}
-			row, ok := positiveInteger(e.Value)
-			if !ok {
-				continue // not a key: the validator reports the value
+			if row, ok := positiveInteger(e.Value); ok && seen.add(row) {
+				dups = append(dups, duplicateRow(tetel, row))
 			}
-			if seen[row] {
-				dups = append(dups, libxml.Problem{Line: tetel, Msg: fmt.Sprintf("Element '{%s}Tetel': Duplicate key-sequence ['%d'] in "+
-					"unique identity-constraint '{%s}%s'.", Namespace, row, Namespace, rowsUnique)})
-			}
-			seen[row] = true
-		case libxml.CharData:
 		case libxml.EndElement:
 			depth--
 			tetel = -1
 		}
 	}
+	return mergeProblems(ve, dups)
+}
+
+// duplicateRow is the problem libxml2 reports for a duplicate row number, on the duplicate's line.
+func duplicateRow(line int, row uint64) libxml.Problem {
+	return libxml.Problem{Line: line, Msg: fmt.Sprintf("Element '{%s}Tetel': Duplicate key-sequence ['%d'] in "+
+		"unique identity-constraint '{%s}%s'.", Namespace, row, Namespace, rowsUnique)}
+}
+
+// rowSet is a set of row numbers: a bitmap for the schema's range (1…MaxItems), a map beyond.
+type rowSet struct {
+	bits []uint64
+	big  map[uint64]bool
+}
+
+// add adds row and reports whether it was already in the set.
+func (s *rowSet) add(row uint64) bool {
+	if row <= MaxItems {
+		if s.bits == nil {
+			s.bits = make([]uint64, MaxItems/64+1)
+		}
+		w, b := row/64, uint64(1)<<(row%64)
+		had := s.bits[w]&b != 0
+		s.bits[w] |= b
+		return had
+	}
+	if s.big == nil {
+		s.big = make(map[uint64]bool)
+	}
+	had := s.big[row]
+	s.big[row] = true
+	return had
+}
+
+// mergeProblems returns the schema problems of ve (nil: none) together with dups, as tree validation
+// reports them: in line order, at most maxProblems kept and the rest counted as dropped; nil when
+// there is no problem at all.
+func mergeProblems(ve *libxml.ValidationError, dups []libxml.Problem) error {
 	if len(dups) == 0 {
 		if ve == nil {
 			return nil

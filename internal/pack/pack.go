@@ -171,6 +171,19 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		}
 	}
 
+	// Compression does not depend on the verdict: it runs beside the validation (libxml2 works on one
+	// core, flate on the other) and is thrown away if the declaration is refused.
+	var zipped <-chan zipResult
+	if !opts.Plain {
+		zctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		zipped = zipAsync(zctx, declXML)
+		defer func() {
+			cancel()
+			<-zipped // the goroutine reads declXML, which is the caller's
+		}()
+	}
+
 	d, findings, err := declaration.Validate(declXML, opts.Schemas, declaration.CheckContext{Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("pack: validating the declaration: %w", err)
@@ -233,11 +246,12 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		doc.Transforms = es3.PlainTransforms()
 		doc.Content = declXML
 	} else {
-		var zbuf bytes.Buffer
-		zbuf.Grow(len(declXML)/8 + 4096) // declaration XML deflates about 8:1; Buffer grows if not
-		if err := payload.Zip(&zbuf, payload.EntryName, bytes.NewReader(declXML)); err != nil {
-			return nil, fmt.Errorf("pack: %w", err)
+		z := <-zipped
+		zipped = closedZip
+		if z.err != nil {
+			return nil, fmt.Errorf("pack: %w", z.err)
 		}
+		zbuf := z.buf
 		res.Zipped = int64(zbuf.Len())
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -246,7 +260,7 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pack: encrypting: %w", err)
 		}
-		zbuf = bytes.Buffer{} // let the ZIP go before the dossier tree is built
+		zbuf, z = nil, zipResult{} // let the ZIP go before the dossier tree is built
 		res.Cipher = int64(len(der))
 		doc.Transforms = es3.EncryptedTransforms()
 		doc.Content = der
@@ -276,6 +290,46 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 	res.Bytes = out.Bytes()
 	res.SHA256 = sha256.Sum256(res.Bytes)
 	return res, nil
+}
+
+// zipResult is the ZIP of the declaration, or why it could not be made.
+type zipResult struct {
+	buf *bytes.Buffer
+	err error
+}
+
+// closedZip stands for a result already taken, so the deferred wait in Pack does not block.
+var closedZip = func() <-chan zipResult {
+	c := make(chan zipResult)
+	close(c)
+	return c
+}()
+
+// zipAsync compresses declXML on its own goroutine; cancelling ctx stops it at the next read. The
+// channel delivers one result and is then closed.
+func zipAsync(ctx context.Context, declXML []byte) <-chan zipResult {
+	out := make(chan zipResult, 1)
+	go func() {
+		defer close(out)
+		var zbuf bytes.Buffer
+		zbuf.Grow(len(declXML)/8 + 4096) // declaration XML deflates about 8:1; Buffer grows if not
+		err := payload.Zip(&zbuf, payload.EntryName, &ctxReader{ctx: ctx, r: bytes.NewReader(declXML)})
+		out <- zipResult{buf: &zbuf, err: err}
+	}()
+	return out
+}
+
+// ctxReader ends reading with the context's error once it is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // checkRecipients insists on two distinct certificates valid at now. cmsenc checks the key type, size
