@@ -76,6 +76,9 @@ type Options struct {
 	// Rand is the source of the content key, IVs, RSA padding and dossier Ids; nil means crypto/rand.
 	// Tests pass a seeded stream.
 	Rand io.Reader
+	// ExcerptRows, when positive, keeps Result.Excerpt with that many items: the sender's record of
+	// what it packed, from which the signer's preview is shown (sender sign).
+	ExcerptRows int
 }
 
 // Declarant identifies an employer: identifier type (adoszam, adoazonosito, taj) and value.
@@ -95,6 +98,13 @@ type Result struct {
 	Source   int64 // bytes of the declaration (es:SourceSize)
 	Zipped   int64 // bytes of the ZIP (0 for a plain package)
 	Cipher   int64 // bytes of the CMS EnvelopedData (0 for a plain package)
+	// PayloadSHA256 is the SHA-256 of the document's payload object as the signatures cover it: the CMS
+	// EnvelopedData, or the declaration itself for a plain package (es3.Dossier.Payload decodes it).
+	PayloadSHA256 [32]byte
+	// DeclarationSHA256 is the SHA-256 of the declaration bytes.
+	DeclarationSHA256 [32]byte
+	// Excerpt is the validated declaration with its first Options.ExcerptRows items (nil without).
+	Excerpt *declaration.Excerpt
 }
 
 // Summary is what a clerk needs to recognise the declaration that was packed.
@@ -192,6 +202,10 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		return nil, &InvalidError{Findings: findings}
 	}
 	sum := summarize(d, findings)
+	var excerpt *declaration.Excerpt
+	if opts.ExcerptRows > 0 {
+		excerpt = d.Excerpt(opts.ExcerptRows)
+	}
 	meta := es3.Metadata{
 		ID:   d.Header.ID,
 		Fund: d.Fund.Code,
@@ -236,7 +250,8 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("pack: package name %s disagrees with its metadata: %v", name, f[0])
 	}
 
-	res := &Result{Name: name, Metadata: meta, Summary: sum, Plain: opts.Plain, Source: int64(len(declXML))}
+	res := &Result{Name: name, Metadata: meta, Summary: sum, Plain: opts.Plain, Source: int64(len(declXML)), Excerpt: excerpt,
+		DeclarationSHA256: sha256.Sum256(declXML)}
 	doc := es3.DocumentSpec{
 		Title:      DocumentTitle,
 		MIMEType:   es3.MIMEXML,
@@ -245,6 +260,7 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 	if opts.Plain {
 		doc.Transforms = es3.PlainTransforms()
 		doc.Content = declXML
+		res.PayloadSHA256 = res.DeclarationSHA256
 	} else {
 		z := <-zipped
 		zipped = closedZip
@@ -262,6 +278,7 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		}
 		zbuf, z = nil, zipResult{} // let the ZIP go before the dossier tree is built
 		res.Cipher = int64(len(der))
+		res.PayloadSHA256 = sha256.Sum256(der)
 		doc.Transforms = es3.EncryptedTransforms()
 		doc.Content = der
 	}
