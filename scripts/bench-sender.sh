@@ -91,6 +91,14 @@ for r in $(seq 1 "$SENDER_RUNS"); do
     printf "%-5s | %5.2f + %5.2f + %5.2f = %5.2f          | %5.2f + %5.2f + %5.2f + %5.2f = %5.2f\n", r, $1, $2, $3, o, $4, $5, $6, $7, f }' \
     <(tail -n 1 "$W/runs") | tee -a "$summary"
 done
+# The sign step without the pack record (a package packed elsewhere, or more rows asked for than
+# recorded): the declaration is decrypted, decompressed and validated again for the preview.
+rm -rf "$W/pkg"; mkdir -p "$W/pkg"
+read -r _ _ < <(step pack "$BIN/sender" pack "$DECL" --config "$CFG" --out "$W/pkg" --json)
+pkg=$(sed -n 's/^ *"path": "\(.*\)",$/\1/p' "$W/.out")
+rm -rf "$W/sb/state-pelda/packed"
+read -r n_s n_kb < <(step sign-unrecorded "$BIN/sender" sign "$pkg" --config "$CFG" --yes)
+awk -v s="$n_s" -v k="$n_kb" 'BEGIN{printf "sign without the pack record (decrypts and validates the declaration again): %.2f s, peak RSS %.1f MiB\n", s, k / 1024}' | tee -a "$summary"
 awk -v size="$size" '
   function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
