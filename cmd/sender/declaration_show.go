@@ -12,6 +12,7 @@ import (
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/sheet"
 )
 
@@ -48,7 +49,9 @@ var declarationShowCmd = &cli.Command{
 			return err
 		}
 		defer set.Close()
+		stop := progress.Spin(env.Stderr, "ellenőrzés / validating")
 		d, findings, err := declaration.Validate(data, set, declaration.CheckContext{Now: env.Now()})
+		stop()
 		if err != nil {
 			return err
 		}

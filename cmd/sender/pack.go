@@ -17,6 +17,7 @@ import (
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/pack"
+	"github.com/tagdij/tagdij/internal/progress"
 )
 
 var packCmd = &cli.Command{
@@ -109,7 +110,9 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		opts.FundCert, opts.OwnCert = fundCert, ownCert
 	}
 
+	stop := progress.Spin(env.Stderr, "ellenőrzés, csomagolás / validating, packing")
 	res, err := pack.Pack(ctx, data, opts)
+	stop()
 	var inv *pack.InvalidError
 	if errors.As(err, &inv) {
 		if asJSON {

@@ -25,6 +25,7 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/payload"
+	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/sheet"
 	"github.com/tagdij/tagdij/internal/xades"
 	"github.com/tagdij/tagdij/policy"
@@ -222,7 +223,9 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	}
 
 	var decl *declaration.Excerpt
+	stop := progress.Spin(env.Stderr, "a bevallás megjelenítése / preparing the declaration")
 	decl, pv.Declaration, pv.ShownNote, pv.ShownFrom = showDeclaration(ctx, env, fs, cfg, key, parsed, set, rec, limit)
+	stop()
 	if !asJSON {
 		if err := writeSignPreview(env.Stdout, &pv, decl, limit, env.Width()); err != nil {
 			return err
@@ -260,10 +263,12 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		return err
 	}
 	defer closer.Close()
+	stop = progress.Spin(env.Stderr, "aláírás / signing")
 	out, id, err := xades.Sign(ctx, data, xades.SignOptions{
 		Signer: key, Certificate: key.Certificate(), Chain: key.Chain(), Policy: pol, Kind: policy.KindPackage,
 		SigningTime: env.Now(), Generator: "Tagdíj sender " + programVersion, Logger: log.With("file", abs), Parsed: parsed,
 	})
+	stop()
 	if err != nil {
 		return err
 	}

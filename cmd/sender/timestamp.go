@@ -12,6 +12,7 @@ import (
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/es3"
+	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/tsp"
 	"github.com/tagdij/tagdij/internal/xades"
 )
@@ -103,6 +104,7 @@ func runTimestamp(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 	defer closer.Close()
 	abs, _ := filepath.Abs(path)
 	var stamped []stampedSig
+	stop := progress.Spin(env.Stderr, "időbélyegzés / time-stamping")
 	out, ids, err := xades.Timestamp(ctx, data, xades.TimestampOptions{TSA: client, Logger: log.With("file", abs),
 		Stamped: func(id string, tok *tsp.Token) {
 			st := stampedSig{ID: id, Signer: signer[id], GenTime: tok.GenTime.UTC()}
@@ -111,6 +113,7 @@ func runTimestamp(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 			}
 			stamped = append(stamped, st)
 		}})
+	stop()
 	if err != nil {
 		return tsaError(cfg.TSAURL, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/pack"
+	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/trust"
 )
@@ -87,7 +88,9 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	defer set.Close()
 	// The shared verified-package result: the signed metadata and the file name (F010) are checked as
 	// the fund's receiver will check them.
+	stop := progress.Spin(env.Stderr, "ellenőrzés / verifying")
 	v, err := pack.Verify(ctx, data, pack.VerifyOptions{Env: tenv, Schemas: set, Now: now, FileName: filepath.Base(path), Logger: log})
+	stop()
 	if err != nil {
 		return err
 	}

@@ -114,3 +114,47 @@ func (w *writer) Write(p []byte) (int, error) {
 	w.b.Add(int64(n))
 	return n, err
 }
+
+// Spin shows a spinner described by what on w while work without a measurable size runs (an XSD
+// validation inside libxml2, a signature); stop clears it. Off a terminal it does nothing.
+func Spin(w io.Writer, what string) (stop func()) {
+	if !IsTerminal(w) {
+		return func() {}
+	}
+	return spin(w, what, 100*time.Millisecond)
+}
+
+func spin(w io.Writer, what string, every time.Duration) (stop func()) {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = bar.Add(1)
+			}
+		}
+	}()
+	var once bool
+	return func() {
+		if once {
+			return
+		}
+		once = true
+		close(done)
+		<-finished
+		_ = bar.Finish()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,3 +94,34 @@ func TestOnAPseudoTerminal(t *testing.T) {
 }
 
 func timeNowPlus() time.Time { return time.Now().Add(5 * time.Second) }
+
+// TestSpin: off a terminal the spinner does nothing; on one it draws its description and stop clears
+// it (and may be called twice).
+func TestSpin(t *testing.T) {
+	var out bytes.Buffer
+	stop := Spin(&out, "x")
+	stop()
+	if out.Len() != 0 {
+		t.Errorf("spinner off a terminal wrote %q", out.String())
+	}
+	var screen syncBuffer
+	stop = spin(&screen, "ellenőrzés / validating", time.Millisecond)
+	for !strings.Contains(screen.String(), "ellenőrzés / validating") {
+		time.Sleep(time.Millisecond) // waits for a condition, not for a time
+	}
+	stop()
+	stop()
+}
+
+// syncBuffer is a bytes.Buffer safe for the spinner's goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
