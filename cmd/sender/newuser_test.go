@@ -401,3 +401,40 @@ func TestGeneratorAndRepeatedPacking(t *testing.T) {
 		t.Errorf("pack again: exit %d, no warning naming %s\n%s\n%s", code, name1, stdout, stderr)
 	}
 }
+
+// TestSignShowsFromPackRecord: with the sender's own key the preview comes from the pack record of
+// exactly this payload (no decryption), the same summary as decrypting gives; without the record the
+// package is decrypted; another package of the same submission id has its own record.
+func TestSignShowsFromPackRecord(t *testing.T) {
+	f := newSignFixture(t)
+	preview := func(pkg string) signPreview {
+		t.Helper()
+		// Declined at the prompt: the preview only. --yes is needed off a terminal, so a second
+		// signer's key that is refused as a duplicate is not usable here; sign with signer 1 on copies.
+		code, stdout, stderr := f.run(t, "", "sign", pkg, "--config", f.cfg, "--yes", "--json")
+		if code != 0 {
+			t.Fatalf("sign: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		var pv signPreview
+		if err := json.Unmarshal([]byte(stdout), &pv); err != nil {
+			t.Fatal(err)
+		}
+		return pv
+	}
+	copyPkg := func() string {
+		data, _ := os.ReadFile(f.pkg)
+		p := filepath.Join(t.TempDir(), filepath.Base(f.pkg))
+		os.WriteFile(p, data, 0o600)
+		return p
+	}
+	a := preview(copyPkg())
+	if a.ShownFrom != "pack-record" || a.Declaration == nil || a.Declaration.Items != 12 {
+		t.Fatalf("from the record: %q %+v", a.ShownFrom, a.Declaration)
+	}
+	// The record gone: decrypted and validated, the same view.
+	os.RemoveAll(filepath.Join(f.sb.Dir, "state-pelda", "packed"))
+	b := preview(copyPkg())
+	if b.ShownFrom != "package" || b.Declaration == nil || *b.Declaration != *a.Declaration {
+		t.Errorf("decrypted: %q %+v, record gave %+v", b.ShownFrom, b.Declaration, a.Declaration)
+	}
+}

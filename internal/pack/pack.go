@@ -18,13 +18,13 @@
 //
 // # Memory
 //
-// Pack holds the declaration bytes (the caller's), the parsed model while validating (dropped before
-// compression), the ZIP, the ciphertext, and the base64 text in the dossier tree, then the written
-// dossier. The ZIP and ciphertext are a fraction of the declaration (declaration XML deflates about
-// 8:1), so validation sets the peak: for a 100,000-member declaration of 38 MB, BenchmarkPack100k
-// measured a peak live Go heap of 80 MB for Pack against 79 MB for declaration.Validate alone, and
-// 431 MB allocated in total against Validate's 403 MB (ZIP 4.6 MB, ciphertext 4.6 MB, package 6.2 MB).
-// The process's peak RSS (about 600 MB) is libxml2's tree and schema validation, not this package.
+// Pack holds the declaration bytes (the caller's), the validation's record and the parsed model while
+// validating (dropped before the dossier is built), the ZIP (made on another goroutine while the
+// declaration is validated, thrown away if it is refused), the ciphertext, and the base64 text in the
+// dossier tree, then the written dossier. Validation streams (declaration.Parse builds no libxml2
+// tree), so for a 100,000-member declaration of 38 MB BenchmarkPack100k measured a peak RSS of about
+// 170 MB for the whole test process (511 MB when the declaration was validated as a tree), and
+// `sender pack` peaks at about 96 MiB (scripts/bench-sender.sh).
 package pack
 
 import (
