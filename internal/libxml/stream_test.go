@@ -323,3 +323,43 @@ func TestStreamNameOverflow(t *testing.T) {
 	}
 	e.Close()
 }
+
+// FuzzStreamMatchesTree: whatever the input, ValidateStream (against a schema admitting everything)
+// refuses exactly what Parse refuses, with the same kind of error, and otherwise records what the tree
+// holds.
+func FuzzStreamMatchesTree(f *testing.F) {
+	for _, s := range []string{"<r><a x='1'>t</a></r>", "<r xmlns:p='urn:p'><p:a p:b='&amp;'><![CDATA[x]]>y<!--c--></p:a></r>",
+		"<?xml version='1.0' encoding='ISO-8859-2'?><r>\xf5</r>", "<r><a>&#x41;</a><b/>tail</r>", "<!DOCTYPE r><r/>", "<r>\x00</r>", "<x/>"} {
+		f.Add([]byte(s))
+	}
+	s, err := CompileSchema("any.xsd", []byte(anySchema))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, perr := Parse(data)
+		e, serr := Parser{}.ValidateStream(data, s)
+		defer e.Close()
+		if perr != nil {
+			var pe, se *Error
+			if !errors.As(perr, &pe) || !errors.As(serr, &se) || pe.Kind != se.Kind {
+				t.Fatalf("Parse: %v; ValidateStream: %v", perr, serr)
+			}
+			return
+		}
+		defer d.Close()
+		var ve *ValidationError
+		if errors.As(serr, &ve) {
+			return // a root other than r, or text the schema does not allow: nothing to compare
+		}
+		if serr != nil {
+			if errors.Is(serr, ErrEventRecord) {
+				return
+			}
+			t.Fatalf("Parse accepts, ValidateStream: %v", serr)
+		}
+		if got, want := strings.Join(streamEvents(t, e), "\n"), strings.Join(treeEvents(d.Root()), "\n"); got != want {
+			t.Fatalf("record:\n%s\ntree:\n%s", got, want)
+		}
+	})
+}
