@@ -501,3 +501,31 @@ func FuzzValidateBytes(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateStreamDefersIdentityConstraints: only the declaration is streamed; its schema compiles
+// without its identity constraints (named by Deferred), so a duplicate row passes ValidateStream and
+// is refused by ValidateBytes; any other schema is refused for streaming.
+func TestValidateStreamDefersIdentityConstraints(t *testing.T) {
+	s := loadSet(t, libxml.Parser{})
+	if got := s.Deferred(Declaration); !slices.Equal(got, []string{"TetelSorszamEgyedi"}) {
+		t.Errorf("Deferred(Declaration) = %v", got)
+	}
+	if got := s.Deferred(Receipt); len(got) != 0 {
+		t.Errorf("Deferred(Receipt) = %v", got)
+	}
+	if _, err := s.ValidateStream(Receipt, []byte("<a/>")); !errors.Is(err, ErrUnknownSchema) {
+		t.Errorf("ValidateStream(Receipt) = %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "tagdijbevallas", "invalid-duplicate-row.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ValidateBytes(Declaration, data); err == nil {
+		t.Fatal("ValidateBytes accepts a duplicate row")
+	}
+	ev, err := s.ValidateStream(Declaration, data)
+	if err != nil {
+		t.Fatalf("ValidateStream: %v", err)
+	}
+	ev.Close()
+}

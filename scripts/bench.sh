@@ -114,6 +114,9 @@ for spec in "attributes-30:30:$attrs63" "attributes-100:100:$attrs63" "empty-ele
 done
 
 say ""
+scripts/bench-sender.sh "$summary"
+
+say ""
 scripts/bench-receiver.sh "$summary"
 
 say ""

@@ -104,7 +104,7 @@ func loadCertSource(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []
 		}
 		certs, err := parseCertificates(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", args[0], err)
+			return nil, cli.Invalidf("%s: %v", args[0], err)
 		}
 		return &certSource{Name: args[0], Leaf: certs[0], Extra: certs[1:]}, nil
 	}

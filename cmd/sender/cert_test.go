@@ -227,10 +227,15 @@ func TestCertShow(t *testing.T) {
 	os.WriteFile(keyOnly, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("titkos-kulcs-anyag")}), 0o600)
 	junk := filepath.Join(dir, "junk.txt")
 	os.WriteFile(junk, []byte("nem tanúsítvány"), 0o644)
-	for _, c := range []struct{ file, want string }{{keyOnly, "no CERTIFICATE block"}, {junk, "neither a PEM nor a DER"},
-		{filepath.Join(dir, "nincs.pem"), "no such file"}} {
+	// A file that is not a certificate is invalid input (1), one that does not exist a usage error (3):
+	// the one rule of every sender command.
+	for _, c := range []struct {
+		file, want string
+		code       int
+	}{{keyOnly, "no CERTIFICATE block", cli.ExitInvalid}, {junk, "neither a PEM nor a DER", cli.ExitInvalid},
+		{filepath.Join(dir, "nincs.pem"), "file not found", cli.ExitUsage}} {
 		code, _, stderr := runClock(t, now, "cert", "show", c.file)
-		if code != cli.ExitUsage || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "titkos-kulcs-anyag") {
+		if code != c.code || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "titkos-kulcs-anyag") {
 			t.Errorf("%s: exit %d\n%s", c.file, code, stderr)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,7 +47,25 @@ func loadConfig(env *cli.Env, fs *flag.FlagSet) (*config.Sender, error) {
 	if path == "" {
 		return nil, cli.Usagef("nincs beállítófájl: --config FILE vagy $%s / no configuration: --config FILE or $%s", envSenderConfig, envSenderConfig)
 	}
-	return config.LoadEnv(path, env.Getenv)
+	return loadConfigFile(env, path)
+}
+
+// loadConfigFile loads the configuration at path. Every failure is a usage or system error (3) with a
+// bilingual message naming the file: one that does not exist or cannot be read, and one with invalid
+// fields (each listed).
+func loadConfigFile(env *cli.Env, path string) (*config.Sender, error) {
+	cfg, err := config.LoadEnv(path, env.Getenv)
+	switch {
+	case err == nil:
+		return cfg, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, cli.Systemf("%s: a beállítófájl nem található / the configuration file was not found", path)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, cli.Systemf("%s: a beállítófájl nem olvasható / the configuration file cannot be read: %s", path, cli.Describe(pe))
+	}
+	return nil, cli.Systemf("a beállítófájl hibás / the configuration file is invalid: %v", err)
 }
 
 // configPolicy is the signature policy the configuration names (production when empty).

@@ -9,9 +9,9 @@ import (
 // declarationCmd groups the subcommands that work on a bevallas.xml.
 var declarationCmd = &cli.Command{
 	Name:    "declaration",
-	Summary: "bevallás előállítása, ellenőrzése, megjelenítése / generate, validate and show a declaration",
+	Summary: "bevallás importálása, előállítása, ellenőrzése, megjelenítése / import, generate, validate and show a declaration",
 	Help:    "A tagdíjbevallással (bevallas.xml) dolgozó parancsok. / Commands working on a declaration (bevallas.xml).",
-	Sub:     []*cli.Command{declarationGenerateCmd, declarationValidateCmd, declarationShowCmd},
+	Sub:     []*cli.Command{declarationImportCmd, declarationGenerateCmd, declarationValidateCmd, declarationShowCmd},
 }
 
 // loadSchemas compiles the embedded schemas under the parser's default limits.

@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/tagdij/tagdij/internal/cli"
-	"github.com/tagdij/tagdij/internal/config"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/synth"
 )
@@ -55,7 +54,7 @@ var declarationGenerateCmd = &cli.Command{
 			opts.Period = period
 		}
 		if path := fs.Lookup("config").Value.String(); path != "" {
-			cfg, err := config.LoadEnv(path, env.Getenv)
+			cfg, err := loadConfigFile(env, path)
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
+	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/sheet"
 )
 
@@ -20,10 +22,12 @@ var declarationShowCmd = &cli.Command{
 	Usage:   "[--limit N] [--html OUT.html] FILE",
 	Help: "Aláírás előtt ezt kell átnéznie az aláírónak (SND-08). A táblázat a terminálra kerül; --html\n" +
 		"nyomtatható oldalt is ír, amely minden tételt tartalmaz. Tartalmi hibák esetén is megjelenít\n" +
-		"(a hibákat a táblázat után sorolja fel); csak olvashatatlan vagy sémahibás fájlnál lép ki 1-gyel.\n" +
+		"(a hibákat a táblázat után sorolja fel, a HTML oldal minden tétel sorában a saját hibakódjait); csak\n" +
+		"olvashatatlan vagy sémahibás fájlnál lép ki 1-gyel. A táblázat a terminál szélességéhez igazodik.\n" +
 		"/ What the signer reviews before signing (SND-08). The table goes to the terminal; --html also\n" +
-		"writes a printable page with every item. Content errors are listed after the table and do not\n" +
-		"stop the display; the exit status is 1 only for a file that cannot be read or fails the schema.",
+		"writes a printable page with every item. Content errors are listed after the table (the HTML page\n" +
+		"shows each item's codes on its row) and do not stop the display; the exit status is 1 only for a\n" +
+		"file that fails the schema. The table fits the terminal's width.",
 	Flags: func(fs *flag.FlagSet) {
 		fs.Int("limit", 100, "legfeljebb ennyi tételsor a terminálon, 0: mind / at most this many item rows on the terminal, 0: all")
 		fs.String("html", "", "nyomtatható HTML oldal ide / write a printable HTML page to `OUT.html`")
@@ -45,7 +49,9 @@ var declarationShowCmd = &cli.Command{
 			return err
 		}
 		defer set.Close()
+		stop := progress.Spin(env.Stderr, "ellenőrzés / validating")
 		d, findings, err := declaration.Validate(data, set, declaration.CheckContext{Now: env.Now()})
+		stop()
 		if err != nil {
 			return err
 		}
@@ -54,7 +60,10 @@ var declarationShowCmd = &cli.Command{
 			return &cli.ExitError{Code: cli.ExitInvalid, Msg: args[0] + ": nem jeleníthető meg / cannot be shown"}
 		}
 		sum := sha256.Sum256(data)
-		opts := sheet.Options{Limit: limit, Source: args[0], SHA256: hex.EncodeToString(sum[:])}
+		if findings == nil {
+			findings = []errcode.Finding{} // checked, nothing found: the page says valid
+		}
+		opts := sheet.Options{Limit: limit, Source: args[0], SHA256: hex.EncodeToString(sum[:]), Width: env.Width(), Findings: findings}
 		if err := sheet.Text(env.Stdout, d, opts); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
+	"github.com/tagdij/tagdij/internal/progress"
 )
 
 var declarationValidateCmd = &cli.Command{
@@ -34,7 +35,9 @@ var declarationValidateCmd = &cli.Command{
 			return err
 		}
 		defer set.Close()
+		stop := progress.Spin(env.Stderr, "ellenőrzés / validating")
 		_, findings, err := declaration.Validate(data, set, declaration.CheckContext{Now: env.Now()})
+		stop()
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/keys"
 	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/sheet"
 	"github.com/tagdij/tagdij/internal/xades"
 	"github.com/tagdij/tagdij/policy"
 )
@@ -120,7 +121,7 @@ var keysListCmd = &cli.Command{
 		if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
 			return cli.WriteJSON(env.Stdout, l)
 		}
-		return writeTokenListing(env.Stdout, l)
+		return writeTokenListing(env.Stdout, l, env.Width())
 	},
 }
 
@@ -221,37 +222,69 @@ func refusalReason(f policy.Finding) string {
 	return fmt.Sprintf("%s %s / %s", f.Code, f.HU, f.EN)
 }
 
-func writeTokenListing(w io.Writer, l tokenListing) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Token: %s (%s)\n", l.Token, l.Module)
-	if !l.LoginOK {
-		b.WriteString("PIN nélkül csak a tanúsítványok látszanak; a kulcsokhoz adja meg: --pin file:|env:|prompt:\n" +
-			"Without a PIN only certificates are listed; for the keys give --pin file:|env:|prompt:\n")
+// writeTokenListing prints the listing as a table when it fits width columns, else as one block per
+// entry (a PKCS#11 token's subjects, validity and --key values take about 270 columns as a table).
+func writeTokenListing(w io.Writer, l tokenListing, width int) error {
+	table := tokenTable(l)
+	if maxWidth(table) <= width {
+		_, err := io.WriteString(w, table)
+		return err
 	}
+	_, err := io.WriteString(w, tokenBlocks(l, width))
+	return err
+}
+
+func maxWidth(s string) int {
+	n := 0
+	for _, line := range strings.Split(s, "\n") {
+		n = max(n, sheet.Width(line))
+	}
+	return n
+}
+
+func tokenHeader(b *strings.Builder, l tokenListing) {
+	fmt.Fprintf(b, "Token: %s\nModul / Module: %s\n", l.Token, l.Module)
+	if !l.LoginOK {
+		b.WriteString("PIN nélkül csak a tanúsítványok látszanak; a kulcsokhoz\nadja meg: --pin file:|env:|prompt:\n" +
+			"Without a PIN only certificates are listed; for the keys\ngive --pin file:|env:|prompt:\n")
+	}
+}
+
+func tokenKind(e tokenEntry) string {
+	if !e.HasPrivateKey {
+		return "tanúsítvány/certificate"
+	}
+	return e.KeyType
+}
+
+func tokenValidity(e tokenEntry) string {
+	if e.NotAfter.IsZero() {
+		return ""
+	}
+	return e.NotBefore.Format(time.DateOnly) + "…" + e.NotAfter.Format(time.DateOnly)
+}
+
+func tokenUsable(e tokenEntry) string {
+	if e.Usable {
+		return "igen/yes"
+	}
+	return "nem/no"
+}
+
+func tokenTable(l tokenListing) string {
+	var b strings.Builder
+	tokenHeader(&b, l)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nCÍMKE/LABEL\tAZONOSÍTÓ/ID\tKULCS/KEY\tALANY/SUBJECT\tSOROZATSZÁM/SERIAL\tÉRVÉNYES/VALID\tHASZNÁLAT/USAGE\tMINŐSÍTETT ALÁÍRÁSRA/QUALIFIED SIGNING")
 	for _, e := range l.Entries {
-		kt := e.KeyType
-		if !e.HasPrivateKey {
-			kt = "tanúsítvány/certificate"
-		}
 		id := e.ID
 		if len(id) > 16 {
 			id = id[:16] + "…"
 		}
-		valid := ""
-		if !e.NotAfter.IsZero() {
-			valid = e.NotBefore.Format(time.DateOnly) + "…" + e.NotAfter.Format(time.DateOnly)
-		}
-		usable := "igen/yes"
-		if !e.Usable {
-			usable = "nem/no"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Label, id, kt, e.SignerName, e.Serial, valid, strings.Join(e.KeyUsage, ","), usable)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Label, id, tokenKind(e), e.SignerName, e.Serial, tokenValidity(e),
+			strings.Join(e.KeyUsage, ","), tokenUsable(e))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	tw.Flush()
 	var details []string
 	for _, e := range l.Entries {
 		switch {
@@ -266,6 +299,90 @@ func writeTokenListing(w io.Writer, l tokenListing) error {
 		b.WriteString(strings.Join(details, "\n"))
 		b.WriteString("\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String()
+}
+
+// tokenBlocks is the listing for a narrow terminal: per entry its fields one per line, long values
+// wrapped, and the --key value split at its ";" into shell-quoted pieces joined by line continuations,
+// so that it can still be pasted into a shell as one argument.
+func tokenBlocks(l tokenListing, width int) string {
+	var b strings.Builder
+	tokenHeader(&b, l)
+	for n, e := range l.Entries {
+		fmt.Fprintf(&b, "\n%d. %s (%s)\n", n+1, e.Label, tokenKind(e))
+		field := func(label, value string) {
+			if value == "" {
+				return
+			}
+			line := "   " + label + ": " + value
+			if sheet.Width(line) <= width {
+				b.WriteString(line + "\n")
+				return
+			}
+			fmt.Fprintf(&b, "   %s:\n%s\n", label, wrapIndent(value, width-5, "     "))
+		}
+		field("Azonosító / ID", e.ID)
+		field("Alany / Subject", e.SignerName)
+		field("Sorozatszám / Serial", e.Serial)
+		field("Érvényes / Valid", tokenValidity(e))
+		field("Használat / Usage", strings.Join(e.KeyUsage, ","))
+		field("Minősített aláírásra / Qualified signing", tokenUsable(e))
+		switch {
+		case e.Usable:
+			b.WriteString("   --key " + shellPieces(e.Spec, width-11) + "\n")
+		case e.HasPrivateKey:
+			field("Nem használható / Not usable", strings.Join(e.NotUsable, "; "))
+		}
+	}
+	return b.String()
+}
+
+// wrapIndent breaks s at spaces (or anywhere, for a word that is too long) into lines of at most n
+// columns, each with prefix.
+func wrapIndent(s string, n int, prefix string) string {
+	n = max(n, 10)
+	var lines []string
+	var cur string
+	for _, word := range strings.Fields(s) {
+		for sheet.Width(word) > n {
+			cut := len(sheet.Fit(word, n)) - len("…")
+			if cur != "" {
+				lines, cur = append(lines, cur), ""
+			}
+			lines = append(lines, word[:cut])
+			word = word[cut:]
+		}
+		switch {
+		case cur == "":
+			cur = word
+		case sheet.Width(cur)+1+sheet.Width(word) <= n:
+			cur += " " + word
+		default:
+			lines, cur = append(lines, cur), word
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return prefix + strings.Join(lines, "\n"+prefix)
+}
+
+// shellPieces quotes spec for a shell, split after its ";" into pieces of at most n columns where it
+// can be: 'a;'\<newline>'b' is one word to a POSIX shell (the continuation lines must not be indented,
+// or the pieces would be separate words).
+func shellPieces(spec string, n int) string {
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	if sheet.Width(quote(spec)) <= n {
+		return quote(spec)
+	}
+	var pieces []string
+	cur := ""
+	for _, part := range strings.SplitAfter(spec, ";") {
+		if cur != "" && sheet.Width(quote(cur+part))+2 > n {
+			pieces, cur = append(pieces, quote(cur)), ""
+		}
+		cur += part
+	}
+	pieces = append(pieces, quote(cur))
+	return strings.Join(pieces, "\\\n")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -77,9 +78,10 @@ func TestKeysListSoftHSM(t *testing.T) {
 		t.Errorf("signer entry %+v", anna)
 	}
 
-	// Text: a table and the --key value of each usable key.
+	// Text: the --key value of each usable key (split into shell-joined pieces on an 80-column output).
 	code, stdout, _ = runClock(t, now, "keys", "list", "--key", token, "--pin", pin)
-	if code != 0 || !strings.Contains(stdout, "--key '"+anna.Spec+"'") || !strings.Contains(stdout, "igen/yes") ||
+	joined := strings.ReplaceAll(stdout, "'\\\n'", "")
+	if code != 0 || !strings.Contains(joined, "--key '"+anna.Spec+"'") || !strings.Contains(stdout, "igen/yes") ||
 		!strings.Contains(stdout, "lejárt / expired") {
 		t.Errorf("text listing: exit %d\n%s", code, stdout)
 	}
@@ -128,6 +130,23 @@ func TestKeysListSoftHSM(t *testing.T) {
 		code, _, stderr := runClock(t, now, c.args...)
 		if code != cli.ExitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr lacks %q:\n%s", c.args, code, c.want, stderr)
+		}
+	}
+}
+
+// TestShellPieces: a long --key value split for a narrow terminal is still one word to a shell.
+func TestShellPieces(t *testing.T) {
+	spec := "pkcs11:module=/usr/lib/softhsm/libsofthsm2.so;token=Tagdij Sandbox Token;key=signer-pelda-1 (O'Brien)"
+	for _, n := range []int{20, 40, 69, 200} {
+		q := shellPieces(spec, n)
+		for _, l := range strings.Split(q, "\n") {
+			if n >= 69 && len([]rune(l)) > n+1 { // narrower than the module path cannot be met
+				t.Errorf("n=%d: piece of %d: %q", n, len([]rune(l)), l)
+			}
+		}
+		out, err := exec.Command("sh", "-c", "printf %s "+q).Output()
+		if err != nil || string(out) != spec {
+			t.Errorf("n=%d: the shell reads %q (%v) from\n%s", n, out, err, q)
 		}
 	}
 }

@@ -133,7 +133,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"declaration", "validate", "--help"}, 0, "--json"},
 		{[]string{"declaration", "show", "--help"}, 0, "--limit"},
 		{[]string{"declaration", "validate"}, 3, "exactly one file"},
-		{[]string{"declaration", "validate", "/nonexistent/file.xml"}, 3, "no such file"},
+		{[]string{"declaration", "validate", "/nonexistent/file.xml"}, 3, "file not found"},
 		{[]string{"declaration", "generate", "--type", "X"}, 3, "--type"},
 		{[]string{"declaration", "generate", "--period", "2026-13"}, 3, "--period"},
 		{[]string{"declaration", "generate", "--members", "-1"}, 3, "--members"},

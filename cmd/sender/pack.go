@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/pack"
+	"github.com/tagdij/tagdij/internal/progress"
 )
 
 var packCmd = &cli.Command{
@@ -57,6 +59,8 @@ type packReport struct {
 	Summary  *pack.Summary     `json:"summary,omitempty"`
 	Valid    bool              `json:"valid"`
 	Findings []errcode.Finding `json:"findings,omitempty"`
+	// PackedBefore names the packages this sender built earlier with the same submission id.
+	PackedBefore []string `json:"packedBefore,omitempty"`
 }
 
 func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
@@ -92,6 +96,8 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		Now:       env.Now(),
 		Sequence:  pack.FileSequence{Path: cfg.SequencePath()},
 		Plain:     plain,
+		// The record's excerpt (packrecord.go): the sign preview's rows.
+		ExcerptRows: recordRows,
 	}
 	var fundCert, ownCert *x509.Certificate
 	if !plain {
@@ -104,7 +110,9 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		opts.FundCert, opts.OwnCert = fundCert, ownCert
 	}
 
+	stop := progress.Spin(env.Stderr, "ellenőrzés, csomagolás / validating, packing")
 	res, err := pack.Pack(ctx, data, opts)
+	stop()
 	var inv *pack.InvalidError
 	if errors.As(err, &inv) {
 		if asJSON {
@@ -131,6 +139,17 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	if err := os.MkdirAll(outDir, 0o700); err != nil {
 		return err
 	}
+	// The same declaration packed again: a warning, not a refusal. Packing again is how a package
+	// that was never sent is replaced (another signer after the time-stamp, a wrong signer); sending
+	// two packages with one submission id is what must not happen, and sending refuses that.
+	earlier, err := packedBefore(cfg, res.Summary.ID)
+	if err != nil {
+		return err
+	}
+	var earlierNames []string
+	for _, r := range earlier {
+		earlierNames = append(earlierNames, r.Package)
+	}
 	path := filepath.Join(outDir, res.Name.String())
 	if err := writeNew(path, res.Bytes); err != nil {
 		return err
@@ -138,14 +157,25 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
+	if err := writePackRecord(cfg, res, path, env.Now()); err != nil {
+		return fmt.Errorf("a csomagolás nyilvántartása nem írható / the pack record cannot be written: %w", err)
+	}
 
 	sum := hex.EncodeToString(res.SHA256[:])
 	if asJSON {
 		return cli.WriteJSON(env.Stdout, packReport{Package: res.Name.String(), Path: path, Size: len(res.Bytes), SHA256: sum,
-			Plain: res.Plain, Source: res.Source, Zipped: res.Zipped, Cipher: res.Cipher, Summary: &res.Summary, Valid: true})
+			Plain: res.Plain, Source: res.Source, Zipped: res.Zipped, Cipher: res.Cipher, Summary: &res.Summary, Valid: true,
+			PackedBefore: earlierNames})
 	}
 	w := env.Stdout
 	cli.WriteFindings(w, res.Summary.Warnings)
+	if len(earlier) > 0 {
+		fmt.Fprintf(w, "!! FIGYELEM: ezt a beküldési azonosítót (%s) már becsomagolta: %s. A pénztár egy azonosítóval egy bevallást fogad el: "+
+			"csak az egyik csomagot küldje be (a beküldés a már beküldött azonosítót elutasítja).\n"+
+			"!! WARNING: you packed this submission id (%s) before: %s. The fund accepts one declaration per submission id: send only one "+
+			"of the packages with the same submission id (sending refuses an id already sent).\n",
+			res.Summary.ID, strings.Join(earlierNames, ", "), res.Summary.ID, strings.Join(earlierNames, ", "))
+	}
 	fmt.Fprintf(w, "Csomag / Package:   %s\n", res.Name)
 	fmt.Fprintf(w, "Fájl / File:        %s\n", path)
 	fmt.Fprintf(w, "Méret / Size:       %d bájt / bytes\n", len(res.Bytes))

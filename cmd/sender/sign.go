@@ -25,9 +25,11 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/payload"
+	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/sheet"
 	"github.com/tagdij/tagdij/internal/xades"
 	"github.com/tagdij/tagdij/policy"
+	"github.com/tagdij/tagdij/schema"
 )
 
 var signCmd = &cli.Command{
@@ -69,20 +71,26 @@ var signCmd = &cli.Command{
 
 // signPreview is what the signer sees before confirming, and the --json output.
 type signPreview struct {
-	Package     string           `json:"package"`
-	Path        string           `json:"path"`
-	Size        int              `json:"size"`
-	SHA256      string           `json:"sha256"`
-	Encrypted   bool             `json:"encrypted"`
-	Declaration *declView        `json:"declaration,omitempty"`
-	ShownNote   string           `json:"declarationNotShown,omitempty"` // why the declaration is not shown (SIG-20)
-	Signer      certView         `json:"signer"`
-	Policy      policyView       `json:"policy"`
-	Properties  []string         `json:"signedProperties"`
-	Existing    []existingSig    `json:"existingSignatures"`
-	Findings    []policy.Finding `json:"certificateFindings,omitempty"`
-	SignatureID string           `json:"signatureId,omitempty"`
-	SignedSHA   string           `json:"signedSha256,omitempty"`
+	Package     string    `json:"package"`
+	Path        string    `json:"path"`
+	Size        int       `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Encrypted   bool      `json:"encrypted"`
+	Declaration *declView `json:"declaration,omitempty"`
+	ShownNote   string    `json:"declarationNotShown,omitempty"` // why the declaration is not shown (SIG-20)
+	// ShownFrom says where the shown declaration came from: "package" (decrypted and validated now) or
+	// "pack-record" (recorded by sender pack for exactly this payload).
+	ShownFrom  string           `json:"declarationShownFrom,omitempty"`
+	Signer     certView         `json:"signer"`
+	Policy     policyView       `json:"policy"`
+	Properties []string         `json:"signedProperties"`
+	Existing   []existingSig    `json:"existingSignatures"`
+	Findings   []policy.Finding `json:"certificateFindings,omitempty"`
+	// Warnings are what the signer must know before confirming: a certificate of another employer, a
+	// revoked or otherwise failing certificate.
+	Warnings    []signWarning `json:"warnings,omitempty"`
+	SignatureID string        `json:"signatureId,omitempty"`
+	SignedSHA   string        `json:"signedSha256,omitempty"`
 }
 
 // declView is the declaration summary of the --json preview.
@@ -112,6 +120,7 @@ type existingSig struct {
 	// Broken is the first error that no time-stamp or later revocation evidence can cure (a wrong
 	// digest or signature value, a missing signed property, wrapping); empty for an intact signature.
 	Broken string `json:"broken,omitempty"`
+	cert   *x509.Certificate
 }
 
 // curable are the codes an untime-stamped signature checked offline is expected to have: the
@@ -188,11 +197,37 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	}
 	pv.Properties = signedProperties(key.Certificate(), pol, mime, env.Now())
 	pv.Existing = existingSignatures(ctx, parsed, data, cfg, pol, env.Now())
+	// One signer signs once: a second signature with the same certificate would count the same person
+	// twice towards the employer's signing rules (SPEC §6).
+	for _, e := range pv.Existing {
+		if e.cert != nil && e.cert.Equal(key.Certificate()) {
+			return cli.Invalidf("%s: ezzel a tanúsítvánnyal már aláírták a csomagot (%s, %s); ugyanaz az aláíró kétszer nem írhat alá / "+
+				"this certificate already signed the package (%s, %s); the same signer cannot sign twice", path, e.ID, e.SignerName, e.ID, e.SignerName)
+		}
+	}
+	set, err := loadSchemas()
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	meta, mf := parsed.Metadata(set)
+	if len(mf) > 0 {
+		meta = nil
+	}
+	pv.Warnings = signWarnings(ctx, cfg, pol, meta, key, env.Now)
+	var rec *packRecord
+	if meta != nil {
+		if p, err := parsed.Payload(0); err == nil {
+			rec = readPackRecord(cfg, meta.ID, sha256.Sum256(p))
+		}
+	}
 
-	var decl *declaration.Declaration
-	decl, pv.Declaration, pv.ShownNote = showDeclaration(ctx, env, fs, cfg, key, parsed)
+	var decl *declaration.Excerpt
+	stop := progress.Spin(env.Stderr, "a bevallás megjelenítése / preparing the declaration")
+	decl, pv.Declaration, pv.ShownNote, pv.ShownFrom = showDeclaration(ctx, env, fs, cfg, key, parsed, set, rec, limit)
+	stop()
 	if !asJSON {
-		if err := writeSignPreview(env.Stdout, &pv, decl, limit); err != nil {
+		if err := writeSignPreview(env.Stdout, &pv, decl, limit, env.Width()); err != nil {
 			return err
 		}
 	}
@@ -200,8 +235,8 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		if asJSON {
 			cli.WriteJSON(env.Stdout, pv)
 		}
-		return &cli.ExitError{Code: cli.ExitInvalid, Msg: fmt.Sprintf("%s: ezzel a tanúsítvánnyal a szabályzat szerint nem lehet aláírni / "+
-			"the policy does not allow signing with this certificate: %s %s", path, f.Code, f.EN)}
+		return &cli.ExitError{Code: cli.ExitInvalid, Msg: fmt.Sprintf("%s: ezzel a tanúsítvánnyal a szabályzat szerint nem lehet aláírni: %s %s / "+
+			"the policy does not allow signing with this certificate: %s %s", path, f.Code, f.HU, f.Code, f.EN)}
 	}
 
 	for _, e := range pv.Existing {
@@ -228,10 +263,12 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		return err
 	}
 	defer closer.Close()
+	stop = progress.Spin(env.Stderr, "aláírás / signing")
 	out, id, err := xades.Sign(ctx, data, xades.SignOptions{
 		Signer: key, Certificate: key.Certificate(), Chain: key.Chain(), Policy: pol, Kind: policy.KindPackage,
 		SigningTime: env.Now(), Generator: "Tagdíj sender " + programVersion, Logger: log.With("file", abs), Parsed: parsed,
 	})
+	stop()
 	if err != nil {
 		return err
 	}
@@ -323,7 +360,7 @@ func existingSignatures(ctx context.Context, parsed *es3.Dossier, data []byte, c
 		return out
 	}
 	for _, s := range rep.Signatures {
-		e := existingSig{ID: s.ID, SignerName: s.SignerName, Signer: s.Signer, SigningTime: s.SigningTime}
+		e := existingSig{ID: s.ID, SignerName: s.SignerName, Signer: s.Signer, SigningTime: s.SigningTime, cert: s.Certificate}
 		for _, f := range s.Verdict.Findings {
 			if f.Severity == errcode.Error && !curable[f.Code] {
 				e.Broken = string(f.Code) + " " + f.EN
@@ -335,10 +372,13 @@ func existingSignatures(ctx context.Context, parsed *es3.Dossier, data []byte, c
 	return out
 }
 
-// showDeclaration decrypts the package with the sender's own encryption key, when one is available, and
-// validates the declaration for display. It returns the declaration, its summary, or a note saying
-// why it cannot be shown (SIG-20).
-func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *config.Sender, signing keys.Key, parsed *es3.Dossier) (*declaration.Declaration, *declView, string) {
+// showDeclaration shows the declaration in the package when the sender's own encryption key is
+// available (SIG-20): from the pack record of exactly this payload (packrecord.go) when it holds the
+// rows asked for, otherwise by decrypting the package and validating the declaration. It returns the
+// declaration (or the recorded excerpt of it), its summary and where it came from, or a note saying why
+// it cannot be shown.
+func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *config.Sender, signing keys.Key, parsed *es3.Dossier,
+	set *schema.Set, rec *packRecord, limit int) (_ *declaration.Excerpt, _ *declView, note, from string) {
 	var cert *x509.Certificate
 	var dec crypto.Decrypter
 	spec, secret := fs.Lookup("decrypt-key").Value.String(), fs.Lookup("decrypt-secret").Value.String()
@@ -348,12 +388,12 @@ func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *c
 	if spec != "" {
 		k, err := openKey(ctx, env, spec, secret, "Titkosító kulcs jelszava / Encryption key password")
 		if err != nil {
-			return nil, nil, fmt.Sprintf("a titkosító kulcs nem nyitható meg / the encryption key cannot be opened: %v", err)
+			return nil, nil, fmt.Sprintf("a titkosító kulcs nem nyitható meg / the encryption key cannot be opened: %v", err), ""
 		}
 		defer k.Close()
 		d, ok := keys.Decrypter(k)
 		if !ok {
-			return nil, nil, "a megadott titkosító kulcs nem tud visszafejteni / the configured decryption key cannot decrypt"
+			return nil, nil, "a megadott titkosító kulcs nem tud visszafejteni / the configured decryption key cannot decrypt", ""
 		}
 		cert, dec = k.Certificate(), d
 	} else if own, err := cfg.OwnCertificate(); err == nil && own.Equal(signing.Certificate()) {
@@ -362,6 +402,15 @@ func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *c
 			cert, dec = own, d
 		}
 	}
+	view := func(e *declaration.Excerpt) *declView {
+		return &declView{ID: e.Header.ID, Type: string(e.Header.Type), Period: e.Header.Period.String(), Declarant: e.Declarant.Name,
+			Items: e.Count, Totals: e.Summary}
+	}
+	// The record stands in for decrypting only where decrypting is possible: without the key the
+	// content is not shown, as SIG-20 has it, whatever the state directory holds.
+	if cert != nil && rec != nil && (rec.Excerpt.Complete() || (limit > 0 && limit <= len(rec.Excerpt.Items))) {
+		return rec.Excerpt, view(rec.Excerpt), "", "pack-record"
+	}
 	decl, err := pack.OpenDossier(parsed, cert, dec, payload.Limits{})
 	if err != nil {
 		if cert == nil {
@@ -369,33 +418,32 @@ func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *c
 				"NEM JELENÍTHETŐ MEG. Az aláírás a titkosított adatra vonatkozik (SND-07, SIG-20). Nézze meg a bevallást aláírás előtt " +
 				"(sender declaration show). / The declaration is compressed and encrypted; without the sender's own encryption key " +
 				"(--decrypt-key) its content CANNOT BE SHOWN. The signature covers the encrypted data (SND-07, SIG-20). Review the " +
-				"declaration before signing (sender declaration show)."
+				"declaration before signing (sender declaration show).", ""
 		}
-		return nil, nil, fmt.Sprintf("a csomag nem fejthető vissza, a tartalma NEM JELENÍTHETŐ MEG / the package cannot be decrypted, its content CANNOT BE SHOWN: %v", err)
+		return nil, nil, fmt.Sprintf("a csomag nem fejthető vissza, a tartalma NEM JELENÍTHETŐ MEG / the package cannot be decrypted, its content CANNOT BE SHOWN: %v", err), ""
 	}
-	set, err := loadSchemas()
-	if err != nil {
-		return nil, nil, err.Error()
-	}
-	defer set.Close()
 	d, _, err := declaration.Validate(decl, set, declaration.CheckContext{Now: env.Now()})
 	if err != nil || d == nil {
-		return nil, nil, "a csomagban lévő bevallás nem olvasható / the declaration in the package cannot be read"
+		return nil, nil, "a csomagban lévő bevallás nem olvasható / the declaration in the package cannot be read", ""
 	}
-	return d, &declView{ID: d.Header.ID, Type: string(d.Header.Type), Period: d.Header.Period.String(), Declarant: d.Declarant.Name,
-		Items: len(d.Items), Totals: d.Summary}, ""
+	e := d.Excerpt(-1)
+	return e, view(e), "", "package"
 }
 
 // writeSignPreview prints what will be signed and how.
-func writeSignPreview(w io.Writer, pv *signPreview, d *declaration.Declaration, limit int) error {
+func writeSignPreview(w io.Writer, pv *signPreview, d *declaration.Excerpt, limit, width int) error {
 	fmt.Fprintf(w, "ALÁÍRÁS ELŐTT / BEFORE SIGNING\n\n")
 	fmt.Fprintf(w, "Csomag / Package:   %s\n", pv.Package)
 	fmt.Fprintf(w, "Fájl / File:        %s\n", pv.Path)
 	fmt.Fprintf(w, "Méret / Size:       %d bájt / bytes\n", pv.Size)
 	fmt.Fprintf(w, "SHA-256:            %s\n\n", pv.SHA256)
 	if d != nil {
-		if err := sheet.Text(w, d, sheet.Options{Limit: limit}); err != nil {
+		if err := sheet.TextExcerpt(w, d, sheet.Options{Limit: limit, Width: width}); err != nil {
 			return err
+		}
+		if pv.ShownFrom == "pack-record" {
+			fmt.Fprintf(w, "(A csomagoláskor ellenőrzött bevallásból: a csomag titkosított tartalmának SHA-256 lenyomata egyezik.\n"+
+				" From the declaration validated when packing: the SHA-256 of the package's encrypted content matches.)\n")
 		}
 	} else {
 		fmt.Fprintf(w, "!! %s\n", pv.ShownNote)
@@ -406,6 +454,9 @@ func writeSignPreview(w io.Writer, pv *signPreview, d *declaration.Declaration, 
 	}
 	for _, f := range pv.Findings {
 		fmt.Fprintf(w, "  %s %s: %s\n      %s\n", f.Severity, f.Code, f.HU, f.EN)
+	}
+	for _, wn := range pv.Warnings {
+		fmt.Fprintf(w, "\n!! FIGYELEM / WARNING: %s\n   %s\n", wn.HU, wn.EN)
 	}
 	fmt.Fprintf(w, "\nAláírási szabályzat / Signature policy: %s\n  SHA-256: %s\n  %s\n  (teljes szöveg / full text: sender policy show)\n",
 		pv.Policy.ID, pv.Policy.SHA256, pv.Policy.Summary)

@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/es3"
-	"github.com/tagdij/tagdij/internal/report"
+	"github.com/tagdij/tagdij/internal/progress"
+	"github.com/tagdij/tagdij/internal/tsp"
 	"github.com/tagdij/tagdij/internal/xades"
-	"github.com/tagdij/tagdij/policy"
 )
 
 var timestampCmd = &cli.Command{
@@ -25,7 +28,11 @@ var timestampCmd = &cli.Command{
 		"/ After the last signer (SND-12) every signature without one gets its own SignatureTimeStamp from the\n" +
 		"configured RFC 3161 service (tsaURL, SND-24), which must chain to the trust configuration's TSA\n" +
 		"anchors. No one can sign after time-stamping. The package is replaced atomically. Next: sender verify.\n" +
-		"Kilépési kód / Exit status: 0 kész / done, 1 nincs mit időbélyegezni / nothing to stamp, 3 hiba / error.",
+		"Időbélyeg előtt ellenőrzi az aláírásokat: hibás aláírást nem időbélyegez. / Before stamping it checks the\n" +
+		"signatures: a broken one is not time-stamped.\n" +
+		"Kilépési kód / Exit status: 0 kész / done, 1 nem csomag, hibás aláírás vagy nincs mit időbélyegezni /\n" +
+		"not a package, a broken signature or nothing to stamp, 3 használati vagy rendszerhiba (pl. elérhetetlen\n" +
+		"időbélyeg-szolgáltató) / usage or system error (e.g. the time-stamping service cannot be reached).",
 	Flags: func(fs *flag.FlagSet) {
 		configFlag(fs)
 		fs.Bool("json", false, "géppel olvasható kimenet / machine-readable output")
@@ -66,47 +73,55 @@ func runTimestamp(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 	if err != nil {
 		return err
 	}
+	parsed, err := es3.Parse(data, es3.ParseOptions{Mode: es3.Strict})
+	if err != nil {
+		return cli.Invalidf("%s: nem Tagdíj csomag / not a Tagdíj package: %v", path, err)
+	}
+	defer parsed.Close()
+	if _, err := inspectPackage(parsed); err != nil {
+		return cli.Invalidf("%s: nem Tagdíj csomag / not a Tagdíj package: %v", path, err)
+	}
+	// A time-stamp vouches for the signature it covers: a broken one is refused, not stamped (its
+	// time-stamp would make a package that can never be valid look finished).
+	existing := existingSignatures(ctx, parsed, data, cfg, pol, env.Now())
+	if len(existing) == 0 {
+		return cli.Invalidf("%s: a csomagon nincs aláírás, nincs mit időbélyegezni (előbb: sender sign) / the package carries no signature, "+
+			"there is nothing to time-stamp (first: sender sign)", path)
+	}
+	signer := map[string]string{}
+	for _, e := range existing {
+		if e.Broken != "" {
+			return cli.Invalidf("%s: a csomagon hibás aláírás van (%s), nem kap időbélyeget; csomagolja és írja alá újra (sender pack, sender sign) / "+
+				"the package carries a broken signature (%s): it is not time-stamped; pack and sign it again (sender pack, sender sign): %s",
+				path, e.ID, e.ID, e.Broken)
+		}
+		signer[e.ID] = e.SignerName
+	}
 	log, closer, err := signatureLog(cfg)
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
 	abs, _ := filepath.Abs(path)
-	out, ids, err := xades.Timestamp(ctx, data, xades.TimestampOptions{TSA: client, Logger: log.With("file", abs)})
+	var stamped []stampedSig
+	stop := progress.Spin(env.Stderr, "időbélyegzés / time-stamping")
+	out, ids, err := xades.Timestamp(ctx, data, xades.TimestampOptions{TSA: client, Logger: log.With("file", abs),
+		Stamped: func(id string, tok *tsp.Token) {
+			st := stampedSig{ID: id, Signer: signer[id], GenTime: tok.GenTime.UTC()}
+			if tok.TSA != nil {
+				st.TSA = tok.TSA.Subject.String()
+			}
+			stamped = append(stamped, st)
+		}})
+	stop()
 	if err != nil {
-		return err
+		return tsaError(cfg.TSAURL, err)
 	}
 	if len(ids) == 0 {
-		return &cli.ExitError{Code: cli.ExitInvalid, Msg: path + ": minden aláírásnak van már időbélyege, vagy nincs aláírás / every signature is already time-stamped, or there is none"}
+		return cli.Invalidf("%s: minden aláírásnak van már időbélyege / every signature is already time-stamped", path)
 	}
 	if err := replaceFile(path, sum, out); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
-	}
-	// Read the genTimes back from what was written, through the verifier (offline: only the
-	// time-stamps matter here, and they prove themselves).
-	stamped := make([]stampedSig, 0, len(ids))
-	byID := map[string]report.Signature{}
-	if off, err := configTrust(cfg, pol, true, env.Now); err == nil {
-		if rep, err := xades.Verify(ctx, out, xades.VerifyOptions{Env: off, Kind: policy.KindPackage, Now: env.Now(), Mode: es3.Strict}); err == nil {
-			for _, s := range rep.Signatures {
-				byID[s.ID] = s
-			}
-		}
-	}
-	for _, id := range ids {
-		st := stampedSig{ID: id}
-		if s, ok := byID[id]; ok {
-			st.Signer = s.SignerName
-			for _, ts := range s.Timestamps {
-				if ts.Kind == "SignatureTimeStamp" {
-					st.GenTime, st.TSA = ts.GenTime.UTC(), ts.TSA
-				}
-			}
-			if st.GenTime.IsZero() {
-				st.GenTime = s.TimestampTime.UTC()
-			}
-		}
-		stamped = append(stamped, st)
 	}
 	if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
 		return cli.WriteJSON(env.Stdout, struct {
@@ -116,9 +131,21 @@ func runTimestamp(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []st
 		}{abs, hexSum(sha256Sum(out)), stamped})
 	}
 	for _, s := range stamped {
-		fmt.Fprintf(env.Stdout, "Időbélyeg / Time-stamp: %s (%s) genTime %s %s\n", s.ID, s.Signer, s.GenTime.Format(time.RFC3339Nano), s.TSA)
+		fmt.Fprintf(env.Stdout, "Időbélyeg / Time-stamp: %s (%s) genTime %s, TSA %s\n", s.ID, s.Signer, s.GenTime.Format(time.RFC3339Nano), s.TSA)
 	}
 	fmt.Fprintf(env.Stdout, "Csomag / Package: %s (SHA-256 %s)\n", abs, hexSum(sha256Sum(out)))
 	fmt.Fprintf(env.Stdout, "Következő lépés / Next: sender verify %s\n", path)
 	return nil
+}
+
+// tsaError explains a failed time-stamp request in both languages: a service that cannot be reached,
+// or one whose answer is not accepted (untrusted TSA, a token for other data, a clock far off). Both
+// are system errors (3): nothing is wrong with the package.
+func tsaError(url string, err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) {
+		return cli.Systemf("az időbélyeg-szolgáltató (%s) nem érhető el; ellenőrizze a hálózatot és a beállítás tsaURL mezőjét, majd próbálja újra / "+
+			"the time-stamping service (%s) cannot be reached; check the network and the configuration's tsaURL, then try again: %v", url, url, err)
+	}
+	return cli.Systemf("az időbélyeg-szolgáltató (%s) válasza nem fogadható el / the answer of the time-stamping service (%s) is not acceptable: %v", url, url, err)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/pack"
+	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/trust"
 )
@@ -87,7 +88,9 @@ func runVerify(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	defer set.Close()
 	// The shared verified-package result: the signed metadata and the file name (F010) are checked as
 	// the fund's receiver will check them.
+	stop := progress.Spin(env.Stderr, "ellenőrzés / verifying")
 	v, err := pack.Verify(ctx, data, pack.VerifyOptions{Env: tenv, Schemas: set, Now: now, FileName: filepath.Base(path), Logger: log})
+	stop()
 	if err != nil {
 		return err
 	}
@@ -118,8 +121,13 @@ func writeVerifyAdvice(env *cli.Env, rep *report.Document, path, configFile stri
 		fmt.Fprintf(w, "  A csomag érvényes, beküldhető. / The package is valid and may be uploaded.\n")
 		return
 	case report.TotalFailed:
-		fmt.Fprintf(w, "  A csomag ÉRVÉNYTELEN: nem szabad beküldeni (SND-14). Csomagolja és írja alá újra.\n"+
-			"  The package is INVALID and must not be uploaded (SND-14). Pack and sign it again.\n")
+		a := failedAdvice(rep, path)
+		fmt.Fprintf(w, "  %s\n  %s\n", a.HU, a.EN)
+		return
+	}
+	if a, ok := permanentAdvice(rep.Verdict.Sub); ok {
+		fmt.Fprintf(w, "  %s\n  %s\n", a.HU, a.EN)
+		fmt.Fprintf(w, "  Beküldeni csak érvényes állapotban lehet (SIG-23). / Upload only once the state is valid (SIG-23).\n")
 		return
 	}
 	retry := retryText{HU: "így: sender verify " + path, EN: "with: sender verify " + path}
@@ -161,6 +169,91 @@ func writeVerifyAdvice(env *cli.Env, rep *report.Document, path, configFile stri
 		fmt.Fprintf(w, "  %s\n  %s\n", a.HU, a.EN)
 	}
 	fmt.Fprintf(w, "  Beküldeni csak érvényes állapotban lehet (SIG-23). / Upload only once the state is valid (SIG-23).\n")
+}
+
+// timestampCurable are the codes of a signature that only lacks its time-stamp: the SignatureTimeStamp
+// and the certificate references `sender timestamp` adds, and the revocation evidence that is not
+// final yet.
+var timestampCurable = map[errcode.Code]bool{errcode.F005: true, errcode.F006: true, errcode.A011: true, errcode.A012: true}
+
+// failedAdvice is what to do with an invalid package: time-stamp it when a missing time-stamp is all
+// that is wrong; sign it with another certificate when the signer's was revoked or is outside its
+// validity; otherwise pack and sign it again. The package must not be uploaded as it is (SND-14).
+func failedAdvice(rep *report.Document, path string) advice {
+	stamped, onlyStamp, noStamp := false, true, false
+	revoked := rep.Verdict.Sub == report.Revoked || rep.Verdict.Sub == report.RevokedNoPOE
+	check := func(v report.Verdict) {
+		for _, f := range v.Findings {
+			if f.Severity == errcode.Error && !timestampCurable[f.Code] {
+				onlyStamp = false
+			}
+			noStamp = noStamp || f.Code == errcode.F005
+			revoked = revoked || (f.Code == errcode.A005 && f.Severity == errcode.Error)
+		}
+	}
+	check(rep.Verdict)
+	for _, s := range rep.Signatures {
+		check(s.Verdict)
+		if !s.TimestampTime.IsZero() || len(s.Timestamps) > 0 {
+			stamped = true
+		}
+	}
+	switch {
+	case onlyStamp && noStamp && !stamped && len(rep.Signatures) > 0:
+		return advice{
+			HU: "A csomag még nem kapott időbélyeget, ezért most ÉRVÉNYTELEN. Ha minden aláíró aláírt, kérjen időbélyeget: sender timestamp " + path +
+				", utána ellenőrizze újra: sender verify " + path + ". Így nem szabad beküldeni (SND-14).",
+			EN: "The package has no time-stamp yet, so it is INVALID for now. Once every signer has signed, time-stamp it: sender timestamp " + path +
+				", then check it again: sender verify " + path + ". It must not be uploaded as it is (SND-14).",
+		}
+	case revoked:
+		return advice{
+			HU: "A csomag ÉRVÉNYTELEN: az aláíró tanúsítványát visszavonták, ez az aláírás már nem lehet érvényes, nem szabad beküldeni (SND-14). " +
+				"Csomagolja újra a bevallást (sender pack), és írja alá egy másik, érvényes tanúsítvánnyal (sender sign --key …).",
+			EN: "The package is INVALID: the signer's certificate was revoked, this signature can never be valid, and it must not be uploaded (SND-14). " +
+				"Pack the declaration again (sender pack) and sign it with another, valid certificate (sender sign --key …).",
+		}
+	case rep.Verdict.Sub == report.Expired || rep.Verdict.Sub == report.NotYetValid:
+		return advice{
+			HU: "A csomag ÉRVÉNYTELEN: az aláíró tanúsítványa az aláírás idején nem volt érvényes, nem szabad beküldeni (SND-14). " +
+				"Csomagolja újra a bevallást (sender pack), és írja alá egy másik, érvényes tanúsítvánnyal (sender sign --key …).",
+			EN: "The package is INVALID: the signer's certificate was not valid when it signed, and it must not be uploaded (SND-14). " +
+				"Pack the declaration again (sender pack) and sign it with another, valid certificate (sender sign --key …).",
+		}
+	}
+	return advice{
+		HU: "A csomag ÉRVÉNYTELEN: nem szabad beküldeni (SND-14). Csomagolja és írja alá újra (sender pack, sender sign).",
+		EN: "The package is INVALID and must not be uploaded (SND-14). Pack and sign it again (sender pack, sender sign).",
+	}
+}
+
+// permanentAdvice is the advice for an incomplete result that waiting cannot make final: the cause is
+// the certificate, the trust configuration or the policy, not the time. ok is false for the causes
+// time or newer revocation evidence cure (TRY_LATER and missing evidence), whose advice says when to
+// try again.
+func permanentAdvice(sub report.SubIndication) (advice, bool) {
+	var hu, en string
+	switch sub {
+	case report.NoCertificateChainFound, report.CertificateChainGeneralFailure:
+		hu = "az aláíró tanúsítványa nem vezethető vissza a beállítás megbízható gyökereihez (trust.signerAnchors). Ellenőrizze a bizalmi beállítást, " +
+			"vagy írjon alá a pénztár által elfogadott hitelesítés-szolgáltató tanúsítványával."
+		en = "the signer's certificate does not chain to the configuration's trust anchors (trust.signerAnchors). Check the trust configuration, " +
+			"or sign with a certificate of a CA the fund accepts."
+	case report.ChainConstraintsFailure, report.SigConstraintsFailure, report.CryptoConstraintsFailure, report.CryptoConstraintsFailureNoPOE,
+		report.PolicyProcessingError, report.SignaturePolicyNotAvailable, report.NoSigningCertificate, report.SignedDataNotFound,
+		report.TimestampOrderFailure:
+		hu = "az aláírás vagy a tanúsítvány nem felel meg az aláírási szabályzatnak (lásd a megállapításokat). Csomagolja újra, és írja alá megfelelő tanúsítvánnyal."
+		en = "the signature or the certificate does not meet the signature policy (see the findings). Pack it again and sign it with a suitable certificate."
+	case report.RevokedNoPOE, report.RevokedCANoPOE, report.OutOfBoundsNoPOE, report.OutOfBoundsNotRevoked, report.NoPOE:
+		hu = "a tanúsítványt visszavonták, vagy lejárt, és az aláírás idejére nincs bizonyíték. Csomagolja újra, és írja alá egy másik, érvényes tanúsítvánnyal."
+		en = "the certificate was revoked or has expired and there is no proof of the signature's time before that. Pack it again and sign it with another, valid certificate."
+	default:
+		return advice{}, false
+	}
+	return advice{
+		HU: fmt.Sprintf("Befejezetlen (%s), és várakozással sem lesz végleges: %s", sub, hu),
+		EN: fmt.Sprintf("Incomplete (%s), and waiting will not make it final: %s", sub, en),
+	}, true
 }
 
 // verifyGraceAdvice: while the grace period runs, when it ends and how long that is; once it is over

@@ -11,10 +11,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -145,6 +147,21 @@ func OSEnv() *Env {
 // and paging decisions). It is false for buffers, pipes and files.
 func (e *Env) StdoutIsTerminal() bool { return IsTerminal(e.Stdout) }
 
+// DefaultWidth is the width tables are laid out for when stdout is not a terminal or its size is
+// unknown.
+const DefaultWidth = 80
+
+// Width is the number of columns tables written to stdout should fit: the terminal's width, or
+// DefaultWidth when stdout is not a terminal (a pipe, a file, a test's buffer) or its size is unknown.
+func (e *Env) Width() int {
+	if f, ok := e.Stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	return DefaultWidth
+}
+
 // IsTerminal reports whether w is an *os.File connected to a terminal.
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -179,8 +196,49 @@ func Main(ctx context.Context, env *Env, prog string, cmds []*Command, args []st
 		}
 		return ee.Code
 	}
-	fmt.Fprintf(env.Stderr, "%s: %v\n", prog, err)
+	fmt.Fprintf(env.Stderr, "%s: %s\n", prog, Describe(err))
 	return ExitCode(err)
+}
+
+// Describe is the message of err for a person, in both languages where the error comes from the
+// operating system: a file that does not exist, cannot be read or is a directory is said so in
+// Hungarian and English, with its path, in place of the system's English text. Every other message is
+// err.Error() (Tagdíj's own messages are bilingual already).
+func Describe(err error) string {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = strings.Replace(msg, pe.Error(), describePath(pe), 1)
+	}
+	return msg
+}
+
+func describePath(pe *fs.PathError) string {
+	switch {
+	case errors.Is(pe.Err, fs.ErrNotExist):
+		return fmt.Sprintf("%s: a fájl nem található / file not found", pe.Path)
+	case errors.Is(pe.Err, fs.ErrPermission):
+		return fmt.Sprintf("%s: nincs jogosultság a fájlhoz / permission denied", pe.Path)
+	case errors.Is(pe.Err, syscall.EISDIR):
+		return fmt.Sprintf("%s: könyvtár, nem fájl / a directory, not a file", pe.Path)
+	}
+	return fmt.Sprintf("%s: a fájl nem olvasható / the file cannot be read (%s: %v)", pe.Path, pe.Op, pe.Err)
+}
+
+// Invalidf ends a command with ExitInvalid and a message: the input a user named is not what the
+// command needs (not XML, not a package, not a certificate, a broken signature). Write it
+// bilingually. One rule for every command (SPEC §9): such input is invalid (1); a file that cannot be
+// read at all, a configuration that cannot be loaded and a service that cannot be reached are usage
+// or system errors (3).
+func Invalidf(format string, args ...any) error {
+	return &ExitError{Code: ExitInvalid, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Systemf ends a command with ExitUsage and a message: a usage or system error that is not the
+// command line's fault (an unreachable service, a configuration that cannot be loaded), so no usage
+// text follows it. Write it bilingually.
+func Systemf(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Msg: fmt.Sprintf(format, args...)}
 }
 
 func dispatch(ctx context.Context, env *Env, c *Command, path string, args []string) error {

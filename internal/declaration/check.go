@@ -38,6 +38,15 @@ const (
 // LocItem is the location of the item with row number row: "tétel 12 / item 12".
 func LocItem(row int) string { return fmt.Sprintf("tétel %d / item %d", row, row) }
 
+// ItemOf returns the row number of an item location LocItem wrote, and false for any other location.
+func ItemOf(loc string) (int, bool) {
+	var a, b int
+	if n, err := fmt.Sscanf(loc, "tétel %d / item %d", &a, &b); err != nil || n != 2 || a != b || LocItem(a) != loc {
+		return 0, false
+	}
+	return a, true
+}
+
 // Check applies the content rules of SPEC §5 to d and returns every finding, in document order (header,
 // declarant, summary, then items by position). It never stops at the first problem, so one report lists
 // everything a payroll clerk has to fix.

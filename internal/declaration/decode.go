@@ -11,305 +11,350 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 )
 
-// decodeTree reads the model from a document libxml2 has parsed and tagdijbevallas.xsd has accepted, so
-// the bytes are read once, by libxml2, and never again by a Go XML decoder. The schema fixes the
-// element order and every value's lexical form; the decoder still checks each step and reports a
-// mismatch as an error naming the line, so a document the schema let through by mistake cannot panic
-// it or be half-read silently.
+// decodeEvents reads the model from the record libxml2 wrote while it parsed the bytes and
+// tagdijbevallas.xsd validated them (libxml.Parser.ValidateStream), so the bytes are read once, by
+// libxml2, and never again by a Go XML decoder, and no tree is built. The schema fixes the element
+// order and every value's lexical form; the decoder still checks each step and reports a mismatch as
+// an error naming the line, so a record the schema let through by mistake cannot panic it or be
+// half-read silently.
 //
 // The values are those encoding/xml produced from the same bytes before (the reference decoder in the
 // tests checks this): an element's value is its direct character data (text and CDATA, not comments),
 // integers are strconv.ParseInt of the space-trimmed text, dates and periods go through ParseDate and
 // ParsePeriod, names and addresses are collapsed as the schema's whiteSpace="collapse" reads them.
-func decodeTree(doc *libxml.Document) (*Declaration, error) {
-	dec := treeDecoder{buf: make([]byte, 0, 256)}
+//
+// It also checks rowsUnique, which the streaming validation leaves to Parse: dups are the problems for
+// rows whose number an earlier row has.
+func decodeEvents(ev *libxml.Events) (_ *Declaration, dups []libxml.Problem, _ error) {
+	dec := eventDecoder{ev: ev, buf: make([]byte, 0, 256)}
+	dec.advance()
 	d := new(Declaration)
-	dec.declaration(doc.Root(), d)
-	if dec.err != nil {
-		return nil, dec.err
+	dec.declaration(d)
+	if dec.err == nil && dec.cur.Kind != 0 {
+		dec.fail("content after the document element")
 	}
-	return d, nil
+	if dec.err == nil {
+		if err := ev.Err(); err != nil {
+			dec.err = err
+		}
+	}
+	if dec.err != nil {
+		return nil, nil, dec.err
+	}
+	return d, dec.dups, nil
 }
 
-// treeDecoder holds the first error (every later step is skipped) and one scratch buffer that every
-// text value is read into, so reading a value allocates only the Go string it becomes.
-type treeDecoder struct {
-	buf []byte
-	err error
+// eventDecoder walks the record one event ahead (cur), holds the first error (every later step is
+// skipped) and one scratch buffer.
+type eventDecoder struct {
+	ev   *libxml.Events
+	cur  libxml.Event // the next event not yet consumed; Kind 0 at the end
+	line int          // the line of the last start tag consumed, for messages
+	buf  []byte
+	err  error
+	rows rowSet
+	dups []libxml.Problem
 }
 
-func (dec *treeDecoder) fail(n libxml.Node, format string, args ...any) {
+func (dec *eventDecoder) advance() {
+	ev, ok := dec.ev.Next()
+	if !ok {
+		ev = libxml.Event{}
+	}
+	dec.cur = ev
+}
+
+func (dec *eventDecoder) fail(format string, args ...any) {
 	if dec.err != nil {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	if !n.IsZero() {
-		msg = fmt.Sprintf("line %d: %s", n.Line(), msg)
+	if dec.line > 0 {
+		msg = fmt.Sprintf("line %d: %s", dec.line, msg)
 	}
 	dec.err = errors.New(msg) // Parse wraps it: "declaration: decoding a schema-valid document: line …"
 }
 
-// children walks the child elements of parent in order.
-type children struct {
-	dec    *treeDecoder
-	parent libxml.Node
-	name   string // the parent's local name, for messages
-	next   libxml.Node
+// element is an element whose start the decoder consumed: its name for messages and its attributes.
+type element struct {
+	name  string
+	attrs []libxml.Event
 }
 
-func (dec *treeDecoder) children(parent libxml.Node, name string) children {
-	return children{dec: dec, parent: parent, name: name, next: parent.FirstChildElement()}
+func (e *element) attr(name string) ([]byte, bool) {
+	for _, a := range e.attrs {
+		if a.Space == "" && a.Local == name {
+			return a.Value, true
+		}
+	}
+	return nil, false
 }
 
-// take returns the next child, which must be the element {Namespace}local.
-func (c *children) take(local string) libxml.Node {
-	n := c.next
+// is reports whether the next event starts the element {Namespace}local.
+func (dec *eventDecoder) is(local string) bool {
+	return dec.err == nil && dec.cur.Kind == libxml.StartElement && dec.cur.Space == Namespace && dec.cur.Local == local
+}
+
+// start consumes the start of the child {Namespace}local of parent, and its attributes. attrs is
+// reused storage for them.
+func (dec *eventDecoder) start(parent, local string, attrs []libxml.Event) element {
 	switch {
-	case c.dec.err != nil:
-		return libxml.Node{}
-	case n.IsZero():
-		c.dec.fail(c.parent, "%s has no %s element", c.name, local)
-		return libxml.Node{}
-	case !n.Is(Namespace, local):
-		c.dec.fail(n, "%s: found {%s}%s where %s belongs", c.name, n.NamespaceURI(), n.LocalName(), local)
-		return libxml.Node{}
+	case dec.err != nil:
+		return element{}
+	case dec.cur.Kind != libxml.StartElement:
+		dec.fail("%s has no %s element", parent, local)
+		return element{}
+	case !dec.is(local):
+		dec.line = dec.cur.Line
+		dec.fail("%s: found {%s}%s where %s belongs", parent, dec.cur.Space, dec.cur.Local, local)
+		return element{}
 	}
-	c.next = n.NextSiblingElement()
-	return n
+	dec.line = dec.cur.Line
+	e := element{name: local, attrs: attrs[:0]}
+	for dec.advance(); dec.cur.Kind == libxml.Attribute; dec.advance() {
+		e.attrs = append(e.attrs, dec.cur)
+	}
+	return e
 }
 
-// optional returns the next child if it is {Namespace}local, and the zero Node otherwise.
-func (c *children) optional(local string) libxml.Node {
-	if c.dec.err != nil || !c.next.Is(Namespace, local) {
-		return libxml.Node{}
+// end consumes the end of e, which must have no further child.
+func (dec *eventDecoder) end(e element) {
+	if dec.err != nil {
+		return
 	}
-	return c.take(local)
+	switch dec.cur.Kind {
+	case libxml.EndElement:
+		dec.advance()
+	case libxml.StartElement:
+		dec.line = dec.cur.Line
+		dec.fail("%s: unexpected element {%s}%s", e.name, dec.cur.Space, dec.cur.Local)
+	default:
+		dec.fail("%s: not closed", e.name)
+	}
 }
 
-// end checks that no child is left.
-func (c *children) end() {
-	if c.dec.err == nil && !c.next.IsZero() {
-		c.dec.fail(c.next, "%s: unexpected element {%s}%s", c.name, c.next.NamespaceURI(), c.next.LocalName())
-	}
-}
-
-// text reads n's character data into the scratch buffer; the result is valid until the next read.
-func (dec *treeDecoder) text(n libxml.Node) []byte {
+// leaf consumes the child {Namespace}local of parent, an element of simple type, and returns its
+// character data; the result is valid until the next read.
+func (dec *eventDecoder) leaf(parent, local string) []byte {
+	e := dec.start(parent, local, nil)
 	if dec.err != nil {
 		return nil
 	}
-	dec.buf = n.AppendText(dec.buf[:0])
-	return dec.buf
+	var v []byte
+	if dec.cur.Kind == libxml.CharData {
+		v = dec.cur.Value
+		dec.advance()
+	}
+	dec.end(e)
+	return v
 }
 
-func (dec *treeDecoder) str(n libxml.Node) string { return string(dec.text(n)) }
+func (dec *eventDecoder) str(parent, local string) string { return string(dec.leaf(parent, local)) }
 
-// collapsed reads n's text with XSD white-space collapse applied (the schema's Nev and RovidSzoveg).
-func (dec *treeDecoder) collapsed(n libxml.Node) string { return collapseSpace(dec.str(n)) }
+// collapsed reads a leaf with XSD white-space collapse applied (the schema's Nev and RovidSzoveg).
+func (dec *eventDecoder) collapsed(parent, local string) string {
+	v := dec.leaf(parent, local)
+	dec.buf = append(dec.buf[:0], v...)
+	return string(collapseBytes(dec.buf))
+}
 
-func (dec *treeDecoder) int64(n libxml.Node, what string) int64 {
-	b := dec.text(n)
+func (dec *eventDecoder) int64(parent, local string) int64 {
+	b := dec.leaf(parent, local)
 	if dec.err != nil {
 		return 0
 	}
 	v, err := parseInt(b)
 	if err != nil {
-		dec.fail(n, "%s: %v", what, err)
+		dec.fail("%s: %v", local, err)
 	}
 	return v
 }
 
-func (dec *treeDecoder) date(n libxml.Node, what string) Date {
-	b := dec.text(n)
+func (dec *eventDecoder) date(parent, local string) Date {
+	b := dec.leaf(parent, local)
 	if dec.err != nil {
 		return Date{}
 	}
 	v, err := parseDate(b)
 	if err != nil {
-		dec.fail(n, "%s: %v", what, err)
+		dec.fail("%s: %v", local, err)
 	}
 	return v
 }
 
-func (dec *treeDecoder) declaration(root libxml.Node, d *Declaration) {
-	if !root.Is(Namespace, "Bevallas") {
-		if root.IsZero() {
-			dec.fail(root, "no document element")
-		} else {
-			dec.fail(root, "document element is {%s}%s, not {%s}Bevallas", root.NamespaceURI(), root.LocalName(), Namespace)
-		}
+func (dec *eventDecoder) declaration(d *Declaration) {
+	if dec.cur.Kind != libxml.StartElement {
+		dec.fail("no document element")
 		return
 	}
+	if !dec.is("Bevallas") {
+		dec.line = dec.cur.Line
+		dec.fail("document element is {%s}%s, not {%s}Bevallas", dec.cur.Space, dec.cur.Local, Namespace)
+		return
+	}
+	root := dec.start("", "Bevallas", nil)
 	d.XMLName.Space, d.XMLName.Local = Namespace, "Bevallas"
-	v, ok := root.AppendAttr(dec.buf[:0], "verzio")
+	v, ok := root.attr("verzio")
 	if !ok {
-		dec.fail(root, "Bevallas has no verzio attribute")
+		dec.fail("Bevallas has no verzio attribute")
 		return
 	}
 	d.Version = string(v)
-	c := dec.children(root, "Bevallas")
-	dec.header(c.take("Fejlec"), &d.Header)
-	dec.declarant(c.take("Bevallo"), &d.Declarant)
-	dec.fund(c.take("Penztar"), &d.Fund)
-	dec.summary(c.take("Osszesito"), &d.Summary)
-	dec.items(c.take("Tetelek"), d)
-	c.end()
+	dec.header(&d.Header)
+	dec.declarant(&d.Declarant)
+	dec.fund(&d.Fund)
+	dec.summary(&d.Summary)
+	dec.items(d)
+	dec.end(root)
 }
 
-func (dec *treeDecoder) header(n libxml.Node, h *Header) {
+func (dec *eventDecoder) header(h *Header) {
+	e := dec.start("Bevallas", "Fejlec", nil)
 	if dec.err != nil {
 		return
 	}
-	c := dec.children(n, "Fejlec")
-	h.ID = dec.str(c.take("Azonosito"))
-	h.Type = Type(dec.str(c.take("Tipus")))
-	if p := c.optional("ElozmenyAzonosito"); !p.IsZero() {
-		h.PredecessorID = dec.str(p)
+	h.ID = dec.str("Fejlec", "Azonosito")
+	h.Type = Type(dec.str("Fejlec", "Tipus"))
+	if dec.is("ElozmenyAzonosito") {
+		h.PredecessorID = dec.str("Fejlec", "ElozmenyAzonosito")
 	}
-	if p := c.take("Idoszak"); dec.err == nil {
-		if err := h.Period.UnmarshalText(dec.text(p)); err != nil {
-			dec.fail(p, "Idoszak: %v", err)
+	if p := dec.leaf("Fejlec", "Idoszak"); dec.err == nil {
+		if err := h.Period.UnmarshalText(p); err != nil {
+			dec.fail("Idoszak: %v", err)
 		}
 	}
-	if p := c.take("Letrehozva"); dec.err == nil {
+	if p := dec.leaf("Fejlec", "Letrehozva"); dec.err == nil {
 		// As Header.UnmarshalXML reads it: the white space xs:dateTime allows around the value.
-		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(dec.str(p)))
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(p)))
 		if err != nil {
-			dec.fail(p, "Letrehozva: %v", err)
+			dec.fail("Letrehozva: %v", err)
 		}
 		h.Created = t
 	}
-	p := dec.children(c.take("Program"), "Program")
-	h.Program.Name = dec.collapsed(p.take("Nev"))
-	h.Program.Version = dec.collapsed(p.take("Verzio"))
-	p.end()
-	c.end()
+	p := dec.start("Fejlec", "Program", nil)
+	h.Program.Name = dec.collapsed("Program", "Nev")
+	h.Program.Version = dec.collapsed("Program", "Verzio")
+	dec.end(p)
+	dec.end(e)
 }
 
-func (dec *treeDecoder) declarant(n libxml.Node, b *Declarant) {
+func (dec *eventDecoder) declarant(b *Declarant) {
+	e := dec.start("Bevallas", "Bevallo", nil)
 	if dec.err != nil {
 		return
 	}
-	c := dec.children(n, "Bevallo")
-	b.Name = dec.collapsed(c.take("Nev"))
-	if id := c.take("Azonosito"); dec.err == nil {
-		t, ok := id.AppendAttr(dec.buf[:0], "tipus")
+	b.Name = dec.collapsed("Bevallo", "Nev")
+	var attrs [2]libxml.Event
+	if id := dec.start("Bevallo", "Azonosito", attrs[:]); dec.err == nil {
+		t, ok := id.attr("tipus")
 		if !ok {
-			dec.fail(id, "Azonosito has no tipus attribute")
+			dec.fail("Azonosito has no tipus attribute")
 			return
 		}
 		b.ID.Type = IDType(t)
-		b.ID.Value = dec.str(id)
-	}
-	a := dec.children(c.take("Cim"), "Cim")
-	b.Address.PostalCode = dec.str(a.take("Iranyitoszam"))
-	b.Address.City = dec.collapsed(a.take("Telepules"))
-	b.Address.Street = dec.collapsed(a.take("KozteruletHazszam"))
-	a.end()
-	c.end()
-}
-
-func (dec *treeDecoder) fund(n libxml.Node, f *Fund) {
-	if dec.err != nil {
-		return
-	}
-	c := dec.children(n, "Penztar")
-	f.Code = dec.str(c.take("Kod"))
-	f.Name = dec.collapsed(c.take("Nev"))
-	c.end()
-}
-
-func (dec *treeDecoder) summary(n libxml.Node, s *Summary) {
-	if dec.err != nil {
-		return
-	}
-	c := dec.children(n, "Osszesito")
-	s.HeadCount = dec.int64(c.take("Letszam"), "Letszam")
-	s.BaseTotal = dec.int64(c.take("JarulekalapOsszesen"), "JarulekalapOsszesen")
-	s.MemberTotal = dec.int64(c.take("TagdijOsszesen"), "TagdijOsszesen")
-	s.SupplementTotal = dec.int64(c.take("MunkaltatoiKiegeszitesOsszesen"), "MunkaltatoiKiegeszitesOsszesen")
-	s.PayableTotal = dec.int64(c.take("FizetendoOsszesen"), "FizetendoOsszesen")
-	c.end()
-}
-
-func (dec *treeDecoder) items(n libxml.Node, d *Declaration) {
-	if dec.err != nil {
-		return
-	}
-	// Count first, so the slice is allocated once at its final size instead of growing (and copying)
-	// through doublings; counting is a walk over sibling pointers. No items stays a nil slice, as
-	// encoding/xml left it.
-	count := 0
-	for t := n.FirstChildElement(); !t.IsZero(); t = t.NextSiblingElement() {
-		count++
-	}
-	if count == 0 {
-		return
-	}
-	if count > MaxItems {
-		dec.fail(n, "more than %d Tetel elements", MaxItems)
-		return
-	}
-	d.Items = make([]Item, count)
-	c := dec.children(n, "Tetelek")
-	for i := range d.Items {
-		dec.item(c.take("Tetel"), &d.Items[i])
-		if dec.err != nil {
-			d.Items = nil
-			return
+		if dec.cur.Kind == libxml.CharData {
+			b.ID.Value = string(dec.cur.Value)
+			dec.advance()
 		}
+		dec.end(id)
 	}
-	c.end()
+	a := dec.start("Bevallo", "Cim", nil)
+	b.Address.PostalCode = dec.str("Cim", "Iranyitoszam")
+	b.Address.City = dec.collapsed("Cim", "Telepules")
+	b.Address.Street = dec.collapsed("Cim", "KozteruletHazszam")
+	dec.end(a)
+	dec.end(e)
 }
 
-func (dec *treeDecoder) item(n libxml.Node, it *Item) {
+func (dec *eventDecoder) fund(f *Fund) {
+	e := dec.start("Bevallas", "Penztar", nil)
+	f.Code = dec.str("Penztar", "Kod")
+	f.Name = dec.collapsed("Penztar", "Nev")
+	dec.end(e)
+}
+
+func (dec *eventDecoder) summary(s *Summary) {
+	e := dec.start("Bevallas", "Osszesito", nil)
+	s.HeadCount = dec.int64("Osszesito", "Letszam")
+	s.BaseTotal = dec.int64("Osszesito", "JarulekalapOsszesen")
+	s.MemberTotal = dec.int64("Osszesito", "TagdijOsszesen")
+	s.SupplementTotal = dec.int64("Osszesito", "MunkaltatoiKiegeszitesOsszesen")
+	s.PayableTotal = dec.int64("Osszesito", "FizetendoOsszesen")
+	dec.end(e)
+}
+
+func (dec *eventDecoder) items(d *Declaration) {
+	e := dec.start("Bevallas", "Tetelek", nil)
 	if dec.err != nil {
 		return
 	}
-	row, ok := n.AppendAttr(dec.buf[:0], "sorszam")
+	// No items stays a nil slice, as encoding/xml left it. The record does not say how many items
+	// follow, so the slice grows; Letszam, checked against the count later, is a good first guess.
+	if n := d.Summary.HeadCount; n > 0 && n <= MaxItems {
+		d.Items = make([]Item, 0, n)
+	}
+	var attrs [2]libxml.Event
+	for dec.err == nil && dec.cur.Kind == libxml.StartElement {
+		if len(d.Items) >= MaxItems {
+			dec.line = dec.cur.Line
+			dec.fail("more than %d Tetel elements", MaxItems)
+			break
+		}
+		d.Items = append(d.Items, Item{})
+		dec.item(&d.Items[len(d.Items)-1], attrs[:])
+	}
+	if dec.err != nil {
+		d.Items = nil
+		return
+	}
+	if len(d.Items) == 0 {
+		d.Items = nil
+	}
+	dec.end(e)
+}
+
+func (dec *eventDecoder) item(it *Item, attrs []libxml.Event) {
+	e := dec.start("Tetelek", "Tetel", attrs)
+	if dec.err != nil {
+		return
+	}
+	row, ok := e.attr("sorszam")
 	if !ok {
-		dec.fail(n, "Tetel has no sorszam attribute")
+		dec.fail("Tetel has no sorszam attribute")
 		return
 	}
 	r, err := parseInt(row)
 	if err != nil {
-		dec.fail(n, "Tetel sorszam: %v", err)
+		dec.fail("Tetel sorszam: %v", err)
 		return
 	}
 	it.Row = int(r)
-	c := dec.children(n, "Tetel")
+	if r > 0 && dec.rows.add(uint64(r)) {
+		dec.dups = append(dec.dups, duplicateRow(dec.line, uint64(r)))
+	}
 	// Name, TAJ and tax id share one string allocation: the three are read into one buffer and sliced.
-	name := c.take("Nev")
-	birth := dec.date(c.take("SzuletesiDatum"), "SzuletesiDatum")
-	taj := c.take("TAJ")
-	tax := c.take("Adoazonosito")
+	dec.buf = append(dec.buf[:0], dec.leaf("Tetel", "Nev")...)
+	dec.buf = collapseBytes(dec.buf)
+	nameEnd := len(dec.buf)
+	birth := dec.date("Tetel", "SzuletesiDatum")
+	dec.buf = append(dec.buf, dec.leaf("Tetel", "TAJ")...)
+	tajEnd := len(dec.buf)
+	dec.buf = append(dec.buf, dec.leaf("Tetel", "Adoazonosito")...)
 	if dec.err != nil {
 		return
 	}
-	dec.buf = collapseAppend(dec.buf[:0], name)
-	nameEnd := len(dec.buf)
-	dec.buf = taj.AppendText(dec.buf)
-	tajEnd := len(dec.buf)
-	dec.buf = tax.AppendText(dec.buf)
 	s := string(dec.buf)
 	it.Name, it.TAJ, it.TaxID = s[:nameEnd], s[nameEnd:tajEnd], s[tajEnd:]
 	it.BirthDate = birth
-	it.EmploymentFrom = dec.date(c.take("JogviszonyKezdete"), "JogviszonyKezdete")
-	if e := c.optional("JogviszonyVege"); !e.IsZero() {
-		to := dec.date(e, "JogviszonyVege")
+	it.EmploymentFrom = dec.date("Tetel", "JogviszonyKezdete")
+	if dec.is("JogviszonyVege") {
+		to := dec.date("Tetel", "JogviszonyVege")
 		it.EmploymentTo = &to
 	}
-	it.Base = dec.int64(c.take("Jarulekalap"), "Jarulekalap")
-	it.MemberContribution = dec.int64(c.take("Tagdij"), "Tagdij")
-	it.Supplement = dec.int64(c.take("MunkaltatoiKiegeszites"), "MunkaltatoiKiegeszites")
-	c.end()
-}
-
-// collapseAppend appends n's text to dst with XSD collapse applied to the appended part only.
-func collapseAppend(dst []byte, n libxml.Node) []byte {
-	start := len(dst)
-	dst = n.AppendText(dst)
-	return append(dst[:start], collapseBytes(dst[start:])...)
+	it.Base = dec.int64("Tetel", "Jarulekalap")
+	it.MemberContribution = dec.int64("Tetel", "Tagdij")
+	it.Supplement = dec.int64("Tetel", "MunkaltatoiKiegeszites")
+	dec.end(e)
 }
 
 // parseInt reads an integer as encoding/xml reads one into an int64 field: empty text is 0, anything

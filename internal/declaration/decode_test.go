@@ -8,9 +8,35 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 )
 
-// TestDecodeTreeRefusesWhatTheSchemaWouldHave: decodeTree is only ever given schema-valid trees, but it
-// must not panic or read a malformed one half-way if that guarantee breaks; each case names what is wrong.
-func TestDecodeTreeRefusesWhatTheSchemaWouldHave(t *testing.T) {
+// permissiveRecord is the record of doc validated against a schema that admits anything under a
+// document element named {ns}root: what decodeEvents would see if tagdijbevallas.xsd let a document
+// through by mistake.
+func permissiveRecord(t *testing.T, doc, ns, root string) *libxml.Events {
+	t.Helper()
+	tns := ""
+	if ns != "" {
+		tns = ` targetNamespace="` + ns + `"`
+	}
+	xsd := `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"` + tns + `><xs:element name="` + root + `"><xs:complexType>` +
+		`<xs:sequence><xs:any minOccurs="0" maxOccurs="unbounded" processContents="skip" namespace="##any"/></xs:sequence>` +
+		`<xs:anyAttribute processContents="skip" namespace="##any"/></xs:complexType></xs:element></xs:schema>`
+	s, err := libxml.CompileSchema("any.xsd", []byte(xsd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ev, err := libxml.Parser{}.ValidateStream([]byte(doc), s)
+	if err != nil {
+		t.Fatalf("ValidateStream: %v", err)
+	}
+	t.Cleanup(ev.Close)
+	return ev
+}
+
+// TestDecodeRefusesWhatTheSchemaWouldHave: decodeEvents is only ever given the records of schema-valid
+// documents, but it must not panic or read a malformed one half-way if that guarantee breaks; each
+// case names what is wrong.
+func TestDecodeRefusesWhatTheSchemaWouldHave(t *testing.T) {
 	base, err := os.ReadFile(testdata + "/valid-full.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +61,8 @@ func TestDecodeTreeRefusesWhatTheSchemaWouldHave(t *testing.T) {
 		{"bad sorszam", `<Tetel sorszam="2">`, `<Tetel sorszam="two">`, "Tetel sorszam"},
 		{"no tipus", `<Azonosito tipus="adoszam">`, `<Azonosito>`, "no tipus attribute"},
 		{"not a Tetel", "<Tetel sorszam=\"2\">", "<Sor sorszam=\"2\">", "where Tetel belongs"},
+		{"element in a leaf", "<Tagdij>24000</Tagdij>", "<Tagdij>24000<x/></Tagdij>", "Tagdij: unexpected element"},
+		{"unexpected trailing item child", "<MunkaltatoiKiegeszites>", "<Extra/><MunkaltatoiKiegeszites>", "where MunkaltatoiKiegeszites belongs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := string(base)
@@ -51,12 +79,14 @@ func TestDecodeTreeRefusesWhatTheSchemaWouldHave(t *testing.T) {
 			case "missing header":
 				doc = strings.Replace(doc, "</Fejlec>", "</Fejlec2>", 1)
 			}
-			x, err := libxml.Parse([]byte(doc))
-			if err != nil {
-				t.Fatalf("libxml.Parse: %v", err)
+			ns, root := "urn:x-mnyp:tagdijbevallas:1", "Bevallas"
+			switch tc.name {
+			case "wrong root":
+				root = "Bevallasok"
+			case "root in no namespace":
+				ns = ""
 			}
-			defer x.Close()
-			d, err := decodeTree(x)
+			d, _, err := decodeEvents(permissiveRecord(t, doc, ns, root))
 			if err == nil {
 				t.Fatalf("decoded %+v", d.Header)
 			}

@@ -157,6 +157,29 @@ type Item struct {
 	Supplement         int64  `xml:"MunkaltatoiKiegeszites"`   // employer's supplement
 }
 
+// Excerpt is a declaration with only its first items: what a view of the summary sheet and the first
+// rows of the itemised list needs, kept without the rest (the sender records one when it packs, for the
+// signer's preview). Count and Sums describe every item.
+type Excerpt struct {
+	Declaration         // Items holds the first items only
+	Count       int     `json:"count"` // the number of items
+	Sums        Summary `json:"sums"`  // ComputeSummary over every item
+}
+
+// Excerpt returns d with its first n items (all when n < 0 or n ≥ the count). A shorter excerpt has
+// its own copy of its items, so it does not keep the rest of a large declaration alive; a complete one
+// shares d's.
+func (d *Declaration) Excerpt(n int) *Excerpt {
+	e := &Excerpt{Declaration: *d, Count: len(d.Items), Sums: d.ComputeSummary()}
+	if n >= 0 && n < len(d.Items) {
+		e.Items = append([]Item(nil), d.Items[:n]...)
+	}
+	return e
+}
+
+// Complete reports whether the excerpt holds every item.
+func (e *Excerpt) Complete() bool { return len(e.Items) == e.Count }
+
 // ComputeSummary returns the summary sheet the items imply.
 func (d *Declaration) ComputeSummary() Summary {
 	var s Summary

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,46 +30,172 @@ func (e *ParseError) Error() string { return "declaration: " + e.Err.Error() }
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // Parse reads a declaration from untrusted bytes. It parses them once, with the hardened libxml2 parser
-// under libxml's default limits, validates the tree against the embedded tagdijbevallas.xsd (schemas),
-// and only when both succeed decodes the model from that same tree. Every refusal is a *ParseError.
-// Names and addresses are returned with their white space collapsed, as the schema's
-// whiteSpace="collapse" facet reads them.
+// under the schema set's limits, validating them against the embedded tagdijbevallas.xsd (schemas) as
+// they are read, without building a tree, and only when both succeed decodes the model from the record
+// of that same pass (libxml.Parser.ValidateStream): the memory of a 100,000-member declaration is its
+// bytes, the record (about half of them) and the model, where a tree would be ten times its size. Every
+// refusal is a *ParseError. Names and addresses are returned with their white space collapsed, as the
+// schema's whiteSpace="collapse" facet reads them.
 func Parse(data []byte, schemas *schema.Set) (*Declaration, error) {
 	if schemas == nil {
 		return nil, errors.New("declaration: Parse needs a schema set")
 	}
-	// schema.Set.ValidateBytes would parse, validate and free the tree; the decoder needs the tree, so
-	// the same steps are taken here. Limits: every Set in Tagdíj is loaded with libxml.Parser{}, the
-	// defaults, which this parse uses too (a Set does not expose its parser).
-	doc, err := libxml.Parser{}.Parse(data)
+	if d := schemas.Deferred(schema.Declaration); !slices.Equal(d, []string{rowsUnique}) {
+		return nil, fmt.Errorf("declaration: the schema's identity constraints %v are not the ones Parse checks (%s)", d, rowsUnique)
+	}
+	ev, err := schemas.ValidateStream(schema.Declaration, data)
+	defer ev.Close()
+	var ve *libxml.ValidationError
+	if ev != nil && (err == nil || errors.As(err, &ve)) {
+		// A document element in another namespace is a wrong document, not a wrong declaration: say
+		// so rather than repeat the schema's "no matching global declaration".
+		if first, ok := ev.Next(); ok && first.Kind == libxml.StartElement && first.Space != Namespace {
+			err = &libxml.ValidationError{Schema: string(schema.Declaration), Problems: []libxml.Problem{{Line: first.Line,
+				Msg: fmt.Sprintf("document element is in namespace %q, expected %q", first.Space, Namespace)}}}
+		} else if ve != nil {
+			err = withDuplicateRows(ev, ve)
+		}
+		ev.Rewind()
+	}
 	if err != nil {
 		return nil, &ParseError{Findings: findingsFor(err), Err: err}
 	}
-	defer doc.Close()
-	if err := validate(doc, schemas); err != nil {
-		return nil, &ParseError{Findings: findingsFor(err), Err: err}
-	}
-	d, err := decodeTree(doc)
+	// A valid record: the decoder reads every row number and reports the duplicates.
+	d, dups, err := decodeEvents(ev)
 	if err != nil {
 		err = fmt.Errorf("decoding a schema-valid document: %w", err)
 		return nil, &ParseError{Findings: []errcode.Finding{errcode.New(errcode.D003, "", err.Error())}, Err: err}
 	}
+	if len(dups) > 0 {
+		err = mergeProblems(nil, dups)
+		return nil, &ParseError{Findings: findingsFor(err), Err: err}
+	}
 	return d, nil
 }
 
-// validate is schema.Set.ValidateBytes after its parse: the document element must be in the
-// declaration's namespace (the schema alone would only say it found no matching declaration), then
-// the XSD.
-func validate(doc *libxml.Document, schemas *schema.Set) error {
-	root := doc.Root()
-	if root.IsZero() {
-		return &libxml.ValidationError{Schema: string(schema.Declaration), Problems: []libxml.Problem{{Msg: "no document element"}}}
+// rowsUnique is tagdijbevallas.xsd's identity constraint on item row numbers, which the streaming
+// validation leaves to Parse (schema.Set.ValidateStream): no two Tetelek/Tetel may have the same
+// sorszam value (as positive integers: "1" and "01" are the same row).
+const rowsUnique = "TetelSorszamEgyedi"
+
+// withDuplicateRows checks rowsUnique on the record of a whole invalid document and returns the
+// schema problems the validator found (ve) together with one problem per duplicate (mergeProblems).
+// For a valid document the decoder checks the rule as it reads the rows.
+func withDuplicateRows(ev *libxml.Events, ve *libxml.ValidationError) error {
+	ev.Rewind()
+	var dups []libxml.Problem
+	var seen rowSet
+	depth, inItems := 0, false
+	tetel := -1 // line of the Tetel whose attributes follow; -1 when the attributes are not a Tetel's
+	for {
+		e, ok := ev.Next()
+		if !ok {
+			break
+		}
+		switch e.Kind {
+		case libxml.StartElement:
+			depth++
+			tetel = -1
+			switch {
+			case depth == 2:
+				inItems = e.Space == Namespace && e.Local == "Tetelek"
+			case depth == 3 && inItems && e.Space == Namespace && e.Local == "Tetel":
+				tetel = e.Line
+			}
+		case libxml.Attribute:
+			if tetel < 0 || e.Space != "" || e.Local != "sorszam" {
+				continue
+			}
+			if row, ok := positiveInteger(e.Value); ok && seen.add(row) {
+				dups = append(dups, duplicateRow(tetel, row))
+			}
+		case libxml.EndElement:
+			depth--
+			tetel = -1
+		}
 	}
-	if ns := root.NamespaceURI(); ns != Namespace {
-		return &libxml.ValidationError{Schema: string(schema.Declaration), Problems: []libxml.Problem{{Line: root.Line(),
-			Msg: fmt.Sprintf("document element is in namespace %q, expected %q", ns, Namespace)}}}
+	return mergeProblems(ve, dups)
+}
+
+// duplicateRow is the problem libxml2 reports for a duplicate row number, on the duplicate's line.
+func duplicateRow(line int, row uint64) libxml.Problem {
+	return libxml.Problem{Line: line, Msg: fmt.Sprintf("Element '{%s}Tetel': Duplicate key-sequence ['%d'] in "+
+		"unique identity-constraint '{%s}%s'.", Namespace, row, Namespace, rowsUnique)}
+}
+
+// rowSet is a set of row numbers: a bitmap for the schema's range (1…MaxItems), a map beyond.
+type rowSet struct {
+	bits []uint64
+	big  map[uint64]bool
+}
+
+// add adds row and reports whether it was already in the set.
+func (s *rowSet) add(row uint64) bool {
+	if row <= MaxItems {
+		if s.bits == nil {
+			s.bits = make([]uint64, MaxItems/64+1)
+		}
+		w, b := row/64, uint64(1)<<(row%64)
+		had := s.bits[w]&b != 0
+		s.bits[w] |= b
+		return had
 	}
-	return schemas.Validate(schema.Declaration, doc)
+	if s.big == nil {
+		s.big = make(map[uint64]bool)
+	}
+	had := s.big[row]
+	s.big[row] = true
+	return had
+}
+
+// mergeProblems returns the schema problems of ve (nil: none) together with dups, as tree validation
+// reports them: in line order, at most maxProblems kept and the rest counted as dropped; nil when
+// there is no problem at all.
+func mergeProblems(ve *libxml.ValidationError, dups []libxml.Problem) error {
+	if len(dups) == 0 {
+		if ve == nil {
+			return nil
+		}
+		return ve
+	}
+	out := &libxml.ValidationError{Schema: string(schema.Declaration)}
+	var probs []libxml.Problem
+	if ve != nil {
+		out.Dropped = ve.Dropped
+		probs = append(probs, ve.Problems...)
+	}
+	probs = append(probs, dups...)
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Line < probs[j].Line })
+	if len(probs) > maxProblems {
+		out.Dropped += len(probs) - maxProblems
+		probs = probs[:maxProblems]
+	}
+	out.Problems = probs
+	return out
+}
+
+// maxProblems is how many schema problems libxml keeps (the rest are counted).
+const maxProblems = 64
+
+// positiveInteger reads an xs:positiveInteger attribute value as the schema's value space has it:
+// white space collapsed away, an optional "+", decimal digits, leading zeros allowed, greater than 0.
+// Values beyond 10¹⁸ are reported as not ok (the schema's bound is 10⁶; the validator refuses them).
+func positiveInteger(b []byte) (uint64, bool) {
+	s := strings.TrimPrefix(strings.Trim(string(b), " \t\r\n"), "+")
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	s = strings.TrimLeft(s, "0")
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil
 }
 
 // findingsFor turns a parse or validation error into findings.

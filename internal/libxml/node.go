@@ -201,6 +201,26 @@ func (n Node) AppendAttr(dst []byte, name string) (_ []byte, ok bool) {
 	return dst, true
 }
 
+// AttrValue is one attribute of an element: its namespace URI ("" for none), local name and value.
+type AttrValue struct{ Space, Local, Value string }
+
+// Attrs returns the element's attributes in document order (namespace declarations are not attributes).
+func (n Node) Attrs() []AttrValue {
+	if n.dead() {
+		return nil
+	}
+	defer runtime.KeepAlive(n.doc)
+	var out []AttrValue
+	for a := n.p.properties; a != nil; a = a.next {
+		v := AttrValue{Local: goStr(a.name), Value: attrValue(a)}
+		if a.ns != nil {
+			v.Space = goStr(a.ns.href)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 func (n Node) attr(name string) *C.xmlAttr {
 	if n.dead() {
 		return nil

@@ -254,15 +254,15 @@ static int tg_read(void *ctx, char *out, int n) {
 	return n;
 }
 
-xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
-	tg_quiet();
-	/* The input is read through callbacks, in libxml2's own chunks, as xmllint reads a file, rather than
-	 * with xmlCreateMemoryParserCtxt: that copies the whole input first (libxml2 < 2.12), which for a
-	 * 40 MB declaration is 40 MB more peak memory and a memcpy faulting in every page of the copy. A
-	 * static in-place input buffer is no alternative in 2.9: it needs a NUL after the input, which a Go
-	 * slice does not have. The reader lives on this stack frame, so buf is not used after return. */
-	tg_reader rd = {buf, len, 0};
-	xmlParserCtxtPtr ctxt = xmlCreateIOParserCtxt(NULL, NULL, tg_read, NULL, &rd, XML_CHAR_ENCODING_NONE);
+/* tg_new_ctxt creates a hardened parser context reading rd, with the limit-counting callbacks installed
+ * in front of libxml2's SAX2 tree builders (st->orig_*); tg_stream replaces those with its recorder.
+ * The input is read through callbacks, in libxml2's own chunks, as xmllint reads a file, rather than
+ * with xmlCreateMemoryParserCtxt: that copies the whole input first (libxml2 < 2.12), which for a
+ * 40 MB declaration is 40 MB more peak memory and a memcpy faulting in every page of the copy. A
+ * static in-place input buffer is no alternative in 2.9: it needs a NUL after the input, which a Go
+ * slice does not have. The reader lives on the caller's stack frame, so buf is not used after return. */
+static xmlParserCtxtPtr tg_new_ctxt(tg_reader *rd, tg_parse_state *st) {
+	xmlParserCtxtPtr ctxt = xmlCreateIOParserCtxt(NULL, NULL, tg_read, NULL, rd, XML_CHAR_ENCODING_NONE);
 	if (ctxt == NULL) {
 		st->kind = TG_INTERNAL;
 		snprintf(st->msg, sizeof st->msg, "cannot create parser context");
@@ -304,9 +304,11 @@ xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
 	xmlDictLookup(ctxt->dict, BAD_CAST "xmlns", 5);
 	xmlDictLookup(ctxt->dict, XML_XML_NAMESPACE, -1);
 	st->dict_base = xmlDictSize(ctxt->dict);
+	return ctxt;
+}
 
-	xmlParseDocument(ctxt);
-	xmlDocPtr doc = ctxt->myDoc;
+/* tg_parsed reports whether the parse that just ended accepted the input, recording why not in st. */
+static int tg_parsed(xmlParserCtxtPtr ctxt, tg_reader *rd, tg_parse_state *st) {
 	int ok = ctxt->wellFormed && st->kind == TG_OK;
 	if (!ok && st->kind == TG_OK) {
 		st->kind = TG_SYNTAX;
@@ -322,7 +324,7 @@ xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
 	 * raw buffer) and consumed by the parser. */
 	if (ok) {
 		xmlParserInputPtr in = ctxt->input;
-		int unread = rd.pos < rd.len;
+		int unread = rd->pos < rd->len;
 		if (in != NULL) {
 			if (in->cur != NULL && in->end != NULL && in->cur < in->end)
 				unread = 1;
@@ -337,6 +339,18 @@ xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
 			snprintf(st->msg, sizeof st->msg, "content after the end of the document (a NUL byte?)");
 		}
 	}
+	return ok;
+}
+
+xmlDocPtr tg_parse(const char *buf, int len, tg_parse_state *st) {
+	tg_quiet();
+	tg_reader rd = {buf, len, 0};
+	xmlParserCtxtPtr ctxt = tg_new_ctxt(&rd, st);
+	if (ctxt == NULL)
+		return NULL;
+	xmlParseDocument(ctxt);
+	xmlDocPtr doc = ctxt->myDoc;
+	int ok = tg_parsed(ctxt, &rd, st);
 	ctxt->myDoc = NULL;
 	xmlFreeParserCtxt(ctxt);
 	if (!ok) {
@@ -457,4 +471,263 @@ void tg_problems_free(tg_problems *p) {
 size_t tg_heap_in_use(void) {
 	struct mallinfo2 mi = mallinfo2();
 	return mi.uordblks + mi.hblkhd;
+}
+
+/* ---- Streaming validation with an event record (tg_stream) ----
+ *
+ * The same hardened parser and limit callbacks as tg_parse, but no tree: libxml2's XSD validator is
+ * plugged into the SAX stream (xmlSchemaSAXPlug, what xmlSchemaValidateStream and `xmllint --sax
+ * --schema` do), and instead of the tree builders a recorder writes a compact record of the elements,
+ * their attributes and the character data of elements without child elements (see tg_events in
+ * shim.h for the encoding), of invalid documents too (their callers check what the validator left to
+ * them, such as identity constraints, on every document). */
+
+static int ev_grow(tg_events *ev, size_t n) {
+	if (ev->oom)
+		return 0;
+	if (ev->len + n <= ev->cap)
+		return 1;
+	size_t cap = ev->cap ? ev->cap : 1 << 16;
+	while (cap < ev->len + n)
+		cap *= 2;
+	unsigned char *b = realloc(ev->buf, cap);
+	if (b == NULL) {
+		ev->oom = 1;
+		return 0;
+	}
+	ev->buf = b;
+	ev->cap = cap;
+	return 1;
+}
+
+static void ev_byte(tg_events *ev, unsigned char c) {
+	if (ev_grow(ev, 1))
+		ev->buf[ev->len++] = c;
+}
+
+static void ev_uvarint(tg_events *ev, unsigned long v) {
+	if (!ev_grow(ev, 10))
+		return;
+	while (v >= 0x80) {
+		ev->buf[ev->len++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	ev->buf[ev->len++] = (unsigned char)v;
+}
+
+static void ev_bytes(tg_events *ev, const xmlChar *p, size_t n) {
+	ev_uvarint(ev, n);
+	if (n > 0 && ev_grow(ev, n)) {
+		memcpy(ev->buf + ev->len, p, n);
+		ev->len += n;
+	}
+}
+
+static size_t ev_strlen(const xmlChar *s) { return s == NULL ? 0 : strlen((const char *)s); }
+
+/* ev_name returns the index of the name {uri}local, defining it in the record the first time. libxml2
+ * interns names and namespace URIs in the parser's dictionary, so a name is its pair of pointers; a
+ * pointer that is not interned would only define the same name twice, which the reader tolerates. */
+static long ev_name(tg_events *ev, const xmlChar *local, const xmlChar *uri) {
+	for (int i = 0; i < ev->nnames; i++)
+		if (ev->name_local[i] == local && ev->name_uri[i] == uri)
+			return i;
+	if (ev->nnames >= TG_EV_MAX_NAMES) {
+		ev->overflow = 1;
+		ev->stopped = 1;
+		return -1;
+	}
+	ev->name_local[ev->nnames] = local;
+	ev->name_uri[ev->nnames] = uri;
+	ev_byte(ev, TG_EV_NAME);
+	ev_bytes(ev, uri, ev_strlen(uri));
+	ev_bytes(ev, local, ev_strlen(local));
+	return ev->nnames++;
+}
+
+/* ev_live reports whether recording goes on: not after an overflow or a failed allocation. */
+static int ev_live(tg_events *ev) { return !ev->stopped && !ev->oom; }
+
+static tg_events *ev_of(void *ctx) {
+	return (tg_events *)((tg_parse_state *)((xmlParserCtxtPtr)ctx)->_private)->events;
+}
+
+static void ev_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI,
+	int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+	const xmlChar **attributes) {
+	(void)prefix; (void)nb_namespaces; (void)namespaces; (void)nb_defaulted;
+	tg_events *ev = ev_of(ctx);
+	if (!ev_live(ev))
+		return;
+	/* tg_start refused anything deeper than max_depth before calling here. */
+	if (ev->depth > 0)
+		ev->has_child[ev->depth] = 1;
+	ev->depth++;
+	if (ev->depth >= ev->max_depth) {
+		ev->stopped = ev->overflow = 1;
+		return;
+	}
+	ev->has_child[ev->depth] = 0;
+	ev->tlen = 0;
+	long name = ev_name(ev, localname, URI);
+	if (name < 0)
+		return;
+	ev_byte(ev, TG_EV_START);
+	ev_uvarint(ev, (unsigned long)name);
+	ev_uvarint(ev, (unsigned long)xmlSAX2GetLineNumber((xmlParserCtxtPtr)ctx));
+	for (int i = 0; i < nb_attributes; i++) {
+		const xmlChar **a = attributes + 5 * i;
+		long an = ev_name(ev, a[0], a[2]);
+		if (an < 0)
+			return;
+		ev_byte(ev, TG_EV_ATTR);
+		ev_uvarint(ev, (unsigned long)an);
+		/* libxml2 passes an ampersand in an attribute value as "&#38;" (its SAX2 tree builder decodes it
+		 * again; xmlSchemaSAXHandleStartElementNs undoes it the same way). Every other reference is
+		 * already replaced. */
+		const xmlChar *v = a[3], *end = a[4];
+		size_t n = (size_t)(end - v), out = 0;
+		for (size_t k = 0; k < n; out++)
+			k += (k + 4 < n && v[k] == '&' && v[k + 1] == '#' && v[k + 2] == '3' && v[k + 3] == '8' && v[k + 4] == ';') ? 5 : 1;
+		ev_uvarint(ev, out);
+		if (!ev_grow(ev, out))
+			return;
+		for (size_t k = 0; k < n;) {
+			if (k + 4 < n && v[k] == '&' && v[k + 1] == '#' && v[k + 2] == '3' && v[k + 3] == '8' && v[k + 4] == ';') {
+				ev->buf[ev->len++] = '&';
+				k += 5;
+			} else
+				ev->buf[ev->len++] = v[k++];
+		}
+	}
+}
+
+static void ev_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI) {
+	(void)localname; (void)prefix; (void)URI;
+	tg_events *ev = ev_of(ctx);
+	if (!ev_live(ev))
+		return;
+	if (!ev->has_child[ev->depth] && ev->tlen > 0) {
+		ev_byte(ev, TG_EV_TEXT);
+		ev_bytes(ev, ev->text, ev->tlen);
+	}
+	ev->tlen = 0;
+	ev_byte(ev, TG_EV_END);
+	ev->depth--;
+}
+
+/* ev_chars keeps the character data (text and CDATA) of the innermost element while it has no child
+ * element: the value of a simple-typed element. Text between elements is dropped. */
+static void ev_chars(void *ctx, const xmlChar *ch, int len) {
+	tg_events *ev = ev_of(ctx);
+	if (!ev_live(ev) || ev->depth == 0 || ev->has_child[ev->depth] || len <= 0)
+		return;
+	if (ev->tlen + (size_t)len > ev->tcap) {
+		size_t cap = ev->tcap ? ev->tcap : 256;
+		while (cap < ev->tlen + (size_t)len)
+			cap *= 2;
+		unsigned char *t = realloc(ev->text, cap);
+		if (t == NULL) {
+			ev->oom = 1;
+			return;
+		}
+		ev->text = t;
+		ev->tcap = cap;
+	}
+	memcpy(ev->text + ev->tlen, ch, (size_t)len);
+	ev->tlen += (size_t)len;
+}
+
+static void ev_ignore(void *ctx, const xmlChar *a, const xmlChar *b) { (void)ctx; (void)a; (void)b; }
+static void ev_ignore_comment(void *ctx, const xmlChar *a) { (void)ctx; (void)a; }
+
+/* With the validator plugged in, the parser hands its error handler the plug, not the parser context,
+ * as the data argument; the context is in the error itself. */
+static void tg_stream_serror(void *data, xmlErrorPtr err) {
+	(void)data;
+	if (err == NULL || err->ctxt == NULL)
+		return;
+	switch (err->domain) {
+	case XML_FROM_PARSER: case XML_FROM_NAMESPACE: case XML_FROM_IO: case XML_FROM_DTD: case XML_FROM_VALID:
+		tg_serror(err->ctxt, err);
+	}
+}
+
+static int tg_stream_locator(void *ctx, const char **file, unsigned long *line) {
+	xmlParserCtxtPtr ctxt = (xmlParserCtxtPtr)ctx;
+	if (file != NULL)
+		*file = NULL;
+	if (line != NULL)
+		*line = (ctxt != NULL && ctxt->input != NULL) ? (unsigned long)ctxt->input->line : 0;
+	return 0;
+}
+
+int tg_stream(const char *buf, int len, tg_parse_state *st, xmlSchemaPtr schema, tg_problems *p, tg_events *ev) {
+	tg_quiet();
+	ev->max_depth = st->max_depth + 2;
+	ev->has_child = calloc((size_t)ev->max_depth, 1);
+	if (ev->has_child == NULL) {
+		st->kind = TG_INTERNAL;
+		snprintf(st->msg, sizeof st->msg, "out of memory");
+		return -1;
+	}
+	st->events = ev;
+	tg_reader rd = {buf, len, 0};
+	xmlParserCtxtPtr ctxt = tg_new_ctxt(&rd, st);
+	if (ctxt == NULL)
+		return -1;
+	st->orig_start = ev_start;
+	st->orig_end = ev_end;
+	st->orig_chars = ev_chars;
+	st->orig_cdata = ev_chars;
+	st->orig_comment = ev_ignore_comment;
+	st->orig_pi = ev_ignore;
+	xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
+	if (vc == NULL) {
+		xmlFreeParserCtxt(ctxt);
+		st->kind = TG_INTERNAL;
+		snprintf(st->msg, sizeof st->msg, "cannot create validation context");
+		return -1;
+	}
+	xmlSchemaSetValidStructuredErrors(vc, tg_problem, p);
+	xmlSchemaValidateSetLocator(vc, tg_stream_locator, ctxt);
+	xmlSchemaSAXPlugPtr plug = xmlSchemaSAXPlug(vc, &ctxt->sax, &ctxt->userData);
+	if (plug == NULL) {
+		xmlSchemaFreeValidCtxt(vc);
+		xmlFreeParserCtxt(ctxt);
+		st->kind = TG_INTERNAL;
+		snprintf(st->msg, sizeof st->msg, "cannot plug the schema validator");
+		return -1;
+	}
+	ctxt->sax->serror = tg_stream_serror;
+	xmlParseDocument(ctxt);
+	int valid = xmlSchemaIsValid(vc) == 1 && p->count + p->dropped == 0;
+	xmlSchemaSAXUnplug(plug);
+	int ok = tg_parsed(ctxt, &rd, st);
+	/* xmlSAX2StartDocument still created the (empty) document node. */
+	if (ctxt->myDoc != NULL) {
+		xmlFreeDoc(ctxt->myDoc);
+		ctxt->myDoc = NULL;
+	}
+	xmlFreeParserCtxt(ctxt);
+	xmlSchemaFreeValidCtxt(vc);
+	st->events = NULL;
+	if (!ok)
+		return -1;
+	if (ev->oom) {
+		st->kind = TG_INTERNAL;
+		snprintf(st->msg, sizeof st->msg, "out of memory");
+		return -1;
+	}
+	return valid ? 0 : 1;
+}
+
+void tg_events_free(tg_events *ev) {
+	free(ev->buf);
+	free(ev->text);
+	free(ev->has_child);
+	ev->buf = NULL;
+	ev->text = NULL;
+	ev->has_child = NULL;
+	ev->len = ev->cap = ev->tlen = ev->tcap = 0;
 }

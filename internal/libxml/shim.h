@@ -45,6 +45,8 @@ typedef struct {
 	cdataBlockSAXFunc orig_cdata;
 	commentSAXFunc orig_comment;
 	processingInstructionSAXFunc orig_pi;
+	/* tg_stream's record (a tg_events), NULL for tg_parse */
+	void *events;
 } tg_parse_state;
 
 void tg_init(void);
@@ -66,6 +68,37 @@ typedef struct {
 xmlSchemaPtr tg_schema_compile(const char *buf, int len, tg_problems *p);
 int tg_schema_validate(xmlSchemaPtr schema, xmlDocPtr doc, tg_problems *p);
 void tg_problems_free(tg_problems *p);
+
+/* Streaming validation (tg_stream): the record of a document, a sequence of events, each a kind byte
+ * followed by unsigned varints (and bytes):
+ *   TG_EV_NAME  len(uri) uri len(local) local   defines the next name index (0, 1, ...)
+ *   TG_EV_START name line                        an element
+ *   TG_EV_ATTR  name len(value) value            an attribute of the element just started
+ *   TG_EV_TEXT  len(text) text                   character data of an element without child elements
+ *   TG_EV_END                                    the end of the innermost element
+ * Text between elements, comments and processing instructions are not recorded. */
+enum { TG_EV_NAME = 1, TG_EV_START = 2, TG_EV_ATTR = 3, TG_EV_TEXT = 4, TG_EV_END = 5 };
+#define TG_EV_MAX_NAMES 256
+typedef struct {
+	unsigned char *buf; /* the record, malloc'd */
+	size_t len, cap;
+	int oom;      /* an allocation failed */
+	int stopped;  /* recording stopped: overflow */
+	int overflow; /* more than TG_EV_MAX_NAMES names, or deeper than max_depth */
+	const xmlChar *name_local[TG_EV_MAX_NAMES];
+	const xmlChar *name_uri[TG_EV_MAX_NAMES];
+	int nnames;
+	int depth, max_depth;
+	unsigned char *has_child; /* per depth: the element there has a child element */
+	unsigned char *text;      /* character data of the innermost element so far */
+	size_t tlen, tcap;
+} tg_events;
+
+/* tg_stream parses and validates without building a tree. It returns 0 for a valid document, 1 for a
+ * well-formed one with validity problems (in p), -1 for a refused parse (in st). ev is the caller's,
+ * zeroed; free it with tg_events_free whatever the result. */
+int tg_stream(const char *buf, int len, tg_parse_state *st, xmlSchemaPtr schema, tg_problems *p, tg_events *ev);
+void tg_events_free(tg_events *ev);
 
 /* glibc heap in use, for leak tests. */
 size_t tg_heap_in_use(void);

@@ -18,13 +18,13 @@
 //
 // # Memory
 //
-// Pack holds the declaration bytes (the caller's), the parsed model while validating (dropped before
-// compression), the ZIP, the ciphertext, and the base64 text in the dossier tree, then the written
-// dossier. The ZIP and ciphertext are a fraction of the declaration (declaration XML deflates about
-// 8:1), so validation sets the peak: for a 100,000-member declaration of 38 MB, BenchmarkPack100k
-// measured a peak live Go heap of 80 MB for Pack against 79 MB for declaration.Validate alone, and
-// 431 MB allocated in total against Validate's 403 MB (ZIP 4.6 MB, ciphertext 4.6 MB, package 6.2 MB).
-// The process's peak RSS (about 600 MB) is libxml2's tree and schema validation, not this package.
+// Pack holds the declaration bytes (the caller's), the validation's record and the parsed model while
+// validating (dropped before the dossier is built), the ZIP (made on another goroutine while the
+// declaration is validated, thrown away if it is refused), the ciphertext, and the base64 text in the
+// dossier tree, then the written dossier. Validation streams (declaration.Parse builds no libxml2
+// tree), so for a 100,000-member declaration of 38 MB BenchmarkPack100k measured a peak RSS of about
+// 170 MB for the whole test process (511 MB when the declaration was validated as a tree), and
+// `sender pack` peaks at about 96 MiB (scripts/bench-sender.sh).
 package pack
 
 import (
@@ -76,6 +76,9 @@ type Options struct {
 	// Rand is the source of the content key, IVs, RSA padding and dossier Ids; nil means crypto/rand.
 	// Tests pass a seeded stream.
 	Rand io.Reader
+	// ExcerptRows, when positive, keeps Result.Excerpt with that many items: the sender's record of
+	// what it packed, from which the signer's preview is shown (sender sign).
+	ExcerptRows int
 }
 
 // Declarant identifies an employer: identifier type (adoszam, adoazonosito, taj) and value.
@@ -95,6 +98,13 @@ type Result struct {
 	Source   int64 // bytes of the declaration (es:SourceSize)
 	Zipped   int64 // bytes of the ZIP (0 for a plain package)
 	Cipher   int64 // bytes of the CMS EnvelopedData (0 for a plain package)
+	// PayloadSHA256 is the SHA-256 of the document's payload object as the signatures cover it: the CMS
+	// EnvelopedData, or the declaration itself for a plain package (es3.Dossier.Payload decodes it).
+	PayloadSHA256 [32]byte
+	// DeclarationSHA256 is the SHA-256 of the declaration bytes.
+	DeclarationSHA256 [32]byte
+	// Excerpt is the validated declaration with its first Options.ExcerptRows items (nil without).
+	Excerpt *declaration.Excerpt
 }
 
 // Summary is what a clerk needs to recognise the declaration that was packed.
@@ -171,6 +181,19 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		}
 	}
 
+	// Compression does not depend on the verdict: it runs beside the validation (libxml2 works on one
+	// core, flate on the other) and is thrown away if the declaration is refused.
+	var zipped <-chan zipResult
+	if !opts.Plain {
+		zctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		zipped = zipAsync(zctx, declXML)
+		defer func() {
+			cancel()
+			<-zipped // the goroutine reads declXML, which is the caller's
+		}()
+	}
+
 	d, findings, err := declaration.Validate(declXML, opts.Schemas, declaration.CheckContext{Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("pack: validating the declaration: %w", err)
@@ -179,6 +202,10 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		return nil, &InvalidError{Findings: findings}
 	}
 	sum := summarize(d, findings)
+	var excerpt *declaration.Excerpt
+	if opts.ExcerptRows > 0 {
+		excerpt = d.Excerpt(opts.ExcerptRows)
+	}
 	meta := es3.Metadata{
 		ID:   d.Header.ID,
 		Fund: d.Fund.Code,
@@ -223,7 +250,8 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("pack: package name %s disagrees with its metadata: %v", name, f[0])
 	}
 
-	res := &Result{Name: name, Metadata: meta, Summary: sum, Plain: opts.Plain, Source: int64(len(declXML))}
+	res := &Result{Name: name, Metadata: meta, Summary: sum, Plain: opts.Plain, Source: int64(len(declXML)), Excerpt: excerpt,
+		DeclarationSHA256: sha256.Sum256(declXML)}
 	doc := es3.DocumentSpec{
 		Title:      DocumentTitle,
 		MIMEType:   es3.MIMEXML,
@@ -232,12 +260,14 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 	if opts.Plain {
 		doc.Transforms = es3.PlainTransforms()
 		doc.Content = declXML
+		res.PayloadSHA256 = res.DeclarationSHA256
 	} else {
-		var zbuf bytes.Buffer
-		zbuf.Grow(len(declXML)/8 + 4096) // declaration XML deflates about 8:1; Buffer grows if not
-		if err := payload.Zip(&zbuf, payload.EntryName, bytes.NewReader(declXML)); err != nil {
-			return nil, fmt.Errorf("pack: %w", err)
+		z := <-zipped
+		zipped = closedZip
+		if z.err != nil {
+			return nil, fmt.Errorf("pack: %w", z.err)
 		}
+		zbuf := z.buf
 		res.Zipped = int64(zbuf.Len())
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -246,8 +276,9 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pack: encrypting: %w", err)
 		}
-		zbuf = bytes.Buffer{} // let the ZIP go before the dossier tree is built
+		zbuf, z = nil, zipResult{} // let the ZIP go before the dossier tree is built
 		res.Cipher = int64(len(der))
+		res.PayloadSHA256 = sha256.Sum256(der)
 		doc.Transforms = es3.EncryptedTransforms()
 		doc.Content = der
 	}
@@ -276,6 +307,46 @@ func Pack(ctx context.Context, declXML []byte, opts Options) (*Result, error) {
 	res.Bytes = out.Bytes()
 	res.SHA256 = sha256.Sum256(res.Bytes)
 	return res, nil
+}
+
+// zipResult is the ZIP of the declaration, or why it could not be made.
+type zipResult struct {
+	buf *bytes.Buffer
+	err error
+}
+
+// closedZip stands for a result already taken, so the deferred wait in Pack does not block.
+var closedZip = func() <-chan zipResult {
+	c := make(chan zipResult)
+	close(c)
+	return c
+}()
+
+// zipAsync compresses declXML on its own goroutine; cancelling ctx stops it at the next read. The
+// channel delivers one result and is then closed.
+func zipAsync(ctx context.Context, declXML []byte) <-chan zipResult {
+	out := make(chan zipResult, 1)
+	go func() {
+		defer close(out)
+		var zbuf bytes.Buffer
+		zbuf.Grow(len(declXML)/8 + 4096) // declaration XML deflates about 8:1; Buffer grows if not
+		err := payload.Zip(&zbuf, payload.EntryName, &ctxReader{ctx: ctx, r: bytes.NewReader(declXML)})
+		out <- zipResult{buf: &zbuf, err: err}
+	}()
+	return out
+}
+
+// ctxReader ends reading with the context's error once it is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // checkRecipients insists on two distinct certificates valid at now. cmsenc checks the key type, size

@@ -3,6 +3,7 @@ package pack_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"os/exec"
@@ -455,5 +456,41 @@ func TestOpenRefusesOtherDossiers(t *testing.T) {
 	}
 	if _, err := pack.Open([]byte("<x/>"), nil, nil, payload.Limits{}); err == nil {
 		t.Error("a non-dossier opened")
+	}
+}
+
+// TestPackDigestsAndExcerpt: PayloadSHA256 is the digest of the payload object the signatures cover
+// (encrypted and plain), DeclarationSHA256 that of the declaration, and the excerpt keeps the first
+// ExcerptRows items with the count and sums of all.
+func TestPackDigestsAndExcerpt(t *testing.T) {
+	f := newFixture(t)
+	decl := f.decl(t, 30, 6, nil)
+	for _, plain := range []bool{false, true} {
+		opts, _ := f.options(t)
+		opts.ExcerptRows = 7
+		if plain {
+			opts.Plain, opts.FundCert, opts.OwnCert = true, nil, nil
+		}
+		res, err := pack.Pack(context.Background(), decl, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := es3.Parse(res.Bytes, es3.ParseOptions{Mode: es3.Strict})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := d.Payload(0)
+		d.Close()
+		if err != nil || sha256.Sum256(p) != res.PayloadSHA256 || sha256.Sum256(decl) != res.DeclarationSHA256 {
+			t.Errorf("plain %v: payload digest %x, want %x (%v)", plain, res.PayloadSHA256, sha256.Sum256(p), err)
+		}
+		e := res.Excerpt
+		if e == nil || len(e.Items) != 7 || e.Count != 30 || e.Complete() || e.Sums != e.Summary || e.Items[6].Row != 7 {
+			t.Fatalf("plain %v: excerpt %+v", plain, e)
+		}
+	}
+	opts, _ := f.options(t)
+	if res, err := pack.Pack(context.Background(), decl, opts); err != nil || res.Excerpt != nil {
+		t.Errorf("an excerpt without ExcerptRows: %v", err)
 	}
 }

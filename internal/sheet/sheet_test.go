@@ -2,11 +2,15 @@ package sheet
 
 import (
 	"bytes"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/tagdij/tagdij/internal/declaration"
+	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/synth"
 )
 
@@ -58,13 +62,13 @@ func TestFit(t *testing.T) {
 	}
 }
 
-// Every line of the table (both header lines, the items and the total row) must have the same display
-// width although accented names have more bytes than columns.
+// Every line of the wide table (both header lines, the items and the total row) must have the same
+// display width although accented names have more bytes than columns.
 func TestTextAlignment(t *testing.T) {
 	d := gen(40)
 	d.Items[3].Name = "Őri Ünige Emőke"
 	var b bytes.Buffer
-	if err := Text(&b, d, Options{}); err != nil {
+	if err := Text(&b, d, Options{Width: WideWidth}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(b.String(), "\n")
@@ -104,10 +108,54 @@ func TestTextAlignment(t *testing.T) {
 	}
 }
 
+// TestTextNarrow: below WideWidth columns every line fits the width, each item takes two lines, and
+// the lines of each kind align (identity lines end with the 10-digit tax id, amount lines with the
+// right-aligned supplement).
+func TestTextNarrow(t *testing.T) {
+	d := gen(30)
+	d.Items[2].Name = "Őri Ünige Emőke Hajnalka Boglárka"
+	d.Declarant.Address.Street = strings.Repeat("Hosszú utca ", 8) + "1."
+	for _, width := range []int{0, 80, 64, WideWidth - 1} {
+		var b bytes.Buffer
+		if err := Text(&b, d, Options{Width: width, Source: "/a/very/long/path/to/the/file/bevallas.xml", SHA256: strings.Repeat("ab", 32)}); err != nil {
+			t.Fatal(err)
+		}
+		max := width
+		if max == 0 {
+			max = 80
+		}
+		lines := strings.Split(b.String(), "\n")
+		for _, l := range lines {
+			if Width(l) > max {
+				t.Errorf("width %d: line of %d columns: %q", width, Width(l), l)
+			}
+		}
+		var first, second []int
+		for i, l := range lines {
+			if m := strings.Fields(l); len(m) > 1 && len(m[0]) <= 3 && m[0][0] >= '1' && m[0][0] <= '9' && strings.HasPrefix(l, "     ") &&
+				unicode.IsLetter([]rune(m[1])[0]) {
+				first = append(first, Width(l))
+				second = append(second, Width(lines[i+1]))
+			}
+		}
+		if len(first) != 30 {
+			t.Fatalf("width %d: %d item rows, want 30\n%s", width, len(first), b.String())
+		}
+		for i := range first {
+			if first[i] != first[0] || second[i] != second[0] {
+				t.Errorf("width %d: row %d lines %d/%d columns, row 1 %d/%d", width, i+1, first[i], second[i], first[0], second[0])
+			}
+		}
+		if !strings.Contains(b.String(), "Őri Ünige") {
+			t.Errorf("width %d: the long name is not shown at all", width)
+		}
+	}
+}
+
 func TestTextLimit(t *testing.T) {
 	d := gen(1234)
 	var b bytes.Buffer
-	if err := Text(&b, d, Options{Limit: 10}); err != nil {
+	if err := Text(&b, d, Options{Limit: 10, Width: WideWidth}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -177,5 +225,48 @@ func TestHTML(t *testing.T) {
 	}
 	if strings.Contains(out, "http://") || strings.Contains(out, "https://") {
 		t.Error("the page must not load anything from outside")
+	}
+}
+
+// TestHTMLFindings: with findings the page gives the verdict, lists the findings that are not about
+// one item, and shows each item's own codes and texts on its row (and only there).
+func TestHTMLFindings(t *testing.T) {
+	d := gen(6)
+	bad := declaration.LocItem(d.Items[2].Row)
+	findings := []errcode.Finding{
+		errcode.New(errcode.D004, declaration.LocSummary, "TagdijOsszesen: 1 ≠ Σ 5"),
+		errcode.New(errcode.D005, bad, "TAJ 123456789"),
+		errcode.New(errcode.D006, bad, "Adoazonosito 1"),
+	}
+	var b bytes.Buffer
+	if err := HTML(&b, d, Options{Findings: findings}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"ÉRVÉNYTELEN: 3 hiba", "INVALID: 3 errors", "D004", declaration.LocSummary, "Hibák<br>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	rows := regexp.MustCompile(`(?s)<tr( class="bad")?><td class="num">(\d+)</td>.*?</tr>`).FindAllStringSubmatch(out, -1)
+	if len(rows) != 6 {
+		t.Fatalf("%d item rows", len(rows))
+	}
+	for _, r := range rows {
+		mine := r[2] == fmt.Sprint(d.Items[2].Row)
+		if mine != (r[1] != "") || mine != strings.Contains(r[0], "E0 D005") || mine != strings.Contains(r[0], "E0 D006") {
+			t.Errorf("row %s: marked %q, codes D005 %v D006 %v", r[2], r[1], strings.Contains(r[0], "D005"), strings.Contains(r[0], "D006"))
+		}
+	}
+	// Without findings (nil) the page has no check section; with none found, it says valid.
+	b.Reset()
+	HTML(&b, d, Options{})
+	if strings.Contains(b.String(), "Ellenőrzés") {
+		t.Error("a check section without findings")
+	}
+	b.Reset()
+	HTML(&b, d, Options{Findings: []errcode.Finding{}})
+	if !strings.Contains(b.String(), "Érvényes.") {
+		t.Error("no verdict for a valid declaration")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tagdij/tagdij/internal/declaration"
+	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/hunid"
 )
 
@@ -20,6 +21,24 @@ type Options struct {
 	// set, are printed so the signer can tie the view to the file that will be signed.
 	Source string
 	SHA256 string
+	// Width is the terminal's width in columns (≤ 0: 80). The item table takes one line per item when
+	// that fits (WideWidth columns), two lines per item otherwise; labelled values that do not fit
+	// beside their label go on the next line.
+	Width int
+	// Findings are the declaration's findings (declaration.Check or Validate). The HTML page says
+	// whether the declaration is valid, shows every finding and marks each item row with the codes
+	// located on it; the terminal view leaves them to the caller.
+	Findings []errcode.Finding
+}
+
+// WideWidth is the width of the one-line item table.
+const WideWidth = 145
+
+func (o Options) width() int {
+	if o.Width <= 0 {
+		return 80
+	}
+	return o.Width
 }
 
 // WYSIWYS is the SIG-20 notice both views carry.
@@ -123,33 +142,18 @@ func itemCells(it *declaration.Item) []string {
 	}
 }
 
-func writeRow(w *bufio.Writer, cells []string) {
-	for i, c := range columns {
-		if i > 0 {
-			w.WriteString("  ")
-		}
-		cell := Fit(cells[i], c.width)
-		if i == len(columns)-1 {
-			w.WriteString(strings.TrimRight(pad(cell, c.width, c.right), " "))
-		} else {
-			w.WriteString(pad(cell, c.width, c.right))
-		}
-	}
-	w.WriteByte('\n')
-}
-
-func rule(w *bufio.Writer) {
-	n := 0
-	for _, c := range columns {
-		n += c.width + 2
-	}
-	w.WriteString(strings.Repeat("─", n-2))
-	w.WriteByte('\n')
-}
-
-// Text writes the summary sheet and the itemised list as an aligned table for a terminal. Text from the
-// document is normalized to NFC and stripped of control characters, so it cannot disturb the terminal.
+// Text writes the summary sheet and the itemised list as an aligned table for a terminal of
+// o.Width columns. Text from the document is normalized to NFC and stripped of control characters, so
+// it cannot disturb the terminal.
 func Text(w io.Writer, d *declaration.Declaration, o Options) error {
+	return TextExcerpt(w, d.Excerpt(-1), o)
+}
+
+// TextExcerpt is Text for an excerpt: the rows it holds (at most o.Limit of them), a line saying how
+// many of the e.Count items are not shown, and the total row from e.Sums.
+func TextExcerpt(w io.Writer, e *declaration.Excerpt, o Options) error {
+	width := o.width()
+	d := &e.Declaration
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString("ÖSSZESÍTŐ ADATLAP / SUMMARY SHEET\n\n")
 	hf := headerFields(d, o)
@@ -158,7 +162,7 @@ func Text(w io.Writer, d *declaration.Declaration, o Options) error {
 		lw = max(lw, Width(f.label))
 	}
 	for _, f := range hf {
-		fmt.Fprintf(bw, "  %s  %s\n", pad(f.label, lw, false), clean(f.value))
+		labelled(bw, pad(f.label, lw, false), clean(f.value), width)
 	}
 	bw.WriteByte('\n')
 	sl := summaryLines(d.Summary)
@@ -168,45 +172,153 @@ func Text(w io.Writer, d *declaration.Declaration, o Options) error {
 		vw = max(vw, Width(Forint(s.value, " ")))
 	}
 	for _, s := range sl {
-		fmt.Fprintf(bw, "  %s  %s %s\n", pad(s.label, lw, false), pad(Forint(s.value, " "), vw, true), s.unit)
+		labelled(bw, pad(s.label, lw, false), pad(Forint(s.value, " "), vw, true)+" "+s.unit, width)
 	}
 
-	fmt.Fprintf(bw, "\nTÉTELES LISTA / ITEMISED LIST (%s tétel / items)\n\n", Forint(int64(len(d.Items)), " "))
-	hu := make([]string, len(columns))
-	en := make([]string, len(columns))
-	for i, c := range columns {
-		hu[i], en[i] = c.hu, c.en
-	}
-	writeRow(bw, hu)
-	writeRow(bw, en)
-	rule(bw)
+	fmt.Fprintf(bw, "\nTÉTELES LISTA / ITEMISED LIST (%s tétel / items)\n\n", Forint(int64(e.Count), " "))
+	t := newTable(width)
+	t.header(bw)
 	shown := len(d.Items)
 	if o.Limit > 0 && o.Limit < shown {
 		shown = o.Limit
 	}
 	for i := 0; i < shown; i++ {
-		writeRow(bw, itemCells(&d.Items[i]))
+		t.row(bw, itemCells(&d.Items[i]))
 	}
-	if rest := len(d.Items) - shown; rest > 0 {
+	if rest := e.Count - shown; rest > 0 {
 		fmt.Fprintf(bw, "  … és további %s sor / … and %s more rows (--limit 0: mind / all)\n",
 			Forint(int64(rest), " "), Forint(int64(rest), ","))
 	}
-	rule(bw)
-	sum := d.ComputeSummary()
-	writeRow(bw, []string{"", fmt.Sprintf("Összesen / Total (%s)", Forint(sum.HeadCount, " ")), "", "", "", "",
+	t.rule(bw)
+	sum := e.Sums
+	t.row(bw, []string{"", fmt.Sprintf("Összesen / Total (%s)", Forint(sum.HeadCount, " ")), "", "", "", "",
 		Forint(sum.BaseTotal, " "), Forint(sum.MemberTotal, " "), Forint(sum.SupplementTotal, " ")})
 	if sum != d.Summary {
-		bw.WriteString("\n  ! A tételek összege eltér az összesítő adatlaptól. / The items do not add up to the summary sheet.\n")
+		fmt.Fprintf(bw, "\n%s\n", indent(wrap("! A tételek összege eltér az összesítő adatlaptól. / The items do not add up to the summary sheet.", width-2), "  "))
 	}
-	fmt.Fprintf(bw, "\n%s\n%s\n", wrap(wysiwysHU, 100), wrap(wysiwysEN, 100))
+	n := min(width, 100)
+	fmt.Fprintf(bw, "\n%s\n%s\n", wrap(wysiwysHU, n), wrap(wysiwysEN, n))
 	return bw.Flush()
 }
 
-// wrap breaks s into lines of at most n columns at spaces.
+// labelled writes "  label  value", or, when both do not fit, the value on the next lines, indented
+// and wrapped at spaces (a word longer than a line is cut into pieces).
+func labelled(w *bufio.Writer, label, value string, width int) {
+	if 2+Width(label)+2+Width(value) <= width {
+		fmt.Fprintf(w, "  %s  %s\n", label, value)
+		return
+	}
+	fmt.Fprintf(w, "  %s\n%s\n", strings.TrimRight(label, " "), indent(wrap(value, max(width-4, 10)), "    "))
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// table lays out the item columns: one line per item when the terminal is wide enough, else two
+// (identity on the first, employment and amounts on the second, indented), with the name column
+// narrowed to what is left (at least 10 columns).
+type table struct {
+	lines [][]int // per line, the indices into columns
+	width []int   // per column
+	lead  []int   // per line, the indentation
+}
+
+// wideLayout and narrowLayout are the column groups of the two layouts.
+var (
+	wideLayout   = [][]int{{0, 1, 2, 3, 4, 5, 6, 7, 8}}
+	narrowLayout = [][]int{{0, 1, 2, 3, 4}, {5, 6, 7, 8}}
+)
+
+func newTable(width int) *table {
+	t := &table{width: make([]int, len(columns))}
+	for i, c := range columns {
+		t.width[i] = c.width
+	}
+	if width >= WideWidth {
+		t.lines, t.lead = wideLayout, []int{0}
+		return t
+	}
+	// The second line is indented under the name when there is room (64 columns of amounts).
+	t.lines, t.lead = narrowLayout, []int{0, max(0, min(columns[0].width+2, width-64))}
+	// The name takes what the first line leaves.
+	rest := width
+	for _, i := range narrowLayout[0] {
+		if i != 1 {
+			rest -= columns[i].width + 2
+		}
+	}
+	t.width[1] = max(10, min(columns[1].width, rest))
+	return t
+}
+
+// lineWidth is the width of line l of the table.
+func (t *table) lineWidth(l int) int {
+	n := t.lead[l] - 2
+	for _, i := range t.lines[l] {
+		n += t.width[i] + 2
+	}
+	return n
+}
+
+func (t *table) header(w *bufio.Writer) {
+	hu := make([]string, len(columns))
+	en := make([]string, len(columns))
+	for i, c := range columns {
+		hu[i], en[i] = c.hu, c.en
+	}
+	for l := range t.lines {
+		t.line(w, l, hu)
+		t.line(w, l, en)
+	}
+	t.rule(w)
+}
+
+func (t *table) row(w *bufio.Writer, cells []string) {
+	for l := range t.lines {
+		t.line(w, l, cells)
+	}
+}
+
+// line writes line l of a row; every line of the table is padded to the same width as its kind, so
+// the columns align whatever the cells hold.
+func (t *table) line(w *bufio.Writer, l int, cells []string) {
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", t.lead[l]))
+	for k, i := range t.lines[l] {
+		if k > 0 {
+			b.WriteString("  ")
+		}
+		c := columns[i]
+		b.WriteString(pad(Fit(cells[i], t.width[i]), t.width[i], c.right))
+	}
+	w.WriteString(strings.TrimRight(b.String(), " "))
+	w.WriteByte('\n')
+}
+
+func (t *table) rule(w *bufio.Writer) {
+	n := 0
+	for l := range t.lines {
+		n = max(n, t.lineWidth(l))
+	}
+	w.WriteString(strings.Repeat("─", n))
+	w.WriteByte('\n')
+}
+
+// wrap breaks s into lines of at most n columns at spaces; a word longer than n is cut into pieces.
 func wrap(s string, n int) string {
 	var b strings.Builder
 	col := 0
-	for i, word := range strings.Fields(s) {
+	var words []string
+	for _, word := range strings.Fields(s) {
+		for Width(word) > n {
+			cut := cutAt(word, n)
+			words = append(words, word[:cut])
+			word = word[cut:]
+		}
+		words = append(words, word)
+	}
+	for i, word := range words {
 		ww := Width(word)
 		if i > 0 {
 			if col+1+ww > n {
@@ -221,4 +333,17 @@ func wrap(s string, n int) string {
 		col += ww
 	}
 	return b.String()
+}
+
+// cutAt is the byte index in s after its first n columns (at least one rune).
+func cutAt(s string, n int) int {
+	w := 0
+	for i, r := range s {
+		rw := runeWidth(r)
+		if w+rw > n && i > 0 {
+			return i
+		}
+		w += rw
+	}
+	return len(s)
 }

@@ -32,10 +32,12 @@ type Options struct {
 	Fund      declaration.Fund      // default: DefaultFund
 	Declarant declaration.Declarant // default: a company with an adószám derived from Seed
 	// Created is the header's creation time. Default: the 5th of the month after Period, 08:00 UTC, so the
-	// output does not depend on the clock. When Period is also zero, it is derived from Now.
+	// output does not depend on the clock, or Now when that would be later than Now (a declaration is
+	// never created in the future). When Period is also zero, it is derived from Now.
 	Created time.Time
-	// Now anchors the default period when both Period and Created are zero (zero: time.Now()). Only then
-	// does the output depend on the clock.
+	// Now anchors the default period when both Period and Created are zero, and caps the default
+	// Created (zero: the default period uses time.Now(), Created is not capped). Only then does the
+	// output depend on the clock.
 	Now     time.Time
 	Program declaration.Program // default: DefaultProgram
 }
@@ -158,6 +160,9 @@ func withDefaults(o Options) Options {
 	if o.Created.IsZero() {
 		n := o.Period.Next()
 		o.Created = time.Date(n.Year, n.Month, 5, 8, 0, 0, 0, time.UTC)
+		if !o.Now.IsZero() && o.Created.After(o.Now) {
+			o.Created = o.Now
+		}
 	}
 	o.Created = o.Created.UTC().Truncate(time.Second)
 	return o

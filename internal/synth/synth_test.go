@@ -140,6 +140,28 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestCreatedNeverInTheFuture: the default creation day (the 5th of the month after the period) is
+// capped at Now; an explicit Created and a default in the past are kept.
+func TestCreatedNeverInTheFuture(t *testing.T) {
+	now := time.Date(2026, 12, 3, 11, 0, 0, 0, time.UTC)
+	nov := declaration.Period{Year: 2026, Month: time.November}
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want time.Time
+	}{
+		{"default after now", Options{Seed: 1, Period: nov, Now: now}, now},
+		{"default before now", Options{Seed: 1, Period: declaration.Period{Year: 2026, Month: time.October}, Now: now},
+			time.Date(2026, 11, 5, 8, 0, 0, 0, time.UTC)},
+		{"explicit", Options{Seed: 1, Period: nov, Now: now, Created: now.Add(time.Hour)}, now.Add(time.Hour)},
+		{"no clock", Options{Seed: 1, Period: nov}, time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)},
+	} {
+		if got := Generate(tc.opts).Header.Created; !got.Equal(tc.want) {
+			t.Errorf("%s: Created %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func BenchmarkGenerate100k(b *testing.B) {
 	for b.Loop() {
 		d := Generate(Options{Members: 100_000, Seed: 1, Period: period})

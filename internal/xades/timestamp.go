@@ -26,6 +26,9 @@ type TimestampOptions struct {
 	Logger *slog.Logger
 	// Limits are the XML parser limits (zero: libxml defaults).
 	Limits libxml.Limits
+	// Stamped, when set, is called for every token that will be inserted, with the Id of the signature
+	// it stamps: the caller reports genTime and TSA from the token itself.
+	Stamped func(sigID string, tok *tsp.Token)
 }
 
 // Timestamp gives every signature of dossier that has no SignatureTimeStamp one, after all signers
@@ -134,6 +137,9 @@ func Timestamp(ctx context.Context, dossier []byte, opts TimestampOptions) ([]by
 		}
 		ins = append(ins, xmlsplice.Insertion{At: at, Text: b})
 		stamped = append(stamped, j.id)
+		if opts.Stamped != nil {
+			opts.Stamped(j.id, tok)
+		}
 		logger(opts.Logger).Info("signature time-stamped",
 			slog.String("event", "signature.timestamped"),
 			slog.String("signature", j.id),
