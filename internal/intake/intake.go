@@ -584,4 +584,28 @@ type Status struct {
 	ReceiptID     string
 	SubmissionID  string
 	Codes         []errcode.Code
+	// Processing is the processor's record of an accepted package's final check; nil for a rejected
+	// upload.
+	Processing *Processing
+}
+
+// Processing is what the processor recorded about an accepted package (SPEC §9: awaiting the final
+// check, final valid/invalid, processed).
+type Processing struct {
+	// Done reports that the final outcome is recorded (Status then says which).
+	Done bool
+	// Attempts counts the final-check attempts that ended without a final outcome.
+	Attempts int
+	// NextAttempt is when the final check is due (while not Done).
+	NextAttempt time.Time
+	// LastError is why the last attempt did not end final ("" when none did).
+	LastError string
+	// Alert is set while the signer certificate nears its notAfter and the package is not final.
+	Alert string
+	// FinalState is the final check's state; FinalCodes the codes of the final check and the content
+	// check; Finished when the outcome was recorded; ArchiveID the archive entry.
+	FinalState receipt.State
+	FinalCodes []errcode.Code
+	Finished   time.Time
+	ArchiveID  string
 }

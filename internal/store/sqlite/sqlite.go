@@ -1,9 +1,9 @@
 // Package sqlite is the embedded default store (SPEC §9): one SQLite database file
 // (modernc.org/sqlite, no cgo) in WAL mode with synchronous=FULL, so a committed transaction is on
 // disk when Commit returns. It implements the role interfaces its users define: intake.Store (the
-// receiver's durable record of every answered upload), the receiver's status and receipt reads, and the
-// registry's store. Schema changes are versioned migrations applied in order at Open, each in its own
-// transaction.
+// receiver's durable record of every answered upload), the receiver's status and receipt reads, the
+// registry's store and the processor's job queue (processor.Queue). Schema changes are versioned
+// migrations applied in order at Open, each in its own transaction.
 package sqlite
 
 import (
@@ -82,6 +82,17 @@ var migrations = []string{
 		body           BLOB NOT NULL     -- the sheet, JSON
 	);
 	CREATE INDEX registry_by_declarant ON registry_sheets(id_type, declarant_id, fund, seq);`,
+	// 3 (the processor; renumbered when the archive's and the trust cache's migrations are merged
+	// before it): the final outcome of a job and the alert of a job nearing its signer certificate's
+	// notAfter.
+	`ALTER TABLE jobs ADD COLUMN outcome TEXT;          -- processed, final-invalid, content-rejected
+	ALTER TABLE jobs ADD COLUMN final_state TEXT;      -- ERVENYES, ERVENYTELEN, BEFEJEZETLEN
+	ALTER TABLE jobs ADD COLUMN final_codes TEXT;
+	ALTER TABLE jobs ADD COLUMN finished INTEGER;      -- Unix nanoseconds
+	ALTER TABLE jobs ADD COLUMN archive_id TEXT;
+	ALTER TABLE jobs ADD COLUMN handoff TEXT;
+	ALTER TABLE jobs ADD COLUMN alert TEXT;
+	CREATE INDEX jobs_lease ON jobs(lease_owner) WHERE lease_owner IS NOT NULL;`,
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tagdij/tagdij/internal/intake/intaketest"
+	"github.com/tagdij/tagdij/internal/processor/processortest"
 	"github.com/tagdij/tagdij/internal/registry"
 	"github.com/tagdij/tagdij/internal/registry/registrytest"
 )
@@ -63,4 +64,24 @@ func TestRegistryConformance(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return db.Registry()
 	})
+}
+
+func TestQueueConformance(t *testing.T) {
+	var last string
+	open := func(t *testing.T) (processortest.Backend, func()) {
+		last = filepath.Join(t.TempDir(), "store.db")
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, func() { db.Close() }
+	}
+	reopen := func(t *testing.T) (processortest.Backend, func()) {
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, func() { db.Close() }
+	}
+	processortest.Run(t, open, reopen)
 }
