@@ -364,7 +364,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, in *blob.Incomin
 		return nil, fmt.Errorf("intake: verify: %w", err)
 	}
 	rep := v.Report
-	findings := allFindings(rep)
+	findings := rep.AllFindings()
 	pre := preCheck(rep, s.cfg.Env)
 	rec.State = pre.State
 	var declarant *receipt.Declarant
@@ -475,53 +475,19 @@ func (s *Service) conflict(ctx context.Context, log *slog.Logger, in *blob.Incom
 	return s.finish(ctx, log, in, rec, rej, Rejected)
 }
 
-// allFindings lists the document's and every signature's findings, document first.
-func allFindings(rep *report.Document) []errcode.Finding {
-	out := append([]errcode.Finding(nil), rep.Verdict.Findings...)
-	seen := map[string]bool{}
-	for _, f := range out {
-		seen[string(f.Code)+"\x00"+f.Location+"\x00"+f.EN] = true
-	}
-	for _, s := range rep.Signatures {
-		for _, f := range s.Verdict.Findings {
-			k := string(f.Code) + "\x00" + f.Location + "\x00" + f.EN
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
-// waitable are the codes of an INDETERMINATE pre-check that time resolves: the grace period is not
-// over (A012) or revocation data is not there yet (A011). A package incomplete only for them is
-// accepted for processing (RCV-05, DEF-10); the processor's final check decides.
-var waitable = map[errcode.Code]bool{errcode.A011: true, errcode.A012: true}
-
-// acceptable reports whether the upload is accepted: the pre-check is TOTAL-PASSED, or INDETERMINATE
-// with only waitable findings, and no other finding rejects.
+// acceptable reports whether the upload is accepted: the pre-check is TOTAL-PASSED, or incomplete
+// only for want of time (trust.OnlyWaiting: the grace period, revocation data not yet there), and no
+// other finding rejects.
 func acceptable(rep *report.Document, findings []errcode.Finding) bool {
-	switch rep.Verdict.Indication {
-	case report.TotalPassed:
-	case report.Indeterminate:
-		if rep.Verdict.Sub != report.TryLater {
-			return false
-		}
-		for _, s := range rep.Signatures {
-			if s.Verdict.Indication == report.Indeterminate && s.Verdict.Sub != report.TryLater {
+	if rep.Verdict.Indication == report.TotalPassed {
+		for _, f := range findings {
+			if f.Severity == errcode.Error && !trust.Waitable(f.Code) {
 				return false
 			}
 		}
-	default:
-		return false
+		return true
 	}
-	for _, f := range findings {
-		if f.Severity == errcode.Error && !waitable[f.Code] {
-			return false
-		}
-	}
-	return true
+	return trust.OnlyWaiting(rep, findings)
 }
 
 // asWarnings keeps every finding of an accepted package, the waitable ones as W0 (they are why the
@@ -529,7 +495,7 @@ func acceptable(rep *report.Document, findings []errcode.Finding) bool {
 func asWarnings(findings []errcode.Finding) []errcode.Finding {
 	out := make([]errcode.Finding, 0, len(findings))
 	for _, f := range findings {
-		if waitable[f.Code] {
+		if trust.Waitable(f.Code) {
 			f.Severity = errcode.Warning
 		}
 		out = append(out, f)

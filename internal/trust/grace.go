@@ -388,3 +388,28 @@ func classify(err error) MissingReason {
 	}
 	return ReasonUnreachable
 }
+
+// Waitable reports whether a finding code is one that time resolves: revocation evidence not there
+// yet (A011) or the grace period not over (A012).
+func Waitable(c errcode.Code) bool { return c == errcode.A011 || c == errcode.A012 }
+
+// OnlyWaiting reports whether rep is incomplete only for want of time: INDETERMINATE/TRY_LATER, every
+// INDETERMINATE signature TRY_LATER, and every error among findings (the report's, plus whatever the
+// caller adds) Waitable. The receiver accepts such a package for processing (RCV-05, DEF-10); the
+// processor tries its final check again later.
+func OnlyWaiting(rep *report.Document, findings []errcode.Finding) bool {
+	if rep == nil || rep.Verdict.Indication != report.Indeterminate || rep.Verdict.Sub != report.TryLater {
+		return false
+	}
+	for _, s := range rep.Signatures {
+		if s.Verdict.Indication == report.Indeterminate && s.Verdict.Sub != report.TryLater {
+			return false
+		}
+	}
+	for _, f := range findings {
+		if f.Severity == errcode.Error && !Waitable(f.Code) {
+			return false
+		}
+	}
+	return true
+}
