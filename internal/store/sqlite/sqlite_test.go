@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tagdij/tagdij/archive"
+	"github.com/tagdij/tagdij/archive/archivetest"
 	"github.com/tagdij/tagdij/internal/intake/intaketest"
 	"github.com/tagdij/tagdij/internal/registry"
 	"github.com/tagdij/tagdij/internal/registry/registrytest"
@@ -63,4 +65,24 @@ func TestRegistryConformance(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return db.Registry()
 	})
+}
+
+func TestArchiveIndexConformance(t *testing.T) {
+	var last string
+	open := func(t *testing.T) (archive.Index, func()) {
+		last = filepath.Join(t.TempDir(), "store.db")
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.ArchiveIndex(), func() { db.Close() }
+	}
+	reopen := func(t *testing.T) (archive.Index, func()) {
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.ArchiveIndex(), func() { db.Close() }
+	}
+	archivetest.Run(t, open, reopen)
 }
