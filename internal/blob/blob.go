@@ -156,3 +156,21 @@ func (s *Store) Writable() error {
 	_, err = f.Write([]byte("probe"))
 	return err
 }
+
+// Put stores data under its SHA-256, durably (written to a temporary file, fsynced, renamed, the
+// directory fsynced), and returns the hash. Putting content that is already stored keeps the stored
+// file and only makes sure its directory entry is durable. Unlike Receive it keeps no second copy
+// of data in memory, for callers (the archive) that already hold the bytes.
+func (s *Store) Put(data []byte) ([32]byte, error) {
+	sum := sha256.Sum256(data)
+	f, err := durable.Create(filepath.Join(s.dir, "incoming"), "put-*", 0o600)
+	if err != nil {
+		return sum, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return sum, fmt.Errorf("blob: %w", err)
+	}
+	in := &Incoming{store: s, f: f, Bytes: data, Sum: sum}
+	return sum, in.Commit()
+}

@@ -102,3 +102,39 @@ func TestReceiveEmpty(t *testing.T) {
 		t.Errorf("empty input: %v %d %x", in.Bytes == nil, in.Size(), in.Sum[:4])
 	}
 }
+
+// TestPut: Put stores under the hash, a second Put of the same bytes keeps one file and leaves no
+// temporary file behind, and different bytes get their own file.
+func TestPut(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range [][]byte{[]byte("archived bytes"), {}, []byte("other")} {
+		sum, err := s.Put(data)
+		if err != nil || sum != sha256.Sum256(data) {
+			t.Fatalf("Put: %x %v", sum, err)
+		}
+		if again, err := s.Put(data); err != nil || again != sum {
+			t.Fatalf("second Put: %v", err)
+		}
+		got, err := s.Read(sum)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("Read: %q %v", got, err)
+		}
+	}
+	if es, _ := os.ReadDir(filepath.Join(dir, "incoming")); len(es) != 0 {
+		t.Errorf("temporary files left: %d", len(es))
+	}
+	n := 0
+	filepath.WalkDir(filepath.Join(dir, "sha256"), func(_ string, d os.DirEntry, _ error) error {
+		if !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n != 3 {
+		t.Errorf("%d files stored, want 3", n)
+	}
+}

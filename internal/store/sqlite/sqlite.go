@@ -2,8 +2,9 @@
 // (modernc.org/sqlite, no cgo) in WAL mode with synchronous=FULL, so a committed transaction is on
 // disk when Commit returns. It implements the role interfaces its users define: intake.Store (the
 // receiver's durable record of every answered upload), the receiver's status and receipt reads, the
-// registry's store and the processor's job queue (processor.Queue). Schema changes are versioned
-// migrations applied in order at Open, each in its own transaction.
+// registry's store, the archive's index (ArchiveIndex) and the processor's job queue
+// (processor.Queue). Schema changes are versioned migrations applied in order at Open, each in its
+// own transaction.
 package sqlite
 
 import (
@@ -82,8 +83,44 @@ var migrations = []string{
 		body           BLOB NOT NULL     -- the sheet, JSON
 	);
 	CREATE INDEX registry_by_declarant ON registry_sheets(id_type, declarant_id, fund, seq);`,
-	// 3 (the processor; renumbered when the archive's and the trust cache's migrations are merged
-	// before it): the final outcome of a job and the alert of a job nearing its signer certificate's
+	// 3: the archive's index: one row per archived entry, each also its Merkle leaf, and the signed
+	// tree heads (archive.Index). Rows are only ever inserted.
+	`CREATE TABLE archive_entries (
+		leaf_index      INTEGER PRIMARY KEY, -- the Merkle leaf index, 0, 1, 2, ...
+		id              TEXT NOT NULL UNIQUE,
+		archived        INTEGER NOT NULL,    -- Unix nanoseconds, UTC
+		renews          TEXT NOT NULL,       -- the renewed entry's id, '' for the first archiving
+		package_sha256  BLOB NOT NULL,
+		package_name    TEXT NOT NULL,
+		receipt_name    TEXT NOT NULL,
+		submission_id   TEXT NOT NULL,
+		declarant_type  TEXT NOT NULL,
+		declarant_id    TEXT NOT NULL,
+		fund            TEXT NOT NULL,
+		period          TEXT NOT NULL,
+		decl_type       TEXT NOT NULL,
+		outcome         TEXT NOT NULL,
+		codes           TEXT NOT NULL,       -- JSON array of strings
+		original_sha256 BLOB NOT NULL,
+		original_size   INTEGER NOT NULL,
+		extended_sha256 BLOB,                -- NULL: no extended package
+		extended_size   INTEGER,
+		receipt_sha256  BLOB NOT NULL,
+		receipt_size    INTEGER NOT NULL,
+		report_sha256   BLOB NOT NULL,
+		report_size     INTEGER NOT NULL,
+		leaf_hash       BLOB NOT NULL
+	);
+	-- One entry per (package, predecessor): idempotent archiving, at most one renewal of an entry.
+	CREATE UNIQUE INDEX archive_entries_version ON archive_entries(package_sha256, renews);
+	CREATE INDEX archive_entries_submission ON archive_entries(declarant_type, declarant_id, submission_id, leaf_index);
+	CREATE TABLE archive_tree_heads (
+		seq       INTEGER PRIMARY KEY,
+		tree_size INTEGER NOT NULL,
+		body      BLOB NOT NULL              -- the signed, time-stamped tree head (archive.DecodeSignedHead)
+	);`,
+	// 4 (the processor; renumbered when the trust cache's migration is merged before it): the final
+	// outcome of a job and the alert of a job nearing its signer certificate's
 	// notAfter.
 	`ALTER TABLE jobs ADD COLUMN outcome TEXT;          -- processed, final-invalid, content-rejected
 	ALTER TABLE jobs ADD COLUMN final_state TEXT;      -- ERVENYES, ERVENYTELEN, BEFEJEZETLEN
