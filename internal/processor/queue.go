@@ -44,8 +44,12 @@ type Claim struct {
 	// Owner identifies the claiming processor (instance name); it must be unique among the processors
 	// sharing a store.
 	Owner string
-	// Now is the claim time: jobs with Due ≤ Now whose lease is free or expired (LeaseUntil ≤ Now).
+	// Now is the claim time: jobs with Due ≤ Now whose lease is free or expired (LeaseUntil ≤ Now) are
+	// handed out, leased until Now + Lease.
 	Now time.Time
+	// DueBy, when set (not after Now), hands out only jobs with Due ≤ DueBy: a pass that started at
+	// DueBy does not take again the jobs it rescheduled.
+	DueBy time.Time
 	// Lease is how long the claimed jobs stay reserved for Owner unless renewed.
 	Lease time.Duration
 	// Limit is the most jobs handed out.

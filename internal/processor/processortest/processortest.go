@@ -114,6 +114,9 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 				t.Errorf("job as claimed: %+v", j)
 			}
 		}
+		if jobs, err := b.Claim(ctx, processor.Claim{Owner: "p2", Now: t0.Add(3 * time.Hour), DueBy: t0.Add(time.Hour), Lease: time.Minute, Limit: 5}); err != nil || len(jobs) != 0 {
+			t.Errorf("claimed %d jobs due after DueBy, %v", len(jobs), err)
+		}
 		jobs = claim(t, b, "p2", t0.Add(3*time.Hour), time.Minute, 1)
 		if got := sums(jobs); !slices.Equal(got, [][32]byte{c}) {
 			t.Errorf("second owner claimed %x, want only the job nobody holds", got)

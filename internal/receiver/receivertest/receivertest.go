@@ -9,12 +9,15 @@
 package receivertest
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -37,6 +40,7 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/pathval"
+	"github.com/tagdij/tagdij/internal/payload"
 	"github.com/tagdij/tagdij/internal/receipt"
 	"github.com/tagdij/tagdij/internal/receiptpkg"
 	"github.com/tagdij/tagdij/internal/receiver"
@@ -198,6 +202,53 @@ type PackageOptions struct {
 	// carries these bytes, encrypted to the fund and the employer, under the declaration's signed
 	// metadata and name, signed and time-stamped like any other (e.g. a decompression bomb).
 	Zip []byte
+	// Content, when set, is given the generated declaration (the one the signed metadata and name are
+	// made from) and returns the declaration bytes the package carries instead, zipped, encrypted and
+	// with their own es:SourceSize (e.g. a declaration that breaks the schema, or whose declarant
+	// differs from the metadata). Zip wins over it.
+	Content func(d *declaration.Declaration) []byte
+	// Recipient, when set, replaces the fund's encryption certificate as the package's first recipient
+	// (a package the fund cannot decrypt: D001).
+	Recipient *x509.Certificate
+}
+
+// ZipBomb returns a ZIP archive with one bevallas.xml entry that inflates to chunks MiB of zeros from
+// a few KiB (each MiB a copy of the same deflate blocks), with a correct CRC and sizes: it passes
+// every check but the decompression limits.
+func ZipBomb(t testing.TB, chunks int) []byte {
+	t.Helper()
+	const chunk = 1 << 20
+	zeros := make([]byte, chunk)
+	var def bytes.Buffer
+	fw, err := flate.NewWriter(&def, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(zeros)
+	fw.Flush() // byte-aligned: the next chunk's blocks start on a byte
+	first := def.Len()
+	fw.Write(zeros)
+	fw.Flush()
+	repeat := bytes.Clone(def.Bytes()[first:])
+	def.Truncate(first)
+	crc := crc32.Update(0, crc32.IEEETable, zeros)
+	for i := 1; i < chunks; i++ {
+		def.Write(repeat)
+		crc = crc32.Update(crc, crc32.IEEETable, zeros)
+	}
+	def.Write([]byte{0x01, 0x00, 0x00, 0xff, 0xff}) // final empty stored block
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "bevallas.xml", Method: zip.Deflate, CRC32: crc,
+		CompressedSize64: uint64(def.Len()), UncompressedSize64: uint64(chunks) * chunk, Modified: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(def.Bytes())
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // Package builds a signed, time-stamped package and returns its bytes and file name. It is safe for
@@ -241,8 +292,25 @@ func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Zip != nil {
+	if o.Recipient != nil {
+		fundCert = o.Recipient
+	}
+	switch {
+	case o.Zip != nil:
 		res.Bytes = s.rebuild(t, res, o.Zip, int64(decl.Len()), now, fundCert, ownCert)
+	case o.Content != nil:
+		content := o.Content(d)
+		var z bytes.Buffer
+		if err := payload.Zip(&z, pack.DocumentTitle, bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(len(content)), now, fundCert, ownCert)
+	case o.Recipient != nil:
+		var z bytes.Buffer
+		if err := payload.Zip(&z, pack.DocumentTitle, bytes.NewReader(decl.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(decl.Len()), now, fundCert, ownCert)
 	}
 	who := o.SignerEntities
 	if who == nil {

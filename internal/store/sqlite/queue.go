@@ -26,6 +26,10 @@ func (s *DB) Claim(ctx context.Context, c processor.Claim) ([]processor.Job, err
 	}
 	now := c.Now.UnixNano()
 	until := c.Now.Add(c.Lease)
+	dueBy := now
+	if !c.DueBy.IsZero() && c.DueBy.Before(c.Now) {
+		dueBy = c.DueBy.UnixNano()
+	}
 	var jobs []processor.Job
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		jobs = jobs[:0]
@@ -33,7 +37,7 @@ func (s *DB) Claim(ctx context.Context, c processor.Claim) ([]processor.Job, err
 				p.submission_id, p.declarant_type, p.declarant_id, p.fund, p.period, p.type, p.registry_sheet, p.receipt_id
 			FROM jobs j JOIN packages p ON p.sha256 = j.package_sha256 AND p.accepted = 1
 			WHERE j.state = ? AND j.due_at <= ? AND (j.lease_until IS NULL OR j.lease_until <= ?)
-			ORDER BY j.due_at, j.package_sha256 LIMIT ?`, JobPending, now, now, c.Limit)
+			ORDER BY j.due_at, j.package_sha256 LIMIT ?`, JobPending, dueBy, now, c.Limit)
 		if err != nil {
 			return err
 		}
