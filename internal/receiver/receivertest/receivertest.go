@@ -198,6 +198,10 @@ type PackageOptions struct {
 	Seed uint64
 	// Period is the declaration period (default: the month before the sandbox clock's month).
 	Period declaration.Period
+	// Type is the declaration type (default B); Predecessor, for O and H, the predecessor's submission
+	// id (default: one derived from the seed, which names no real submission).
+	Type        declaration.Type
+	Predecessor string
 	// Zip, when set, replaces the compressed declaration inside the encrypted document: the package
 	// carries these bytes, encrypted to the fund and the employer, under the declaration's signed
 	// metadata and name, signed and time-stamped like any other (e.g. a decompression bomb).
@@ -280,7 +284,10 @@ func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 	d := synth.Generate(synth.Options{Members: o.Members, Seed: o.Seed, Period: period,
 		Declarant: declaration.Declarant{Name: emp.Name, ID: declaration.DeclarantID{Type: declaration.IDAdoszam, Value: emp.TaxNumber},
 			Address: declaration.Address{PostalCode: "1111", City: "Budapest", Street: "Minta utca 1."}},
-		Fund: declaration.Fund{Code: s.Fund.Code, Name: s.Fund.Name}})
+		Fund: declaration.Fund{Code: s.Fund.Code, Name: s.Fund.Name}, Type: o.Type})
+	if o.Predecessor != "" {
+		d.Header.PredecessorID = o.Predecessor
+	}
 	var decl bytes.Buffer
 	d.WriteTo(&decl)
 	now := s.SB.Clock.Now().UTC().Truncate(time.Second)
