@@ -25,9 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,36 +46,6 @@ type Env struct {
 	// Clock is the server's clock; Advance it to simulate time passing
 	// (grace periods) without sleeping.
 	Clock *Clock
-	// Faults switch services off (503) to simulate an outage.
-	Faults *Faults
-}
-
-// Faults switches the sandbox's services off and on while it runs: a
-// service that is down answers 503 Service Unavailable. Safe for concurrent
-// use; the zero value has everything up.
-type Faults struct {
-	ocsp, crl, tsa atomic.Bool
-}
-
-// SetOCSP takes the OCSP responder down (true) or up (false).
-func (f *Faults) SetOCSP(down bool) { f.ocsp.Store(down) }
-
-// SetCRL takes the CRL distribution down (true) or up (false).
-func (f *Faults) SetCRL(down bool) { f.crl.Store(down) }
-
-// SetTSA takes the time-stamping service down (true) or up (false).
-func (f *Faults) SetTSA(down bool) { f.tsa.Store(down) }
-
-func (f *Faults) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if f.ocsp.Load() && strings.HasPrefix(p, "/ocsp") || f.crl.Load() && strings.HasPrefix(p, "/crl/") ||
-			f.tsa.Load() && strings.HasPrefix(p, "/tsa") {
-			http.Error(w, "down (sandboxtest.Faults)", http.StatusServiceUnavailable)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // CRLURL returns the URL of the CRL of CA name (e.g. sandbox.QualifiedCA).
@@ -178,8 +146,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	faults := &Faults{}
-	go func() { done <- sandbox.Serve(ctx, ln, faults.wrap(w.Handler(cfg.serve))) }()
+	go func() { done <- sandbox.Serve(ctx, ln, w.Handler(cfg.serve)) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -187,7 +154,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		}
 		http.DefaultClient.CloseIdleConnections()
 	})
-	return &Env{Dir: dir, URL: url, World: w, TSAURL: url + "/tsa", OCSPURL: url + "/ocsp", Clock: clock, Faults: faults}
+	return &Env{Dir: dir, URL: url, World: w, TSAURL: url + "/tsa", OCSPURL: url + "/ocsp", Clock: clock}
 }
 
 // pool holds keys generated once per test binary.
