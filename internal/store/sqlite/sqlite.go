@@ -1,9 +1,9 @@
 // Package sqlite is the embedded default store (SPEC §9): one SQLite database file
 // (modernc.org/sqlite, no cgo) in WAL mode with synchronous=FULL, so a committed transaction is on
 // disk when Commit returns. It implements the role interfaces its users define: intake.Store (the
-// receiver's durable record of every answered upload), the receiver's status and receipt reads, and the
-// registry's store. Schema changes are versioned migrations applied in order at Open, each in its own
-// transaction.
+// receiver's durable record of every answered upload), the receiver's status and receipt reads, the
+// registry's store, and the revocation evidence cache the processors share (revocation.Store). Schema
+// changes are versioned migrations applied in order at Open, each in its own transaction.
 package sqlite
 
 import (
@@ -82,6 +82,14 @@ var migrations = []string{
 		body           BLOB NOT NULL     -- the sheet, JSON
 	);
 	CREATE INDEX registry_by_declarant ON registry_sheets(id_type, declarant_id, fund, seq);`,
+	// 3 (renumbered to 5 at the merge of issue 9): the revocation evidence cache the processors share
+	// (revocation.Store: verified OCSP responses and CRLs under the Cache's keys).
+	`CREATE TABLE revocation_cache (
+		key     TEXT PRIMARY KEY,
+		value   BLOB NOT NULL,
+		updated INTEGER NOT NULL -- Unix nanoseconds, UTC: when the value was last written
+	) WITHOUT ROWID;
+	CREATE INDEX revocation_cache_updated ON revocation_cache(updated);`,
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
