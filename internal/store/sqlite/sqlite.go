@@ -2,9 +2,9 @@
 // (modernc.org/sqlite, no cgo) in WAL mode with synchronous=FULL, so a committed transaction is on
 // disk when Commit returns. It implements the role interfaces its users define: intake.Store (the
 // receiver's durable record of every answered upload), the receiver's status and receipt reads, the
-// registry's store, the archive's index (ArchiveIndex) and the processor's job queue
-// (processor.Queue). Schema changes are versioned migrations applied in order at Open, each in its
-// own transaction.
+// registry's store, the archive's index (ArchiveIndex), the processor's job queue (processor.Queue)
+// and the revocation evidence cache the processors share (revocation.Store). Schema changes are
+// versioned migrations applied in order at Open, each in its own transaction.
 package sqlite
 
 import (
@@ -119,9 +119,8 @@ var migrations = []string{
 		tree_size INTEGER NOT NULL,
 		body      BLOB NOT NULL              -- the signed, time-stamped tree head (archive.DecodeSignedHead)
 	);`,
-	// 4 (the processor; renumbered when the trust cache's migration is merged before it): the final
-	// outcome of a job and the alert of a job nearing its signer certificate's
-	// notAfter.
+	// 4 (the processor): the final outcome of a job and the alert of a job nearing its signer
+	// certificate's notAfter.
 	`ALTER TABLE jobs ADD COLUMN outcome TEXT;          -- processed, final-invalid, content-rejected
 	ALTER TABLE jobs ADD COLUMN final_state TEXT;      -- ERVENYES, ERVENYTELEN, BEFEJEZETLEN
 	ALTER TABLE jobs ADD COLUMN final_codes TEXT;
@@ -130,6 +129,14 @@ var migrations = []string{
 	ALTER TABLE jobs ADD COLUMN handoff TEXT;
 	ALTER TABLE jobs ADD COLUMN alert TEXT;
 	CREATE INDEX jobs_lease ON jobs(lease_owner) WHERE lease_owner IS NOT NULL;`,
+	// 5: the revocation evidence cache the processors share
+	// (revocation.Store: verified OCSP responses and CRLs under the Cache's keys).
+	`CREATE TABLE revocation_cache (
+		key     TEXT PRIMARY KEY,
+		value   BLOB NOT NULL,
+		updated INTEGER NOT NULL -- Unix nanoseconds, UTC: when the value was last written
+	) WITHOUT ROWID;
+	CREATE INDEX revocation_cache_updated ON revocation_cache(updated);`,
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
