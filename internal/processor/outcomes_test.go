@@ -20,6 +20,7 @@ import (
 	"github.com/tagdij/tagdij/internal/receipt"
 	"github.com/tagdij/tagdij/internal/receiver/receivertest"
 	"github.com/tagdij/tagdij/internal/sandbox"
+	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
 )
 
 func marshal(t *testing.T, d *declaration.Declaration) []byte {
@@ -204,7 +205,7 @@ func TestRevocationOutcomes(t *testing.T) {
 	t.Run("OCSP down: the CRL decides", func(t *testing.T) {
 		r := newRig(t)
 		sum, _ := r.submit(t, receivertest.PackageOptions{})
-		r.SB.Faults.SetOCSP(true)
+		r.SB.Stop(sandboxtest.OCSP)
 		r.afterGrace()
 		if s := r.run(t); s.Processed != 1 {
 			t.Fatalf("summary %+v %+v", s, r.status(t, sum).Processing)
@@ -220,8 +221,8 @@ func TestRevocationOutcomes(t *testing.T) {
 	t.Run("OCSP and CRL down: retried later, nothing lost", func(t *testing.T) {
 		r := newRig(t)
 		sum, _ := r.submit(t, receivertest.PackageOptions{})
-		r.SB.Faults.SetOCSP(true)
-		r.SB.Faults.SetCRL(true)
+		r.SB.Stop(sandboxtest.OCSP)
+		r.SB.Stop(sandboxtest.CRL)
 		r.afterGrace()
 		if s := r.run(t); s.TryLater != 1 || s.Jobs() != 1 {
 			t.Fatalf("summary %+v", s)
@@ -234,8 +235,8 @@ func TestRevocationOutcomes(t *testing.T) {
 		if s := r.run(t); s.Jobs() != 0 {
 			t.Errorf("retried before its backoff: %+v", s)
 		}
-		r.SB.Faults.SetOCSP(false)
-		r.SB.Faults.SetCRL(false)
+		r.SB.Resume(sandboxtest.OCSP)
+		r.SB.Resume(sandboxtest.CRL)
 		r.SB.Clock.Advance(r.Cfg.Backoff.Max)
 		if s := r.run(t); s.Processed != 1 {
 			t.Fatalf("after the outage: %+v %+v", s, r.status(t, sum).Processing)
@@ -265,8 +266,8 @@ func TestExpiryAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum, _ := r.submit(t, receivertest.PackageOptions{})
-	r.SB.Faults.SetOCSP(true)
-	r.SB.Faults.SetCRL(true)
+	r.SB.Stop(sandboxtest.OCSP)
+	r.SB.Stop(sandboxtest.CRL)
 	r.afterGrace()
 	if s, err := quiet.RunOnce(context.Background()); err != nil || s.TryLater != 1 || s.Alerts != 0 {
 		t.Fatalf("quiet: %+v %v", s, err)
@@ -279,7 +280,7 @@ func TestExpiryAlert(t *testing.T) {
 		t.Fatalf("loud: %+v %v", s, err)
 	}
 	st := r.status(t, sum)
-	if !strings.Contains(st.Processing.Alert, "notAfter") && !strings.Contains(st.Processing.Alert, "expires") {
+	if !strings.Contains(st.Processing.Alert, signer[0].Cert.NotAfter.UTC().Format(time.RFC3339)) {
 		t.Errorf("status alert %q", st.Processing.Alert)
 	}
 	if got := metricValue(t, reg, "tagdij_processor_expiry_alerts_total"); got != 1 {

@@ -84,7 +84,6 @@ const (
 	DefaultLease       = 10 * time.Minute
 	DefaultBackoffMin  = time.Minute
 	DefaultBackoffMax  = time.Hour
-	DefaultAlertBefore = 7 * 24 * time.Hour
 	DefaultJobTimeout  = 10 * time.Minute
 )
 
@@ -124,8 +123,8 @@ type Config struct {
 	// Backoff schedules retries; zero fields take DefaultBackoffMin/Max.
 	Backoff Backoff
 	// AlertBefore raises the expiry alert when a job is still not final this long before its signer
-	// certificate's notAfter (PRC-05: the final check must happen before it); DefaultAlertBefore when
-	// zero.
+	// certificate's notAfter (PRC-05: the final check must happen before it; trust.FinalCheckAlert);
+	// trust.DefaultFinalCheckMargin when zero.
 	AlertBefore time.Duration
 	// JobTimeout bounds one job attempt; DefaultJobTimeout when zero. A stopping processor lets the
 	// jobs in progress finish within it.
@@ -179,9 +178,6 @@ func New(cfg Config) (*Processor, error) {
 	}
 	if cfg.Backoff.Max < cfg.Backoff.Min {
 		cfg.Backoff.Max = max(DefaultBackoffMax, cfg.Backoff.Min)
-	}
-	if cfg.AlertBefore <= 0 {
-		cfg.AlertBefore = DefaultAlertBefore
 	}
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = DefaultJobTimeout
@@ -451,12 +447,22 @@ func (p *Processor) process(ctx context.Context, j *Job, log *slog.Logger) resul
 	}
 	if o == nil {
 		findings := rep.AllFindings()
-		if trust.OnlyWaiting(rep, findings) && !p.expired(rep, now) {
+		alert, deadline := trust.FinalCheckAlert(rep, now, p.cfg.AlertBefore)
+		// Not final for want of time, and still before the signer certificate's notAfter (PRC-05: after
+		// it the check can never become final).
+		if trust.OnlyWaiting(rep, findings) && (deadline.IsZero() || now.Before(deadline)) {
 			due := now.Add(p.cfg.Backoff.Delay(j.Attempts))
 			if rep.EarliestFinal.After(due) {
 				due = rep.EarliestFinal
 			}
-			return p.retry(ctx, j, log, errors.New(codesText(findings)), due, p.alertText(rep, now))
+			if !deadline.IsZero() && due.After(deadline) {
+				due = now.Add(deadline.Sub(now) / 2) // a retry after the deadline would be too late
+			}
+			text := ""
+			if alert {
+				text = alertText(deadline)
+			}
+			return p.retry(ctx, j, log, errors.New(codesText(findings)), due, text)
 		}
 		o = &outcome{kind: FinalInvalid, state: stateOf(rep.Verdict.Indication), findings: findings, report: rep}
 	}
@@ -604,34 +610,12 @@ func (p *Processor) retry(ctx context.Context, j *Job, log *slog.Logger, cause e
 	return result{kind: kind, alert: alert != ""}
 }
 
-// signerNotAfter is the earliest notAfter of the signers' certificates (zero when none is known).
-func signerNotAfter(rep *report.Document) (time.Time, string) {
-	var at time.Time
-	var who string
-	for _, s := range rep.Signatures {
-		if c := s.Certificate; c != nil && (at.IsZero() || c.NotAfter.Before(at)) {
-			at, who = c.NotAfter, s.Signer
-		}
-	}
-	return at, who
-}
-
-// expired reports whether a signer certificate expired before now: a package not final by then can
-// never be (PRC-05; CAs need not answer for expired certificates).
-func (p *Processor) expired(rep *report.Document, now time.Time) bool {
-	at, _ := signerNotAfter(rep)
-	return !at.IsZero() && !now.Before(at)
-}
-
-// alertText is the expiry alert when a signer certificate's notAfter is within AlertBefore, else "".
-func (p *Processor) alertText(rep *report.Document, now time.Time) string {
-	at, who := signerNotAfter(rep)
-	if at.IsZero() || at.Sub(now) > p.cfg.AlertBefore {
-		return ""
-	}
-	ts := at.UTC().Format(time.RFC3339)
-	return fmt.Sprintf("az aláíró tanúsítványa (%s) %s-kor lejár, és a csomag még nem végleges (PRC-05) / the signer certificate (%s) expires at %s and the package is not final yet (PRC-05)",
-		who, ts, who, ts)
+// alertText is the expiry alert (PRC-05) for a package not final yet whose signer certificate expires
+// at deadline.
+func alertText(deadline time.Time) string {
+	ts := deadline.UTC().Format(time.RFC3339)
+	return fmt.Sprintf("az aláíró tanúsítványa %s-kor lejár, és a csomag még nem végleges (PRC-05) / the signer certificate expires at %s and the package is not final yet (PRC-05)",
+		ts, ts)
 }
 
 func stateOf(i report.Indication) receipt.State {
