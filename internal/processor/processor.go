@@ -81,10 +81,10 @@ func (b Backoff) Delay(attempts int) time.Duration {
 
 // Defaults of Config.
 const (
-	DefaultLease       = 10 * time.Minute
-	DefaultBackoffMin  = time.Minute
-	DefaultBackoffMax  = time.Hour
-	DefaultJobTimeout  = 10 * time.Minute
+	DefaultLease      = 10 * time.Minute
+	DefaultBackoffMin = time.Minute
+	DefaultBackoffMax = time.Hour
+	DefaultJobTimeout = 10 * time.Minute
 )
 
 // Config is what a Processor needs. Queue, Receipts, Registry, Blobs, Archive, Env (online), Schemas,
