@@ -146,6 +146,11 @@ func (a *Archive) sealOnce(ctx context.Context) (*SignedHead, error) {
 	if err != nil {
 		return nil, err
 	}
+	if prev != nil {
+		if sh.Consistency, err = tree.ConsistencyProof(prev.Size, next.Size); err != nil {
+			return nil, fmt.Errorf("archive: %w", err)
+		}
+	}
 	tok, err := a.opts.TSA.StampData(ctx, sh.Signature)
 	if err != nil {
 		return nil, fmt.Errorf("archive: a fa fejének időbélyegzése sikertelen / time-stamping the tree head: %w", err)

@@ -26,7 +26,8 @@ const (
 	maxSignatureBytes = 1024     // RSA-8192
 	maxCertBytes      = 16 << 10 // one certificate
 	maxCerts          = 8        // the signer and its chain
-	maxHeadBody       = 4 + len(signedHeadMagic) + 4 + headLen + 4 + 64 + 4 + maxSignatureBytes + 4 + maxCerts*(4+maxCertBytes) + 4 + tsp.MaxTokenSize
+	maxProofHashes    = 128      // a consistency proof is at most 2·log2(size) hashes
+	maxHeadBody       = 4 + len(signedHeadMagic) + 4 + headLen + 4 + 64 + 4 + maxSignatureBytes + 4 + maxCerts*(4+maxCertBytes) + 4 + tsp.MaxTokenSize + 4 + 32*maxProofHashes
 	headLen           = 4 + len(headMagic) + 8 + 8 + 32 + 8 + 32
 )
 
@@ -90,6 +91,10 @@ type SignedHead struct {
 	Certificates [][]byte
 	// TimeStamp is the DER TimeStampToken over SHA-256(Signature).
 	TimeStamp []byte
+	// Consistency is the RFC 9162 consistency proof from the previous head's tree to this one's,
+	// made when the head was sealed (empty for the first head). Checked against the two signed
+	// roots, it shows that the signed history only ever grew, whatever the index holds now.
+	Consistency [][32]byte
 }
 
 // Encode returns the stored body:
@@ -100,6 +105,7 @@ type SignedHead struct {
 //	bytes   Signature
 //	uint32  number of certificates, then each as bytes (DER)
 //	bytes   TimeStamp (DER)
+//	uint32  number of consistency proof hashes, then each [32]
 //
 // where bytes and string are a uint32 length and the bytes.
 func (s *SignedHead) Encode() []byte {
@@ -111,7 +117,12 @@ func (s *SignedHead) Encode() []byte {
 	for _, c := range s.Certificates {
 		b = appendBytes(b, c)
 	}
-	return appendBytes(b, s.TimeStamp)
+	b = appendBytes(b, s.TimeStamp)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s.Consistency)))
+	for _, h := range s.Consistency {
+		b = append(b, h[:]...)
+	}
+	return b
 }
 
 // Hash is the SHA-256 of the head's stored body: what the next head's Prev names.
@@ -140,6 +151,13 @@ func DecodeSignedHead(body []byte) (*SignedHead, error) {
 		s.Certificates = append(s.Certificates, r.bytes("certificate", maxCertBytes))
 	}
 	s.TimeStamp = r.bytes("time-stamp", tsp.MaxTokenSize)
+	np := r.u32("consistency proof")
+	if r.err == nil && np > maxProofHashes {
+		r.fail("consistency proof of %d hashes", np)
+	}
+	for i := uint32(0); i < np && r.err == nil; i++ {
+		s.Consistency = append(s.Consistency, r.hash("consistency proof"))
+	}
 	r.end("signed tree head")
 	if r.err != nil {
 		return nil, r.err
