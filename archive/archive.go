@@ -32,10 +32,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/tagdij/tagdij/archive/merkle"
 	"github.com/tagdij/tagdij/internal/blob"
 	"github.com/tagdij/tagdij/internal/boundedio"
 	"github.com/tagdij/tagdij/internal/tsp"
@@ -155,6 +157,9 @@ type Options struct {
 	Signer      crypto.Signer
 	Certificate *x509.Certificate
 	Chain       []*x509.Certificate
+	// PreviousSigners are the certificates of earlier archive keys: tree heads they signed are
+	// still accepted (key rotation).
+	PreviousSigners []*x509.Certificate
 	// TSA time-stamps every tree head. Required for Seal only.
 	TSA Stamper
 	// Now is the clock; nil means time.Now.
@@ -180,6 +185,9 @@ type Archive struct {
 	parts  *blob.Store // the entries' files
 	leaves *blob.Store // every entry's canonical leaf encoding, a second record beside the index
 	opts   Options
+
+	mu   sync.Mutex   // guards tree
+	tree *merkle.Tree // the leaves read from the index so far (see syncTree)
 }
 
 // New opens (creating if needed) the archive in dir with its index idx.

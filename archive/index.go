@@ -41,6 +41,9 @@ type Index interface {
 	// the rows hold even when a row is unreadable by the archive's rules (Verify judges them); a row
 	// the backend cannot decode at all is returned as an error wrapping ErrCorrupt.
 	Scan(ctx context.Context, from uint64, limit int) ([]*Entry, error)
+	// Leaves returns up to limit (leaf index, stored leaf hash) pairs with leaf index ≥ from, in
+	// leaf-index order: the tree without the rows' other columns.
+	Leaves(ctx context.Context, from uint64, limit int) ([]Leaf, error)
 	// AppendTreeHead stores a signed tree head under its sequence number (0, 1, 2, ...) with the
 	// tree size it covers, atomically and durably. When seq is taken it stores nothing and returns
 	// an error wrapping ErrConflict.
@@ -49,6 +52,12 @@ type Index interface {
 	TreeHeads(ctx context.Context) ([]StoredHead, error)
 	// LatestTreeHead returns the tree head with the highest sequence number, or ErrNotFound.
 	LatestTreeHead(ctx context.Context) (StoredHead, error)
+}
+
+// Leaf is one leaf of the tree as the index stores it.
+type Leaf struct {
+	Index uint64
+	Hash  [32]byte
 }
 
 // ErrCorrupt: the index holds a row its backend cannot decode.

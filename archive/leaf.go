@@ -104,3 +104,53 @@ func hashLeafBytes(enc []byte) [32]byte {
 // normalizeTime is the archive's one representation of an instant: UTC with nanosecond
 // precision and no monotonic reading, so that a time read back from a store encodes identically.
 func normalizeTime(t time.Time) time.Time { return time.Unix(0, t.UnixNano()).UTC() }
+
+// maxLeafBytes bounds a leaf encoding: the strings and codes at their limits and the parts.
+const maxLeafBytes = (4+maxField)*(13+maxCodes) + 4 + 32 + 8 + 4*41
+
+// DecodeLeaf parses a canonical leaf encoding (EncodeLeaf) back into an entry (Index and LeafHash
+// zero). It accepts exactly the encodings EncodeLeaf produces: EncodeLeaf(DecodeLeaf(b)) == b for
+// every b it accepts; anything else is an error wrapping ErrMalformed.
+func DecodeLeaf(b []byte) (*Entry, error) {
+	if len(b) > maxLeafBytes {
+		return nil, fmt.Errorf("%w: leaf of %d bytes", ErrMalformed, len(b))
+	}
+	r := &reader{b: b}
+	if m := r.str("magic"); r.err == nil && m != leafMagic {
+		return nil, fmt.Errorf("%w: not a leaf encoding", ErrMalformed)
+	}
+	e := &Entry{ID: r.str("id")}
+	e.Archived = time.Unix(0, int64(r.u64("archived"))).UTC()
+	e.Renews = r.str("renews")
+	e.PackageSHA256 = r.hash("package hash")
+	for _, p := range []*string{&e.PackageName, &e.ReceiptName, &e.SubmissionID, &e.DeclarantType, &e.DeclarantID, &e.Fund, &e.Period, &e.DeclType, &e.Outcome} {
+		*p = r.str("metadata")
+	}
+	n := r.u32("codes")
+	if r.err == nil && n > maxCodes {
+		r.fail("%d codes", n)
+	}
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		e.Codes = append(e.Codes, r.str("code"))
+	}
+	for _, ref := range []**PartRef{&e.Original, &e.Extended, &e.Receipt, &e.Report} {
+		switch r.u8("part flag") {
+		case 0:
+		case 1:
+			p := &PartRef{SHA256: r.hash("part hash")}
+			size := r.u64("part size")
+			if size > 1<<62 {
+				r.fail("part size %d", size)
+			}
+			p.Size = int64(size)
+			*ref = p
+		default:
+			r.fail("part flag not 0 or 1")
+		}
+	}
+	r.end("leaf")
+	if r.err != nil {
+		return nil, r.err
+	}
+	return e, nil
+}

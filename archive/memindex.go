@@ -106,6 +106,19 @@ func (m *MemIndex) Scan(ctx context.Context, from uint64, limit int) ([]*Entry, 
 	return out, nil
 }
 
+// Leaves implements Index.
+func (m *MemIndex) Leaves(ctx context.Context, from uint64, limit int) ([]Leaf, error) {
+	page, err := m.Scan(ctx, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Leaf, len(page))
+	for i, e := range page {
+		out[i] = Leaf{Index: e.Index, Hash: e.LeafHash}
+	}
+	return out, nil
+}
+
 // AppendTreeHead implements Index.
 func (m *MemIndex) AppendTreeHead(ctx context.Context, h StoredHead) error {
 	if err := ctx.Err(); err != nil {

@@ -129,6 +129,18 @@ func Run(t *testing.T, open, reopen Opener) {
 		if page, err := x.Scan(ctx, 3, 100); err != nil || len(page) != 2 || page[0].Index != 3 {
 			t.Errorf("Scan from 3: %d entries, %v", len(page), err)
 		}
+		leaves, err := x.Leaves(ctx, 1, 3)
+		if err != nil || len(leaves) != 3 {
+			t.Fatalf("Leaves: %d, %v", len(leaves), err)
+		}
+		for i, l := range leaves {
+			if want := all[i+1]; l.Index != want.Index || l.Hash != want.LeafHash {
+				t.Errorf("leaf %d: %+v", i+1, l)
+			}
+		}
+		if leaves, err := x.Leaves(ctx, 5, 10); err != nil || len(leaves) != 0 {
+			t.Errorf("Leaves past the end: %d, %v", len(leaves), err)
+		}
 	})
 	t.Run("Renewals", func(t *testing.T) {
 		x, done := open(t)

@@ -179,6 +179,33 @@ func (x *ArchiveIndex) Scan(ctx context.Context, from uint64, limit int) ([]*arc
 	return out, nil
 }
 
+// Leaves implements archive.Index.
+func (x *ArchiveIndex) Leaves(ctx context.Context, from uint64, limit int) ([]archive.Leaf, error) {
+	if from > 1<<62 {
+		return nil, nil
+	}
+	rows, err := x.db.db.QueryContext(ctx, `SELECT leaf_index, leaf_hash FROM archive_entries WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?`, int64(from), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: archive: %w", err)
+	}
+	defer rows.Close()
+	var out []archive.Leaf
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return nil, fmt.Errorf("sqlite: archive: %w: %w", archive.ErrCorrupt, err)
+		}
+		l := archive.Leaf{Index: uint64(idx)}
+		copy(l.Hash[:], h)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: archive: %w", err)
+	}
+	return out, nil
+}
+
 // AppendTreeHead implements archive.Index.
 func (x *ArchiveIndex) AppendTreeHead(ctx context.Context, h archive.StoredHead) error {
 	err := x.db.tx(ctx, func(tx *sql.Tx) error {
