@@ -193,13 +193,17 @@ func New(cfg Config) (*Processor, error) {
 
 // Summary counts what one pass did.
 type Summary struct {
-	Processed, FinalInvalid, ContentRejected int
+	Processed       int `json:"processed"`
+	FinalInvalid    int `json:"finalInvalid"`
+	ContentRejected int `json:"contentRejected"`
 	// TryLater counts jobs not final yet (rescheduled); Errors jobs that failed on the fund's side
 	// (rescheduled: TSA, archive, key or store unavailable); LeaseLost jobs abandoned because another
 	// processor took them over.
-	TryLater, Errors, LeaseLost int
+	TryLater  int `json:"tryLater"`
+	Errors    int `json:"errors"`
+	LeaseLost int `json:"leaseLost"`
 	// Alerts counts attempts that raised the signer-certificate expiry alert.
-	Alerts int
+	Alerts int `json:"alerts"`
 }
 
 // Jobs is the number of job attempts the pass made.
