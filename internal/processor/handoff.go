@@ -69,6 +69,9 @@ func (p *Processor) handedOff(j *Job) bool {
 // nowhere else.
 func (p *Processor) handOff(j *Job, e *archive.Entry, o *outcome) (string, error) {
 	name := handOffName(j)
+	if p.handedOff(j) {
+		return name, nil
+	}
 	var s HandOffJSON
 	s.Package.SHA256, s.Package.FileName, s.Package.Size, s.Package.Arrival = hex.EncodeToString(j.SHA256[:]), j.FileName, j.Size, j.Arrival
 	s.SubmissionID, s.DeclarantType, s.DeclarantID, s.Fund, s.Period, s.Type = j.SubmissionID, j.DeclarantType, j.DeclarantID, j.Fund, j.Period, j.Type
