@@ -364,6 +364,47 @@ func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize
 	return out.Bytes()
 }
 
+// SubmitMany builds n packages with o (each with its own seed and submission id) and submits them
+// through the intake pipeline with workers goroutines; every one must be accepted. It returns their
+// hashes in no particular order.
+func (s *Stack) SubmitMany(t testing.TB, n, workers int, o PackageOptions) [][32]byte {
+	t.Helper()
+	var mu sync.Mutex
+	var sums [][32]byte
+	var problems []string
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				data, name := s.Package(t, o)
+				out, err := s.Service.Submit(context.Background(), intake.Upload{FileName: name, Body: bytes.NewReader(data), SizeHint: int64(len(data))})
+				mu.Lock()
+				switch {
+				case err != nil:
+					problems = append(problems, err.Error())
+				case out.Kind != intake.Accepted:
+					problems = append(problems, fmt.Sprintf("%s: %s %v", name, out.Kind, out.Codes))
+				default:
+					sums = append(sums, out.SHA256)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if len(problems) > 0 {
+		t.Fatalf("%d of %d packages not accepted, first: %s", len(problems), n, problems[0])
+	}
+	return sums
+}
+
 // Submit runs one upload through the intake pipeline (no HTTP).
 func (s *Stack) Submit(t testing.TB, data []byte, name string) *intake.Outcome {
 	t.Helper()
