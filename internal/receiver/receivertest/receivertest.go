@@ -364,10 +364,11 @@ func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize
 	return out.Bytes()
 }
 
-// SubmitMany builds n packages with o (each with its own seed and submission id) and submits them
-// through the intake pipeline with workers goroutines; every one must be accepted. It returns their
-// hashes in no particular order.
-func (s *Stack) SubmitMany(t testing.TB, n, workers int, o PackageOptions) [][32]byte {
+// SubmitMany builds n packages, the i-th with opts(i) (each with its own seed and submission id), and
+// submits them through the intake pipeline with workers goroutines; every one must be accepted. It
+// returns their hashes in no particular order. A declarant has 999 sequence numbers per period (SPEC
+// §4): more packages need several employers or periods (Spread).
+func (s *Stack) SubmitMany(t testing.TB, n, workers int, opts func(i int) PackageOptions) [][32]byte {
 	t.Helper()
 	var mu sync.Mutex
 	var sums [][32]byte
@@ -378,8 +379,8 @@ func (s *Stack) SubmitMany(t testing.TB, n, workers int, o PackageOptions) [][32
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range next {
-				data, name := s.Package(t, o)
+			for i := range next {
+				data, name := s.Package(t, opts(i))
 				out, err := s.Service.Submit(context.Background(), intake.Upload{FileName: name, Body: bytes.NewReader(data), SizeHint: int64(len(data))})
 				mu.Lock()
 				switch {
@@ -403,6 +404,25 @@ func (s *Stack) SubmitMany(t testing.TB, n, workers int, o PackageOptions) [][32
 		t.Fatalf("%d of %d packages not accepted, first: %s", len(problems), n, problems[0])
 	}
 	return sums
+}
+
+// Spread returns package options that take turns between the sandbox's employers and the two
+// months before the sandbox clock's month, so that many packages never run out of sequence numbers.
+func (s *Builder) Spread(base PackageOptions) func(i int) PackageOptions {
+	prev := declaration.PeriodOf(s.SB.Clock.Now().UTC()).Prev()
+	var emps []string
+	for _, e := range s.SB.World.Manifest.Employers {
+		emps = append(emps, e.Key)
+	}
+	return func(i int) PackageOptions {
+		o := base
+		o.Employer = emps[i%len(emps)]
+		o.Period = prev
+		if i/len(emps)%2 == 1 {
+			o.Period = prev.Prev()
+		}
+		return o
+	}
 }
 
 // Submit runs one upload through the intake pipeline (no HTTP).
