@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -304,6 +305,9 @@ type entryView struct {
 	Codes         []string                  `json:"codes,omitempty"`
 	Parts         map[archive.Part]partView `json:"parts"`
 	LeafHash      string                    `json:"leafHash"`
+	// LeafRecord is the SHA-256 of the entry's canonical leaf encoding: its record file is
+	// DIR/leaves/sha256/<first two hex digits>/<LeafRecord>.
+	LeafRecord string `json:"leafRecord"`
 }
 
 type headView struct {
@@ -334,6 +338,9 @@ func entryViewOf(e *archive.Entry) entryView {
 		if r, ok := e.Part(p); ok {
 			v.Parts[p] = partView{SHA256: hx(r.SHA256), Size: r.Size}
 		}
+	}
+	if enc, err := archive.EncodeLeaf(e); err == nil {
+		v.LeafRecord = hx(sha256.Sum256(enc))
 	}
 	return v
 }
@@ -378,6 +385,7 @@ func writeProof(w io.Writer, v *proofJSON) error {
 		}
 	}
 	fmt.Fprintf(w, "Levél / Leaf hash:        %s\n", e.LeafHash)
+	fmt.Fprintf(w, "Levélrekord / Leaf record: %s\n", e.LeafRecord)
 	if v.TreeHead == nil {
 		fmt.Fprintf(w, "\nMég nincs aláírt fafej, amely lefedné (a következő lezárás fogja). / No signed tree head covers it yet (the next Seal will).\n")
 		return nil

@@ -187,9 +187,10 @@ func TestArchiveCommands(t *testing.T) {
 	code, out, _ = w.run(t, args("archive", "show", "--json", id)...)
 	var p struct {
 		Entry struct {
-			ID        string `json:"id"`
-			LeafIndex uint64 `json:"leafIndex"`
-			LeafHash  string `json:"leafHash"`
+			ID         string `json:"id"`
+			LeafIndex  uint64 `json:"leafIndex"`
+			LeafHash   string `json:"leafHash"`
+			LeafRecord string `json:"leafRecord"`
 		} `json:"entry"`
 		Sealed   bool `json:"sealed"`
 		TreeHead struct {
@@ -202,7 +203,15 @@ func TestArchiveCommands(t *testing.T) {
 	if code != cli.ExitOK || json.Unmarshal([]byte(out), &p) != nil || p.Entry.ID != id || !p.Sealed || p.TreeHead.Size != 2 || len(p.Path) != 1 || p.TreeHead.TimeStamped.IsZero() {
 		t.Fatalf("show --json: %d %s", code, out)
 	}
-	// The printed proof verifies by hand: leaf 1 of 2 → root = H(0x01 || path[0] || leaf).
+	// The printed proof verifies by hand (archive/README.md): the leaf record file hashes to the
+	// leaf, SHA-256(0x00 || record); leaf 1 of 2 → root = SHA-256(0x01 || path[0] || leaf).
+	record, err := os.ReadFile(filepath.Join(w.dir, "leaves", "sha256", p.Entry.LeafRecord[:2], p.Entry.LeafRecord))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lh := sha256.Sum256(append([]byte{0}, record...)); hex.EncodeToString(lh[:]) != p.Entry.LeafHash {
+		t.Errorf("the leaf record does not hash to the printed leaf")
+	}
 	leaf, _ := hex.DecodeString(p.Entry.LeafHash)
 	sib, _ := hex.DecodeString(p.Path[0])
 	root := sha256.Sum256(append(append([]byte{1}, sib...), leaf...))
