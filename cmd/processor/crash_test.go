@@ -26,7 +26,7 @@ func TestCrashMatrix(t *testing.T) {
 		t.Skip("builds and kills the processor binary")
 	}
 	bin := buildProcessor(t)
-	w := newWorld(t, map[string]any{"workers": 1, "lease": "2s", "backoffMin": "1s", "backoffMax": "2s"})
+	w := newProcWorld(t, map[string]any{"workers": 1, "lease": "2s", "backoffMin": "1s", "backoffMax": "2s"})
 	ctx := context.Background()
 	for _, step := range processor.Steps {
 		t.Run(string(step), func(t *testing.T) {
@@ -96,7 +96,7 @@ func TestCrashMatrix(t *testing.T) {
 	}
 }
 
-func allDone(t *testing.T, w *world, sums [][32]byte) bool {
+func allDone(t *testing.T, w *procWorld, sums [][32]byte) bool {
 	t.Helper()
 	for _, s := range sums {
 		st, err := w.DB.PackageStatus(context.Background(), s)

@@ -31,7 +31,7 @@ func TestExtendedVerifiesOffline(t *testing.T) {
 	}
 	bin := buildProcessor(t)
 	auditor := buildCommand(t, "auditor")
-	w := newWorld(t, nil)
+	w := newProcWorld(t, nil)
 	data, name := w.Package(t, receivertest.PackageOptions{Signers: []int{0, 1}})
 	res := w.Submit(t, data, name)
 	sums := [][32]byte{res.SHA256}
@@ -68,6 +68,13 @@ func TestExtendedVerifiesOffline(t *testing.T) {
 		if err != nil {
 			t.Errorf("auditor verify (at %q): %v\n%s", at, err, out)
 		}
+	}
+	// The archive of the configuration verifies (every package re-verified offline) and shows the entry.
+	if code, out, log := runBin(t, bin, nil, "archive", "verify", "--config", w.Config); code != 0 {
+		t.Errorf("archive verify --config: exit %d\n%s\n%s", code, out, log)
+	}
+	if code, out, log := runBin(t, bin, nil, "archive", "show", e.ID, "--config", w.Config); code != 0 || !strings.Contains(out, e.ID) {
+		t.Errorf("archive show --config: exit %d\n%s\n%s", code, out, log)
 	}
 	ids := signatureIDs(t, ext)
 	if len(ids) != 2 {

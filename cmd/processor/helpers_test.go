@@ -43,9 +43,9 @@ func buildProcessor(t *testing.T) string {
 	return bin
 }
 
-// world is a receiver stack (in process: sandbox trust services, SQLite store, blobs, registry) and
+// procWorld is a receiver stack (in process: sandbox trust services, SQLite store, blobs, registry) and
 // a processor configuration over its data directory, for running the processor binary on it.
-type world struct {
+type procWorld struct {
 	*receivertest.Stack
 	Config  string // the processor configuration file
 	Archive string
@@ -55,7 +55,7 @@ type world struct {
 // newWorld starts the receiver stack and writes the sandbox's processor configuration with its data
 // directory, fresh archive and hand-off directories and the given changes, next to the original so its
 // relative paths resolve the same.
-func newWorld(t *testing.T, changes map[string]any) *world {
+func newProcWorld(t *testing.T, changes map[string]any) *procWorld {
 	t.Helper()
 	s := receivertest.Start(t, receivertest.Options{})
 	raw, err := os.ReadFile(filepath.Join(s.SB.Dir, sandbox.ProcessorConfigFile))
@@ -66,7 +66,7 @@ func newWorld(t *testing.T, changes map[string]any) *world {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{Stack: s, Archive: filepath.Join(t.TempDir(), "archive"), HandOff: filepath.Join(t.TempDir(), "handoff")}
+	w := &procWorld{Stack: s, Archive: filepath.Join(t.TempDir(), "archive"), HandOff: filepath.Join(t.TempDir(), "handoff")}
 	cfg["dataDir"], cfg["archiveDir"], cfg["handOffDir"] = s.DataDir, w.Archive, w.HandOff
 	cfg["adminListen"] = "127.0.0.1:0"
 	for k, v := range changes {
@@ -81,7 +81,7 @@ func newWorld(t *testing.T, changes map[string]any) *world {
 }
 
 // submit uploads packages through the receiver's pipeline; each must be accepted.
-func (w *world) submit(t *testing.T, n int, o receivertest.PackageOptions) [][32]byte {
+func (w *procWorld) submit(t *testing.T, n int, o receivertest.PackageOptions) [][32]byte {
 	t.Helper()
 	var out [][32]byte
 	for range n {
@@ -97,7 +97,7 @@ func (w *world) submit(t *testing.T, n int, o receivertest.PackageOptions) [][32
 
 // waitDue waits until every job's earliest final check has passed on the wall clock (the processor
 // binary's clock).
-func (w *world) waitDue(t *testing.T, sums [][32]byte) {
+func (w *procWorld) waitDue(t *testing.T, sums [][32]byte) {
 	t.Helper()
 	var last time.Time
 	for _, s := range sums {
@@ -162,7 +162,7 @@ func published(t *testing.T, dir string) (done, temporary []string) {
 }
 
 // openArchive opens the archive the processor binary writes (the index is in the shared database).
-func (w *world) openArchive(t *testing.T) *archive.Archive {
+func (w *procWorld) openArchive(t *testing.T) *archive.Archive {
 	t.Helper()
 	a, err := archive.New(w.Archive, w.DB.ArchiveIndex(), archive.Options{})
 	if err != nil {
@@ -189,7 +189,7 @@ func events(log, event string) []map[string]any {
 // openArchiveVerifier runs archive.Verify on the archive the binary wrote: every part and leaf, the
 // signed, time-stamped tree heads (the fund-receipt key signs them in the sandbox configuration) and
 // their consistency. It reports whether the archive is intact, logging every problem.
-func (w *world) openArchiveVerifier(t *testing.T) (bool, error) {
+func (w *procWorld) openArchiveVerifier(t *testing.T) (bool, error) {
 	t.Helper()
 	a := w.openArchive(t)
 	res, err := a.Verify(context.Background(), archive.VerifyOptions{TSA: w.Env.TSAVerifier(),

@@ -2,8 +2,10 @@
 // check of every accepted package, extends the signatures with validation data, decrypts and checks
 // the declaration, archives everything and hands the declaration to the back office.
 //
-//	processor run  --config FILE   long-running: a pass on the configured schedule, admin /healthz, /metrics
-//	processor once --config FILE   one pass (a systemd timer or cron), exit status per SPEC §9
+//	processor run  --config FILE          long-running: a pass on the configured schedule, admin /healthz, /metrics
+//	processor once --config FILE          one pass (a systemd timer or cron), exit status per SPEC §9
+//	processor archive verify --config FILE  the whole tamper-evident archive, every package re-verified offline
+//	processor archive show ID --config FILE one entry with its inclusion proof
 //
 // This file only wires: it loads the configuration, opens the keys and stores, builds the processor
 // (internal/processor) and the archive (archive/) and runs them.
@@ -55,7 +57,7 @@ import (
 // EnvCrashAt is the test-only crash-injection variable (see the command documentation).
 const EnvCrashAt = "TAGDIJ_PROCESSOR_CRASH_AT"
 
-var commands = []*cli.Command{runCmd, onceCmd}
+var commands = []*cli.Command{runCmd, onceCmd, archiveCommand(archiveCmdFlags, configOpener)}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -28,7 +28,7 @@ func TestTwoProcessors(t *testing.T) {
 		n = v
 	}
 	bin := buildProcessor(t)
-	w := newWorld(t, map[string]any{"workers": 2, "lease": "5m"})
+	w := newProcWorld(t, map[string]any{"workers": 2, "lease": "5m"})
 	start := time.Now()
 	sums := w.SubmitMany(t, n, 2, w.Spread(receivertest.PackageOptions{Members: 2}))
 	t.Logf("%d packages built and accepted in %s", n, time.Since(start).Round(time.Millisecond))
