@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -157,9 +158,14 @@ func open(ctx context.Context, env *cli.Env, fs *flag.FlagSet) (s *services, err
 		return nil, err
 	}
 	s.tsa = &tsp.Client{URL: cfg.TSAURL, Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, Algorithms: tenv.Algorithms(), SigCache: tenv.SigCache}}
-	blobs, err := blob.Open(cfg.BlobDir())
+	// The receiver owns the package store; the processor only reads it (and must not clear the
+	// receiver's uploads in progress, as blob.Open would).
+	blobs, err := blob.OpenShared(cfg.BlobDir())
+	if errors.Is(err, iofs.ErrNotExist) {
+		blobs, err = blob.Open(cfg.BlobDir()) // no receiver ran yet: a new, empty store
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dataDir: the receiver's package store: %w", err)
 	}
 	schemas, err := schema.Load(libxml.Parser{})
 	if err != nil {

@@ -47,6 +47,20 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
+// OpenShared opens a store that another process writes (the processor reads the receiver's
+// packages): it creates nothing and, unlike Open, leaves the incoming directory alone, where the
+// other process's uploads in progress are.
+func OpenShared(dir string) (*Store, error) {
+	st, err := os.Stat(filepath.Join(dir, "sha256"))
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("blob: %s: not a blob store", dir)
+	}
+	return &Store{dir: dir}, nil
+}
+
 // Path is where the blob with this hash is (or would be) stored.
 func (s *Store) Path(sum [32]byte) string {
 	h := hex.EncodeToString(sum[:])

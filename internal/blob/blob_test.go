@@ -87,6 +87,35 @@ func TestOpenCleansIncoming(t *testing.T) {
 	}
 }
 
+// TestOpenSharedLeavesIncoming: a reader opening the store another process writes leaves that
+// process's upload in progress alone and reads what it committed; a directory that is no store is
+// refused, and nothing is created.
+func TestOpenSharedLeavesIncoming(t *testing.T) {
+	dir := t.TempDir()
+	owner, _ := Open(dir)
+	in, err := owner.Receive(strings.NewReader("in progress"), 100, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenShared(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Commit(); err != nil {
+		t.Fatalf("the upload in progress was disturbed: %v", err)
+	}
+	if got, err := r.Read(in.Sum); err != nil || string(got) != "in progress" {
+		t.Errorf("read %q, %v", got, err)
+	}
+	empty := t.TempDir()
+	if _, err := OpenShared(empty); err == nil {
+		t.Error("an empty directory opened as a store")
+	}
+	if es, _ := os.ReadDir(empty); len(es) != 0 {
+		t.Error("OpenShared created something")
+	}
+}
+
 // TestReceiveEmpty: an empty input is received as zero bytes, not as no input.
 func TestReceiveEmpty(t *testing.T) {
 	s, err := Open(t.TempDir())
