@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tagdij/tagdij/archive"
+	"github.com/tagdij/tagdij/internal/cmsenc"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/es3"
@@ -25,8 +26,10 @@ var errPredecessorPending = errors.New("az előzmény (ElozmenyAzonosito) még f
 
 // decrypt returns the declaration of a strictly parsed package (pack.OpenDossier: decrypt with the
 // fund's key, then decompress under the bomb limits, PRC-07) or the finding that rejects it (D001,
-// D002, F011). A D001 is trusted only after the key proves usable (a PKCS#11 token that stopped
-// answering must not reject packages): otherwise it is an error of the fund's side.
+// D002, F011). A package not encrypted to the fund's certificate is D001 at once; one that is, but
+// does not decrypt, is D001 only after the key proves usable with the transport every package uses
+// (RSA-OAEP-SHA-256): a PKCS#11 token that stopped answering, or cannot do OAEP-SHA-256, must not
+// reject packages — that is an error of the fund's side, retried, not the sender's.
 func (p *Processor) decrypt(d *es3.Dossier) ([]byte, []errcode.Finding, error) {
 	decl, err := pack.OpenDossier(d, p.cfg.DecryptionCert, p.cfg.Decrypter, p.cfg.PayloadLimits)
 	if err == nil {
@@ -36,12 +39,32 @@ func (p *Processor) decrypt(d *es3.Dossier) ([]byte, []errcode.Finding, error) {
 	if !ok {
 		return nil, nil, err
 	}
-	if f.Code == errcode.D001 {
+	if f.Code == errcode.D001 && p.isRecipient(d) {
+		// Encrypted to the fund, yet not decrypted: the package is broken only if the key works.
 		if kerr := p.keyWorks(); kerr != nil {
 			return nil, nil, fmt.Errorf("the fund's decryption key does not work: %w (package: %v)", kerr, err)
 		}
 	}
 	return nil, []errcode.Finding{f}, nil
+}
+
+// isRecipient reports whether the package's EnvelopedData names the fund's decryption certificate
+// among its recipients (true when that cannot be read: then the key decides).
+func (p *Processor) isRecipient(d *es3.Dossier) bool {
+	raw, err := d.Payload(0)
+	if err != nil {
+		return true
+	}
+	ids, err := cmsenc.Recipients(raw)
+	if err != nil {
+		return true
+	}
+	for _, id := range ids {
+		if id.Matches(p.cfg.DecryptionCert) {
+			return true
+		}
+	}
+	return false
 }
 
 // decryptBytes is decrypt for package bytes.

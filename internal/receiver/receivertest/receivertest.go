@@ -214,6 +214,9 @@ type PackageOptions struct {
 	// Recipient, when set, replaces the fund's encryption certificate as the package's first recipient
 	// (a package the fund cannot decrypt: D001).
 	Recipient *x509.Certificate
+	// KeyTransport is how the content key is encrypted to the recipients (default RSA-OAEP-SHA-256;
+	// cmsenc.PKCS1v15 for a token without OAEP-SHA-256, such as SoftHSM 2.6).
+	KeyTransport cmsenc.KeyTransport
 }
 
 // ZipBomb returns a ZIP archive with one bevallas.xml entry that inflates to chunks MiB of zeros from
@@ -304,20 +307,20 @@ func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 	}
 	switch {
 	case o.Zip != nil:
-		res.Bytes = s.rebuild(t, res, o.Zip, int64(decl.Len()), now, fundCert, ownCert)
+		res.Bytes = s.rebuild(t, res, o.Zip, int64(decl.Len()), now, fundCert, ownCert, o.KeyTransport)
 	case o.Content != nil:
 		content := o.Content(d)
 		var z bytes.Buffer
 		if err := payload.Zip(&z, pack.DocumentTitle, bytes.NewReader(content)); err != nil {
 			t.Fatal(err)
 		}
-		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(len(content)), now, fundCert, ownCert)
-	case o.Recipient != nil:
+		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(len(content)), now, fundCert, ownCert, o.KeyTransport)
+	case o.Recipient != nil || o.KeyTransport != cmsenc.OAEPSHA256:
 		var z bytes.Buffer
 		if err := payload.Zip(&z, pack.DocumentTitle, bytes.NewReader(decl.Bytes())); err != nil {
 			t.Fatal(err)
 		}
-		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(decl.Len()), now, fundCert, ownCert)
+		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(decl.Len()), now, fundCert, ownCert, o.KeyTransport)
 	}
 	who := o.SignerEntities
 	if who == nil {
@@ -345,9 +348,10 @@ func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 }
 
 // rebuild builds the dossier of res again around zip in place of the declaration's ZIP.
-func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize int64, now time.Time, fundCert, ownCert *x509.Certificate) []byte {
+func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize int64, now time.Time, fundCert, ownCert *x509.Certificate,
+	kt cmsenc.KeyTransport) []byte {
 	t.Helper()
-	der, err := cmsenc.Encrypt(zip, []*x509.Certificate{fundCert, ownCert}, nil)
+	der, err := cmsenc.Encrypt(zip, []*x509.Certificate{fundCert, ownCert}, &cmsenc.Options{KeyTransport: kt})
 	if err != nil {
 		t.Fatal(err)
 	}
