@@ -55,9 +55,13 @@ type procWorld struct {
 // newWorld starts the receiver stack and writes the sandbox's processor configuration with its data
 // directory, fresh archive and hand-off directories and the given changes, next to the original so its
 // relative paths resolve the same.
-func newProcWorld(t *testing.T, changes map[string]any) *procWorld {
+func newProcWorld(t *testing.T, changes map[string]any, opts ...receivertest.Options) *procWorld {
 	t.Helper()
-	s := receivertest.Start(t, receivertest.Options{})
+	var o receivertest.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	s := receivertest.Start(t, o)
 	raw, err := os.ReadFile(filepath.Join(s.SB.Dir, sandbox.ProcessorConfigFile))
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +124,13 @@ func (w *procWorld) waitDue(t *testing.T, sums [][32]byte) {
 // when SIGKILLed), stdout and stderr (the JSON log).
 func runBin(t *testing.T, bin string, env []string, args ...string) (int, string, string) {
 	t.Helper()
+	code, out, log, _ := runBinRSS(t, bin, env, args...)
+	return code, out, log
+}
+
+// runBinRSS is runBin that also returns the process's peak resident set size in bytes.
+func runBinRSS(t *testing.T, bin string, env []string, args ...string) (int, string, string, int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -127,18 +138,24 @@ func runBin(t *testing.T, bin string, env []string, args ...string) (int, string
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	var rss int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss << 10 // kilobytes on Linux
+		}
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return 0, stdout.String(), stderr.String()
+		return 0, stdout.String(), stderr.String(), rss
 	case errors.As(err, &ee):
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return -int(ws.Signal()), stdout.String(), stderr.String()
+			return -int(ws.Signal()), stdout.String(), stderr.String(), rss
 		}
-		return ee.ExitCode(), stdout.String(), stderr.String()
+		return ee.ExitCode(), stdout.String(), stderr.String(), rss
 	}
 	t.Fatalf("%s %v: %v\n%s", bin, args, err, stderr.String())
-	return 0, "", ""
+	return 0, "", "", 0
 }
 
 // published lists the published hand-off directories (temporary ones, starting with ".", apart).
