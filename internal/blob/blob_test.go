@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestReceiveCommitRead(t *testing.T) {
@@ -136,5 +137,33 @@ func TestPut(t *testing.T) {
 	})
 	if n != 3 {
 		t.Errorf("%d files stored, want 3", n)
+	}
+}
+
+// TestOpenSharedKeepsFreshTemporaries: OpenShared removes only stale temporary files, so a process
+// opening a shared store does not break another's upload in progress.
+func TestOpenSharedKeepsFreshTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenShared(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	fresh, stale := filepath.Join(dir, "incoming", "put-fresh"), filepath.Join(dir, "incoming", "put-stale")
+	for _, p := range []string{fresh, stale} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenShared(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file was removed: %v", err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a stale temporary file was kept: %v", err)
 	}
 }
