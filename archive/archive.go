@@ -171,6 +171,10 @@ type Options struct {
 	ResealAfter time.Duration
 }
 
+// staleTemporary is when a temporary file in the archive's blob stores counts as a crashed
+// process's leftover.
+const staleTemporary = 24 * time.Hour
+
 // Defaults of Options.
 const (
 	DefaultMaxPartBytes = 1 << 30
@@ -212,11 +216,13 @@ func New(dir string, idx Index, opts Options) (*Archive, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
 	}
-	parts, err := blob.Open(filepath.Join(dir, "parts"))
+	// Several processors (and an auditor's verify) share the directory: opening it must not remove
+	// another process's temporary files.
+	parts, err := blob.OpenShared(filepath.Join(dir, "parts"), staleTemporary)
 	if err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
 	}
-	leaves, err := blob.Open(filepath.Join(dir, "leaves"))
+	leaves, err := blob.OpenShared(filepath.Join(dir, "leaves"), staleTemporary)
 	if err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
 	}

@@ -124,6 +124,9 @@ func (a *Archive) sealOnce(ctx context.Context) (*SignedHead, error) {
 			break
 		}
 		for _, e := range page {
+			if e.Index >= tree.Size() {
+				break // appended by another process after the tree was read: the next head's
+			}
 			leaf, lerr := LeafHash(e)
 			stored, _ := tree.Leaf(e.Index)
 			if lerr != nil || leaf != e.LeafHash || leaf != stored {

@@ -34,6 +34,11 @@ type VerifyOptions struct {
 	// MaxHeadSkew bounds the difference between a tree head's own time and its time-stamp's; zero
 	// means 10 minutes.
 	MaxHeadSkew time.Duration
+	// InFlight: a leaf record without an index row that was written less than this long before
+	// Verify started (by the archive's clock) belongs to an archiving that may still be running in
+	// another process, and is only a warning; an older one names a removed row. Zero means 10
+	// minutes. (A removed row of a sealed entry is found by the tree heads whatever its age.)
+	InFlight time.Duration
 }
 
 // ProblemKind names what Verify found wrong. The values are stable identifiers for machines.
@@ -83,7 +88,8 @@ type VerifyResult struct {
 	// TreeHeads is the number of stored tree heads; Sealed the size the latest one covers.
 	TreeHeads int
 	Sealed    uint64
-	// Problems are every finding, entries first in leaf order, then tree heads.
+	// Problems are every finding: entries in leaf order, then tree heads, then unreferenced leaf
+	// records.
 	Problems []Problem
 }
 
@@ -120,6 +126,15 @@ type verifier struct {
 	tree *merkle.Tree
 	// records are the leaf record files the index rows reference (by their file hash).
 	records map[[32]byte]bool
+	// unreferenced are the decodable leaf records no row read references.
+	unreferenced []unreferencedRecord
+	// start is when the run started, by the archive's clock.
+	start time.Time
+}
+
+type unreferencedRecord struct {
+	entry *Entry
+	name  [32]byte
 }
 
 func (v *verifier) add(p Problem) {
@@ -156,7 +171,13 @@ func (a *Archive) Verify(ctx context.Context, opts VerifyOptions) (*VerifyResult
 	if opts.MaxHeadSkew <= 0 {
 		opts.MaxHeadSkew = 10 * time.Minute
 	}
-	v := &verifier{a: a, opts: opts, res: &VerifyResult{}, tree: &merkle.Tree{}, records: map[[32]byte]bool{}}
+	if opts.InFlight <= 0 {
+		opts.InFlight = 10 * time.Minute
+	}
+	v := &verifier{a: a, opts: opts, res: &VerifyResult{}, tree: &merkle.Tree{}, records: map[[32]byte]bool{}, start: a.opts.Now()}
+	// The tree heads are read before the rows, so that a processor sealing meanwhile cannot make a
+	// head cover rows this run did not read.
+	heads, headErr := a.idx.TreeHeads(ctx)
 	if err := v.entries(ctx); err != nil {
 		return nil, err
 	}
@@ -164,21 +185,49 @@ func (a *Archive) Verify(ctx context.Context, opts VerifyOptions) (*VerifyResult
 		return nil, err
 	}
 	v.res.Size, v.res.Root = v.tree.Size(), v.tree.Root()
-	if err := v.heads(ctx); err != nil {
+	if err := v.heads(ctx, heads, headErr); err != nil {
 		return nil, err
+	}
+	// Unreferenced leaf records are judged last: a Put running concurrently has had the whole
+	// verification's time to append the row its record belongs to.
+	for _, o := range v.unreferenced {
+		v.orphan(ctx, o.entry, o.name)
 	}
 	return v.res, nil
 }
 
 // entries checks every index row and builds the tree of the stored leaves.
 func (v *verifier) entries(ctx context.Context) error {
+	single := 0 // rows still to read one at a time after an unreadable page
 	for from := uint64(0); ; {
-		page, err := v.a.idx.Scan(ctx, from, leafPage)
+		limit := leafPage
+		if single > 0 {
+			limit, single = 1, single-1
+		}
+		page, err := v.a.idx.Scan(ctx, from, limit)
 		if errors.Is(err, ErrCorrupt) {
-			v.add(Problem{Kind: IndexUnreadable, Leaf: u64(from),
-				HU: fmt.Sprintf("Az archívum indexe a(z) %d. levéltől nem olvasható: %v", from, err),
-				EN: fmt.Sprintf("The archive's index cannot be read from leaf %d on: %v", from, err)})
-			return nil
+			if limit > 1 {
+				// Find the unreadable row: read this page again row by row.
+				single = leafPage
+				continue
+			}
+			// This row cannot be read; its leaf (index and stored hash) still can, so the tree and
+			// the tree heads are judged on what was signed.
+			leaves, lerr := v.a.idx.Leaves(ctx, from, 1)
+			if lerr != nil || len(leaves) == 0 {
+				v.add(Problem{Kind: IndexUnreadable, Leaf: u64(from),
+					HU: fmt.Sprintf("Az archívum indexe a(z) %d. levéltől nem olvasható: %v", from, err),
+					EN: fmt.Sprintf("The archive's index cannot be read from leaf %d on: %v", from, err)})
+				return nil
+			}
+			l := leaves[0]
+			v.gaps(l.Index)
+			v.add(Problem{Kind: IndexUnreadable, Leaf: u64(l.Index), Code: errcode.A002,
+				HU: fmt.Sprintf("A(z) %d. levél indexsora olvashatatlan (átírták): %v", l.Index, err),
+				EN: fmt.Sprintf("The index row of leaf %d is unreadable (it was rewritten): %v", l.Index, err)})
+			v.tree.Append(l.Hash)
+			from = l.Index + 1
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("archive: verify: %w", err)
@@ -187,23 +236,31 @@ func (v *verifier) entries(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			for v.tree.Size() < e.Index {
-				// A gap: the row of this leaf was removed. Its place in the tree holds a hash no
-				// leaf can have, so every tree head covering it fails as well.
-				i := v.tree.Size()
-				v.add(Problem{Kind: EntryRemoved, Leaf: u64(i),
-					HU: fmt.Sprintf("A(z) %d. levél indexsora hiányzik (törölték).", i),
-					EN: fmt.Sprintf("The index row of leaf %d is missing (removed).", i)})
-				v.tree.Append([32]byte{})
-			}
+			v.gaps(e.Index)
 			v.entry(ctx, e)
 			v.tree.Append(e.LeafHash)
 			v.res.Entries++
 		}
-		if len(page) < leafPage {
+		if len(page) < limit {
+			if single > 0 {
+				single = 0
+				continue
+			}
 			return nil
 		}
 		from = page[len(page)-1].Index + 1
+	}
+}
+
+// gaps names the leaves before index whose rows are missing: their rows were removed. Their places
+// in the tree hold a hash no leaf can have, so every tree head covering them fails as well.
+func (v *verifier) gaps(index uint64) {
+	for v.tree.Size() < index {
+		i := v.tree.Size()
+		v.add(Problem{Kind: EntryRemoved, Leaf: u64(i),
+			HU: fmt.Sprintf("A(z) %d. levél indexsora hiányzik (törölték).", i),
+			EN: fmt.Sprintf("The index row of leaf %d is missing (removed).", i)})
+		v.tree.Append([32]byte{})
 	}
 }
 
@@ -366,7 +423,7 @@ func (v *verifier) orphans(ctx context.Context) error {
 				EN: fmt.Sprintf("A leaf record no index row references is damaged (%x): %v", name[:8], rerr)})
 			return nil
 		}
-		v.orphan(ctx, o)
+		v.unreferenced = append(v.unreferenced, unreferencedRecord{o, name})
 		return nil
 	})
 }
@@ -374,27 +431,34 @@ func (v *verifier) orphans(ctx context.Context) error {
 // orphan judges a leaf record no row references: the record of an entry whose row was edited (its
 // ID is indexed, with other content), of an entry whose row was removed (its package version is
 // not indexed), or of a Put interrupted before its index commit and repeated (harmless).
-func (v *verifier) orphan(ctx context.Context, o *Entry) {
+func (v *verifier) orphan(ctx context.Context, o *Entry, name [32]byte) {
 	if e, err := v.a.idx.Get(ctx, o.ID); err == nil {
+		if enc, err := EncodeLeaf(e); err == nil && sha256.Sum256(enc) == name {
+			return // its row was appended after the rows were read
+		}
 		v.add(Problem{Kind: EntryEdited, Code: errcode.A002, Entry: o.ID, Leaf: u64(e.Index),
 			HU: fmt.Sprintf("A(z) %s bejegyzés indexsora eltér az eredeti levélrekordjától (%s, archiválva %s): az indexet átírták.", o.ID, o.PackageName, o.Archived.Format(time.RFC3339)),
 			EN: fmt.Sprintf("The index row of entry %s differs from its original leaf record (%s, archived %s): the index was rewritten.", o.ID, o.PackageName, o.Archived.Format(time.RFC3339))})
 		return
 	}
-	if _, err := v.a.idx.Version(ctx, o.PackageSHA256, o.Renews); errors.Is(err, ErrNotFound) {
+	if _, err := v.a.idx.Version(ctx, o.PackageSHA256, o.Renews); errors.Is(err, ErrNotFound) && v.start.Sub(o.Archived) < v.opts.InFlight {
+		v.add(Problem{Kind: UnreferencedRecord, Severity: errcode.Warning, Entry: o.ID,
+			HU: fmt.Sprintf("A(z) %s bejegyzés (%s) archiválása éppen folyik vagy az imént szakadt meg (%s): még nincs indexsora.", o.ID, o.PackageName, o.Archived.Format(time.RFC3339)),
+			EN: fmt.Sprintf("Entry %s (%s) is being archived or its archiving was interrupted moments ago (%s): it has no index row yet.", o.ID, o.PackageName, o.Archived.Format(time.RFC3339))})
+		return
+	} else if errors.Is(err, ErrNotFound) {
 		v.add(Problem{Kind: EntryRemoved, Entry: o.ID,
 			HU: fmt.Sprintf("A(z) %s bejegyzés (%s, archiválva %s) levélrekordja megvan, de az indexből hiányzik: indexsorát törölték (vagy archiválása félbeszakadt és nem ismétlődött meg).", o.ID, o.PackageName, o.Archived.Format(time.RFC3339)),
 			EN: fmt.Sprintf("Entry %s (%s, archived %s) has a leaf record but no index row: its row was removed (or its archiving was interrupted and never repeated).", o.ID, o.PackageName, o.Archived.Format(time.RFC3339))})
 		return
 	}
 	v.add(Problem{Kind: UnreferencedRecord, Severity: errcode.Warning, Entry: o.ID,
-		HU: fmt.Sprintf("Félbeszakadt, majd megismételt archiválás maradványa (%s, %s); ártalmatlan.", o.PackageName, o.Archived.Format(time.RFC3339)),
-		EN: fmt.Sprintf("The remnant of an archiving that was interrupted and repeated (%s, %s); harmless.", o.PackageName, o.Archived.Format(time.RFC3339))})
+		HU: fmt.Sprintf("Be nem fejezett archiválás maradványa (%s, %s): megszakadt, vagy egy másik folyamat ugyanezt a csomagot archiválta előbb; a csomag bejegyzése megvan, ez ártalmatlan.", o.PackageName, o.Archived.Format(time.RFC3339)),
+		EN: fmt.Sprintf("The remnant of an archiving that did not complete (%s, %s): interrupted, or another process archived the same package first; the package's entry exists, this is harmless.", o.PackageName, o.Archived.Format(time.RFC3339))})
 }
 
 // heads checks every stored tree head against its neighbours and the rebuilt tree.
-func (v *verifier) heads(ctx context.Context) error {
-	stored, err := v.a.idx.TreeHeads(ctx)
+func (v *verifier) heads(ctx context.Context, stored []StoredHead, err error) error {
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
 			v.add(Problem{Kind: HeadInvalid, HU: fmt.Sprintf("A fafejek nem olvashatók: %v", err), EN: fmt.Sprintf("The tree heads cannot be read: %v", err)})

@@ -277,6 +277,18 @@ func TestVerifyNamesTampering(t *testing.T) {
 			want: func(res *archive.VerifyResult, _ *archive.Entry) bool {
 				return has(res, archive.HeadMismatch, "", "", 0) && has(res, archive.HeadMismatch, "", "", 1)
 			}},
+		{name: "an index row made unreadable", victim: -1,
+			damage: func(t *testing.T, f *fixture, _ *archive.Entry) {
+				f.sql(t, `UPDATE archive_entries SET archived = 'yesterday' WHERE leaf_index = 3`)
+			},
+			want: func(res *archive.VerifyResult, _ *archive.Entry) bool {
+				// Named by its leaf; the rows after it are still read, the signed tree still holds.
+				unreadable := false
+				for _, p := range res.Problems {
+					unreadable = unreadable || (p.Kind == archive.IndexUnreadable && p.Leaf != nil && *p.Leaf == 3)
+				}
+				return unreadable && res.Entries == 5 && !has(res, archive.HeadMismatch, "", "", -1)
+			}},
 		{name: "a tree head's root altered", victim: -1,
 			damage: func(t *testing.T, f *fixture, _ *archive.Entry) {
 				h := storedHead(t, f, 0)
@@ -342,7 +354,10 @@ func TestVerifyNamesTampering(t *testing.T) {
 				victim = es[c.victim]
 			}
 			c.damage(t, f, victim)
-			f.open(t) // a fresh process verifies
+			// A fresh process verifies, an hour later (a leaf record without a row is then no
+			// longer an archiving in progress).
+			f.sb.Clock.Advance(time.Hour)
+			f.open(t)
 			res := f.verify(t)
 			if res.OK() || !c.want(res, victim) {
 				dump(t, res)
@@ -496,6 +511,26 @@ func TestVerifyCrashRemnant(t *testing.T) {
 		dump(t, res)
 		t.Fatal("a crash remnant must be a warning only")
 	}
+	// A Put that failed and was never repeated: while recent it may be an archiving in progress
+	// in another process (a warning); an hour later its record without a row names a lost entry.
+	lost, err := crashed.Put(context.Background(), sampleInput(7))
+	if !errors.Is(err, errCrash) || lost != nil {
+		t.Fatal(err)
+	}
+	if res := f.verify(t); !res.OK() {
+		dump(t, res)
+		t.Fatal("a record of an archiving in progress is an error")
+	}
+	f.sb.Clock.Advance(time.Hour)
+	res = f.verify(t)
+	named := false
+	for _, p := range res.Problems {
+		named = named || (p.Kind == archive.EntryRemoved && strings.Contains(p.EN, sampleInput(7).PackageName))
+	}
+	if res.OK() || !named {
+		dump(t, res)
+		t.Fatal("an old record without a row is not named")
+	}
 }
 
 // TestSealNeedsKeyAndTSA: without a signer or TSA Seal refuses; a TLS server key is refused as the
@@ -522,5 +557,92 @@ func TestSealNeedsKeyAndTSA(t *testing.T) {
 	cert, _ = x509.ParseCertificate(der)
 	if _, err := archive.New(t.TempDir(), archive.NewMemIndex(), archive.Options{Signer: key, Certificate: cert}); err == nil {
 		t.Error("a key that is not its certificate's was accepted")
+	}
+}
+
+// TestConcurrentProcessors: two processes (two Archive values over one directory and one SQLite
+// database) archive and seal at the same time; every head extends the one before and the archive
+// verifies.
+func TestConcurrentProcessors(t *testing.T) {
+	f := newFixture(t)
+	other, err := archive.New(f.dir, openDB(t, f.dbPath).ArchiveIndex(), f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	done := make(chan error, 2)
+	for w, a := range []*archive.Archive{f.a, other} {
+		go func() {
+			for i := range 6 {
+				// Both archive package 100+i (the same job claimed twice after a lease expired)
+				// and one of their own.
+				for _, n := range []int{100 + i, 200 + 10*w + i} {
+					if _, err := a.Put(ctx, sampleInput(n)); err != nil {
+						done <- err
+						return
+					}
+				}
+				if i%2 == 1 {
+					if _, err := a.Seal(ctx); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	// Meanwhile an auditor verifies, again and again: a consistent state every time.
+	stop := make(chan struct{})
+	audits := make(chan *archive.VerifyResult, 100)
+	go func() {
+		defer close(audits)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			res, err := f.a.Verify(ctx, archive.VerifyOptions{TSA: f.tsaVer})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			audits <- res
+		}
+	}()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	n := 0
+	for res := range audits {
+		n++
+		if !res.OK() {
+			dump(t, res)
+			t.Error("a verification during the work found tampering")
+		}
+	}
+	t.Logf("%d verifications ran during the work", n)
+	h := f.seal(t)
+	if h.Size != 18 {
+		t.Errorf("final head covers %d entries, want 6 shared + 12 own", h.Size)
+	}
+	res := f.verify(t)
+	if !res.OK() || res.Entries != 18 {
+		dump(t, res)
+		t.Fatalf("after concurrent processors: %+v", res)
+	}
+	// The loser of a race to archive the same package leaves its leaf record: a warning at most
+	// once per shared package.
+	for _, p := range res.Problems {
+		if p.Kind != archive.UnreferencedRecord {
+			t.Errorf("unexpected problem %s: %s", p.Kind, p.EN)
+		}
+	}
+	if len(res.Problems) > 6 {
+		t.Errorf("%d warnings for 6 shared packages", len(res.Problems))
 	}
 }

@@ -17,21 +17,15 @@ import (
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
-	"github.com/tagdij/tagdij/internal/es3"
-	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pack"
-	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/receipt"
 	"github.com/tagdij/tagdij/internal/receiptpkg"
+	"github.com/tagdij/tagdij/internal/receiver/receivertest"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sandbox/sandboxtest"
 	"github.com/tagdij/tagdij/internal/store/sqlite"
-	"github.com/tagdij/tagdij/internal/synth"
-	"github.com/tagdij/tagdij/internal/trust"
-	"github.com/tagdij/tagdij/internal/tsp"
 	"github.com/tagdij/tagdij/internal/xades"
 	"github.com/tagdij/tagdij/policy"
-	"github.com/tagdij/tagdij/schema"
 )
 
 // world is a sandbox with an archive holding real packages: each signed by two sandbox signers,
@@ -49,22 +43,7 @@ func newWorld(t *testing.T, n int) *world {
 	t.Helper()
 	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
 	ctx := context.Background()
-	pol, err := policy.Sandbox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := sb.World.MustEntity(sandbox.RootCA)
-	env, err := trust.Load(trust.Config{SignerAnchors: []string{root.Files.Cert}, TSAAnchors: []string{root.Files.Cert}}, sb.Dir, pol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.Online.Now = sb.Clock.Now
-	tsa := &tsp.Client{URL: sb.TSAURL, Trust: pathval.TSAVerifier{Anchors: env.TSAs, Algorithms: env.Algorithms()}, Now: sb.Clock.Now}
-	set, err := schema.Load(libxml.Parser{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
+	b := receivertest.NewBuilder(t, sb)
 	w := &world{sb: sb, dir: filepath.Join(t.TempDir(), "archive"), db: filepath.Join(t.TempDir(), "store.db")}
 	db, err := sqlite.Open(ctx, w.db)
 	if err != nil {
@@ -72,56 +51,41 @@ func newWorld(t *testing.T, n int) *world {
 	}
 	defer db.Close()
 	rk := sb.World.MustEntity(sandbox.FundReceipt)
-	a, err := archive.New(w.dir, db.ArchiveIndex(), archive.Options{Signer: rk.Key, Certificate: rk.Cert, Chain: rk.Chain, TSA: tsa, Now: sb.Clock.Now})
+	a, err := archive.New(w.dir, db.ArchiveIndex(), archive.Options{Signer: rk.Key, Certificate: rk.Cert, Chain: rk.Chain, TSA: b.TSA, Now: sb.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	emp, _ := sb.World.Employer("pelda")
-	signers, _ := sb.World.Signers("pelda")
-	fund := sb.World.Manifest.Fund
 	for i := range n {
-		d := synth.Generate(synth.Options{Members: 3, Seed: uint64(10 + i), Period: declaration.PeriodOf(time.Now().UTC()).Prev(),
-			Declarant: declaration.Declarant{Name: emp.Name, ID: declaration.DeclarantID{Type: declaration.IDAdoszam, Value: emp.TaxNumber},
-				Address: declaration.Address{PostalCode: "1111", City: "Budapest", Street: "Minta utca 1."}},
-			Fund: declaration.Fund{Code: fund.FundCode, Name: fund.Name}})
-		var decl bytes.Buffer
-		d.WriteTo(&decl)
-		res, err := pack.Pack(ctx, decl.Bytes(), pack.Options{Schemas: set, Contact: es3.Contact{Name: "Kovács Anna", Phone: "+36 1 555 0101", Address: "1111 Budapest, Minta utca 1."},
-			FundCert: sb.World.MustEntity(sandbox.FundEncryption).Cert, OwnCert: sb.World.MustEntity(emp.Encryption).Cert,
-			Now: sb.Clock.Now(), Sequence: pack.FileSequence{Path: filepath.Join(t.TempDir(), "seq.json")}})
-		if err != nil {
-			t.Fatal(err)
+		// A package as the receiver accepted it, read through the one verified-package result.
+		data, name := b.Package(t, receivertest.PackageOptions{Signers: []int{0, 1}, Seed: uint64(10 + i)})
+		v, err := pack.Verify(ctx, data, pack.VerifyOptions{Env: b.Env, Schemas: b.Schemas, Now: sb.Clock.Now(), FileName: name})
+		if err != nil || v.Metadata == nil {
+			t.Fatalf("the package: %v", err)
 		}
-		data := res.Bytes
-		for _, s := range signers[:2] {
-			if data, _, err = xades.Sign(ctx, data, xades.SignOptions{Signer: s.Key, Certificate: s.Cert, Chain: s.Chain, Policy: pol, Kind: policy.KindPackage, SigningTime: sb.Clock.Now()}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if data, _, err = xades.Timestamp(ctx, data, xades.TimestampOptions{TSA: tsa}); err != nil {
-			t.Fatal(err)
-		}
+		m := v.Metadata
+		// After the grace period: extended, with the fund's signed receipt (as the processor does).
 		sb.Clock.Advance(6 * time.Second)
-		ext, rep, err := xades.Extend(ctx, data, xades.ExtendOptions{Verify: xades.VerifyOptions{Env: env, Kind: policy.KindPackage, Now: sb.Clock.Now()}, TSA: tsa})
+		ext, rep, err := xades.Extend(ctx, data, xades.ExtendOptions{Verify: xades.VerifyOptions{Env: b.Env, Kind: policy.KindPackage, Now: sb.Clock.Now()}, TSA: b.TSA})
 		if err != nil {
 			t.Fatalf("Extend: %v %+v", err, rep)
 		}
 		sum := sha256.Sum256(data)
-		r, err := receipt.NewAcceptance(receipt.ReceivedPackage{FileName: res.Name.String(), Size: int64(len(data)), SHA256: sum,
-			SubmissionID: d.Header.ID, Period: d.Header.Period, Type: d.Header.Type}, sb.Clock.Now(),
-			receipt.Fund{Code: fund.FundCode, Name: fund.Name}, receipt.Declarant{IDType: declaration.IDAdoszam, ID: emp.TaxNumber, Name: emp.Name},
+		period, _ := declaration.ParsePeriod(m.Period)
+		r, err := receipt.NewAcceptance(receipt.ReceivedPackage{FileName: name, Size: int64(len(data)), SHA256: sum,
+			SubmissionID: m.ID, Period: period, Type: declaration.Type(m.Type)}, sb.Clock.Now(), b.Fund,
+			receipt.Declarant{IDType: declaration.IDType(m.Declarant.IDType), ID: m.Declarant.ID, Name: m.Declarant.Name},
 			receipt.PreCheck{State: receipt.Incomplete}, sb.Clock.Now().Add(2*time.Second), []errcode.Finding{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rcpt, rname, err := receiptpkg.Build(ctx, r, receiptpkg.BuildOptions{Signer: rk.Key, Certificate: rk.Cert, Chain: rk.Chain, Policy: pol, TSA: tsa, Now: sb.Clock.Now()})
+		rcpt, rname, err := receiptpkg.Build(ctx, r, receiptpkg.BuildOptions{Signer: rk.Key, Certificate: rk.Cert, Chain: rk.Chain, Policy: b.Policy, TSA: b.TSA, Now: sb.Clock.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := a.Put(ctx, archive.Input{PackageSHA256: sum, PackageName: res.Name.String(), Original: data, Extended: ext,
+		e, err := a.Put(ctx, archive.Input{PackageSHA256: sum, PackageName: name, Original: data, Extended: ext,
 			ReceiptName: rname, Receipt: rcpt, Report: []byte(`{"verdict":"TOTAL-PASSED"}`),
-			SubmissionID: d.Header.ID, DeclarantType: "adoszam", DeclarantID: emp.TaxNumber, Fund: fund.FundCode,
-			Period: d.Header.Period.String(), DeclType: string(d.Header.Type), Outcome: "valid"})
+			SubmissionID: m.ID, DeclarantType: m.Declarant.IDType, DeclarantID: m.Declarant.ID, Fund: m.Fund,
+			Period: m.Period, DeclType: m.Type, Outcome: "valid"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -158,12 +157,9 @@ func open(ctx context.Context, env *cli.Env, fs *flag.FlagSet) (s *services, err
 		return nil, err
 	}
 	s.tsa = &tsp.Client{URL: cfg.TSAURL, Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, Algorithms: tenv.Algorithms(), SigCache: tenv.SigCache}}
-	// The receiver owns the package store; the processor only reads it (and must not clear the
-	// receiver's uploads in progress, as blob.Open would).
-	blobs, err := blob.OpenShared(cfg.BlobDir())
-	if errors.Is(err, iofs.ErrNotExist) {
-		blobs, err = blob.Open(cfg.BlobDir()) // no receiver ran yet: a new, empty store
-	}
+	// The receiver writes the package store; the processor only reads it and must not clear the
+	// receiver's uploads in progress, as blob.Open would (an hour-old temporary file is a crash's).
+	blobs, err := blob.OpenShared(cfg.BlobDir(), time.Hour)
 	if err != nil {
 		return nil, fmt.Errorf("dataDir: the receiver's package store: %w", err)
 	}

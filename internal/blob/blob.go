@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tagdij/tagdij/internal/durable"
 )
@@ -47,16 +48,21 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
-// OpenShared opens a store that another process writes (the processor reads the receiver's
-// packages): it creates nothing and, unlike Open, leaves the incoming directory alone, where the
-// other process's uploads in progress are.
-func OpenShared(dir string) (*Store, error) {
-	st, err := os.Stat(filepath.Join(dir, "sha256"))
-	if err != nil {
-		return nil, fmt.Errorf("blob: %w", err)
+// OpenShared opens (creating if needed) a store that several processes write at the same time (the
+// archive, shared by processors): unlike Open it leaves the temporary files of uploads in progress
+// alone and removes only those not modified for staleAfter, which a crashed process left behind.
+func OpenShared(dir string, staleAfter time.Duration) (*Store, error) {
+	for _, d := range []string{dir, filepath.Join(dir, "sha256"), filepath.Join(dir, "incoming")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
 	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("blob: %s: not a blob store", dir)
+	if es, err := os.ReadDir(filepath.Join(dir, "incoming")); err == nil {
+		for _, e := range es {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleAfter {
+				os.Remove(filepath.Join(dir, "incoming", e.Name()))
+			}
+		}
 	}
 	return &Store{dir: dir}, nil
 }

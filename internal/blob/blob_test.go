@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestReceiveCommitRead(t *testing.T) {
@@ -87,35 +88,6 @@ func TestOpenCleansIncoming(t *testing.T) {
 	}
 }
 
-// TestOpenSharedLeavesIncoming: a reader opening the store another process writes leaves that
-// process's upload in progress alone and reads what it committed; a directory that is no store is
-// refused, and nothing is created.
-func TestOpenSharedLeavesIncoming(t *testing.T) {
-	dir := t.TempDir()
-	owner, _ := Open(dir)
-	in, err := owner.Receive(strings.NewReader("in progress"), 100, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := OpenShared(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.Commit(); err != nil {
-		t.Fatalf("the upload in progress was disturbed: %v", err)
-	}
-	if got, err := r.Read(in.Sum); err != nil || string(got) != "in progress" {
-		t.Errorf("read %q, %v", got, err)
-	}
-	empty := t.TempDir()
-	if _, err := OpenShared(empty); err == nil {
-		t.Error("an empty directory opened as a store")
-	}
-	if es, _ := os.ReadDir(empty); len(es) != 0 {
-		t.Error("OpenShared created something")
-	}
-}
-
 // TestReceiveEmpty: an empty input is received as zero bytes, not as no input.
 func TestReceiveEmpty(t *testing.T) {
 	s, err := Open(t.TempDir())
@@ -165,5 +137,33 @@ func TestPut(t *testing.T) {
 	})
 	if n != 3 {
 		t.Errorf("%d files stored, want 3", n)
+	}
+}
+
+// TestOpenSharedKeepsFreshTemporaries: OpenShared removes only stale temporary files, so a process
+// opening a shared store does not break another's upload in progress.
+func TestOpenSharedKeepsFreshTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenShared(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	fresh, stale := filepath.Join(dir, "incoming", "put-fresh"), filepath.Join(dir, "incoming", "put-stale")
+	for _, p := range []string{fresh, stale} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenShared(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file was removed: %v", err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a stale temporary file was kept: %v", err)
 	}
 }
