@@ -409,7 +409,9 @@ func (v *validationData) add(path *pathval.Result, tokenCerts []*x509.Certificat
 	}
 }
 
-func (v *validationData) empty() bool { return len(v.certs) == 0 && len(v.crls) == 0 && len(v.ocsps) == 0 }
+func (v *validationData) empty() bool {
+	return len(v.certs) == 0 && len(v.crls) == 0 && len(v.ocsps) == 0
+}
 
 func addArchiveTimeStamps(ctx context.Context, data []byte, todo []*sigState, tsa *tsp.Client, limits libxml.Limits) ([]byte, error) {
 	return appendStamped(ctx, data, todo, tsa, limits, func(st *sigState, d *libxml.Document, p *sigParts, kinds []props.Kind) ([]*etree.Element, error) {
