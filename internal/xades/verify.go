@@ -89,7 +89,8 @@ type sigState struct {
 //     the signature embeds (RevocationValues, CertificateValues, TimeStampValidationData); what a
 //     revoked, expired or not yet valid certificate means for the signature depends on whether T is
 //     proven (chainVerdict);
-//  8. for extended signatures: SigAndRefsTimeStamp and ArchiveTimeStamp tokens over their inputs.
+//  8. for extended signatures: SigAndRefsTimeStamp and ArchiveTimeStamp tokens over their inputs,
+//     and the TSA chain, with revocation, of every ArchiveTimeStamp a later one covers (renewal).
 //
 // Unsigned properties are not covered by the signature; they are used only where they prove
 // themselves (time-stamp tokens, signed revocation evidence, certificates that must chain).
