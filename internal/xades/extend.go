@@ -298,16 +298,9 @@ func Renew(ctx context.Context, dossier []byte, opts RenewOptions) ([]byte, []st
 // TimeStampValidationData with what the signature does not carry yet: chain certificates, delegated
 // OCSP responders' certificates, fetched revocation evidence. nil when it carries everything.
 func archiveValidationData(ctx context.Context, env *trust.Env, now time.Time, sigID string, d *libxml.Document, p *sigParts) (*etree.Element, error) {
-	if p.unsignedProps.IsZero() {
-		return nil, nil
-	}
-	b, err := canon(d, p.unsignedProps, excC14N)
-	if err != nil {
+	up, err := parseUnsigned(d, p)
+	if err != nil || up == nil {
 		return nil, err
-	}
-	up, err := props.ParseUnsignedProperties(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	emb, extra := embedded(up)
 	var vdata validationData

@@ -65,16 +65,15 @@ func RenewalDue(dossier []byte, opts RenewalOptions) (Renewal, error) {
 	found := false
 	for _, s := range d.Signatures {
 		p, err := locate(s.Node)
-		if err != nil || p.unsignedProps.IsZero() {
+		if err != nil {
 			continue
 		}
-		b, err := canon(d.Doc(), p.unsignedProps, excC14N)
+		up, err := parseUnsigned(d.Doc(), p)
 		if err != nil {
-			return Renewal{}, fmt.Errorf("xades: renewal: signature %q: %w", s.ID, err)
+			return Renewal{}, fmt.Errorf("xades: renewal: %w", err)
 		}
-		up, err := props.ParseUnsignedProperties(b)
-		if err != nil {
-			return Renewal{}, fmt.Errorf("%w: signature %q: %w", ErrRefused, s.ID, err)
+		if up == nil {
+			continue
 		}
 		ats := up.Of(props.KindArchiveTimeStamp)
 		if len(ats) == 0 || ats[len(ats)-1].TimeStamp == nil {
