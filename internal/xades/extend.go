@@ -228,7 +228,8 @@ var ErrRenewalEvidence = errors.New("xades: renew: the previous archive time-sta
 //     OCSP responses or CRLs that show them not revoked at their genTime — as far as the signature does
 //     not carry them already; omitted when it carries everything. This is the evidence that lets a
 //     verifier, years later and offline, accept the previous time-stamp after its TSA certificate has
-//     expired (XAdES 1.4.1 §8.2: validation data of the previous archive time-stamp before the next);
+//     expired (XAdES 1.4.1, ETSI TS 101 903: a time-stamp's validation data goes into a
+//     TimeStampValidationData after it, before the archive time-stamp that covers it);
 //  2. a new xades141:ArchiveTimeStamp over everything before it, the earlier archive time-stamps and
 //     that validation data included.
 //
