@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,8 @@ func TestExtendedVerifiesOffline(t *testing.T) {
 	}
 	bin := buildProcessor(t)
 	auditor := buildCommand(t, "auditor")
-	w := newProcWorld(t, nil)
+	// A renewal margin beyond the sandbox TSA certificate's life: every archive time-stamp is due.
+	w := newProcWorld(t, map[string]any{"renewMargin": "876000h"})
 	data, name := w.Package(t, receivertest.PackageOptions{Signers: []int{0, 1}})
 	res := w.Submit(t, data, name)
 	sums := [][32]byte{res.SHA256}
@@ -75,6 +77,18 @@ func TestExtendedVerifiesOffline(t *testing.T) {
 	}
 	if code, out, log := runBin(t, bin, nil, "archive", "show", e.ID, "--config", w.Config); code != 0 || !strings.Contains(out, e.ID) {
 		t.Errorf("archive show --config: exit %d\n%s\n%s", code, out, log)
+	}
+	// Renewal: a new archive entry with one more archive time-stamp; the archive, sealed again, verifies.
+	code, out, log := runBin(t, bin, nil, "renew", "--config", w.Config, "--json")
+	var rs struct{ Checked, Renewed, Errors int }
+	if err := json.Unmarshal([]byte(out), &rs); err != nil || code != 0 || rs.Checked != 1 || rs.Renewed != 1 {
+		t.Errorf("renew: exit %d %s\n%s", code, out, log)
+	}
+	if vs, err := arch.Versions(ctx, res.SHA256); err != nil || len(vs) != 2 {
+		t.Errorf("after renewal: %d versions, %v", len(vs), err)
+	}
+	if code, out, log := runBin(t, bin, nil, "archive", "verify", "--config", w.Config); code != 0 {
+		t.Errorf("archive verify after renewal: exit %d\n%s\n%s", code, out, log)
 	}
 	ids := signatureIDs(t, ext)
 	if len(ids) != 2 {

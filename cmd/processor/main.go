@@ -4,6 +4,7 @@
 //
 //	processor run  --config FILE          long-running: a pass on the configured schedule, admin /healthz, /metrics
 //	processor once --config FILE          one pass (a systemd timer or cron), exit status per SPEC §9
+//	processor renew --config FILE         one archive renewal pass (new archive time-stamps where due)
 //	processor archive verify --config FILE  the whole tamper-evident archive, every package re-verified offline
 //	processor archive show ID --config FILE one entry with its inclusion proof
 //
@@ -57,7 +58,7 @@ import (
 // EnvCrashAt is the test-only crash-injection variable (see the command documentation).
 const EnvCrashAt = "TAGDIJ_PROCESSOR_CRASH_AT"
 
-var commands = []*cli.Command{runCmd, onceCmd, archiveCommand(archiveCmdFlags, configOpener)}
+var commands = []*cli.Command{runCmd, onceCmd, renewCmd, archiveCommand(archiveCmdFlags, configOpener)}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -104,6 +105,72 @@ var onceCmd = &cli.Command{
 		fs.Bool("json", false, "összesítő JSON-ban / the summary as JSON")
 	},
 	Run: runOnce,
+}
+
+var renewCmd = &cli.Command{
+	Name:    "renew",
+	Summary: "archív időbélyegek megújítása, ahol esedékes / renew the archive time-stamps that are due",
+	Usage:   "[--config FILE] [--json]",
+	Help: "Minden archivált csomag legutóbbi kiterjesztett változatát megvizsgálja: ha az utolsó archív időbélyeg\n" +
+		"szolgáltatójának tanúsítványa vagy algoritmusai a renewMargin-on belül lejárnak, új archív időbélyeget\n" +
+		"kap (az eddigiek hitelesítési adataival), új archívumbejegyzésként; a régi megmarad. Kilépési kód: 0 rendben,\n" +
+		"3 valamelyik megújítás nem sikerült (a következő menet újra próbálja).\n" +
+		"/ Examines every archived package's newest extended version: when the last archive time-stamp's TSA\n" +
+		"certificate or algorithms end within renewMargin, it gets a new archive time-stamp (with the earlier\n" +
+		"ones' validation data) as a new archive entry; the old one stays. Exit status: 0 fine, 3 a renewal\n" +
+		"failed (the next pass tries again).",
+	Flags: func(fs *flag.FlagSet) {
+		configFlag(fs)
+		fs.Bool("json", false, "összesítő JSON-ban / the summary as JSON")
+	},
+	Run: runRenew,
+}
+
+func runRenew(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
+	if len(args) != 0 {
+		return cli.Usagef("nem vár argumentumot / takes no arguments")
+	}
+	s, err := open(ctx, env, fs)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	sum, err := s.renew(ctx)
+	if fs.Lookup("json").Value.String() == "true" {
+		if werr := cli.WriteJSON(env.Stdout, sum); werr != nil {
+			return werr
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "Megvizsgálva / checked: %d\nMegújítva / renewed:    %d\nHiba / errors:          %d\n", sum.Checked, sum.Renewed, sum.Errors)
+		if !sum.Next.IsZero() {
+			fmt.Fprintf(env.Stdout, "Következő esedékes / next due: %s\n", sum.Next.UTC().Format(time.RFC3339))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if sum.Errors > 0 {
+		return cli.Exit(cli.ExitUsage)
+	}
+	return nil
+}
+
+// renew runs one renewal pass and seals the archive over what it added.
+func (s *services) renew(ctx context.Context) (processor.RenewalSummary, error) {
+	sum, err := s.proc.RunRenewal(ctx, s.arch, time.Duration(s.cfg.RenewMargin))
+	if err != nil {
+		return sum, err
+	}
+	s.log.Info("renewal pass finished", slog.String("event", "processor.renewal"), slog.Int("checked", sum.Checked),
+		slog.Int("renewed", sum.Renewed), slog.Int("errors", sum.Errors), slog.Time("next", sum.Next))
+	if sum.Renewed > 0 {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if _, serr := s.arch.Seal(sctx); serr != nil {
+			return sum, fmt.Errorf("archive seal: %w", serr)
+		}
+	}
+	return sum, nil
 }
 
 // services is what run and once open.
@@ -345,8 +412,16 @@ func runRun(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) 
 		ln.Close()
 		return fmt.Errorf("schedule: %w", err)
 	}
+	if _, err := c.AddFunc(s.cfg.RenewSchedule, func() {
+		if _, err := s.renew(ctx); err != nil && ctx.Err() == nil {
+			log.Error("renewal pass failed", slog.String("event", "processor.renewal-failed"), slog.String("error", err.Error()))
+		}
+	}); err != nil {
+		ln.Close()
+		return fmt.Errorf("renewSchedule: %w", err)
+	}
 	log.Info("running", slog.String("event", "processor.started"), slog.String("admin", ln.Addr().String()),
-		slog.String("schedule", s.cfg.Schedule), slog.String("data", s.cfg.DataDir), slog.String("handoff", s.cfg.HandOffDir))
+		slog.String("schedule", s.cfg.Schedule), slog.String("renewSchedule", s.cfg.RenewSchedule), slog.String("data", s.cfg.DataDir), slog.String("handoff", s.cfg.HandOffDir))
 	c.Start()
 	// A pass at start, beside the schedule (SkipIfStillRunning does not see it: RunOnce serializes).
 	var first sync.WaitGroup

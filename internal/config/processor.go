@@ -38,7 +38,9 @@ import (
 //	  "backoffMin": "1m",
 //	  "backoffMax": "1h",
 //	  "alertBefore": "168h",
-//	  "jobTimeout": "10m"
+//	  "jobTimeout": "10m",
+//	  "renewSchedule": "@daily",
+//	  "renewMargin": "4320h"
 //	}
 //
 // Fields: instance (this processor's name, unique among the processors sharing the store; default
@@ -55,7 +57,9 @@ import (
 // a descriptor such as "@every 1m"); workers (jobs at once; default the CPUs); lease, backoffMin,
 // backoffMax, alertBefore (raise the alert when a package is still not final this long before its
 // signer certificate's notAfter), jobTimeout (Go durations); maxDeclarationBytes (the largest
-// declaration decompressed; default the payload package's limit).
+// declaration decompressed; default the payload package's limit); renewSchedule (when `processor run`
+// makes an archive renewal pass; default "@daily") and renewMargin (renew an archive time-stamp this
+// long before its TSA certificate expires or its algorithms' sunset; default the policy's 180 days).
 //
 // Environment overrides, as TAGDIJ_PROCESSOR_<FIELD>: INSTANCE, DATA_DIR, ARCHIVE_DIR, HANDOFF_DIR,
 // ADMIN_LISTEN, TSA_URL, DECRYPTION_KEY, DECRYPTION_SECRET, POLICY, SCHEDULE, WORKERS.
@@ -80,6 +84,8 @@ type Processor struct {
 	AlertBefore         Duration     `json:"alertBefore,omitempty"`
 	JobTimeout          Duration     `json:"jobTimeout,omitempty"`
 	MaxDeclarationBytes int64        `json:"maxDeclarationBytes,omitempty"`
+	RenewSchedule       string       `json:"renewSchedule,omitempty"`
+	RenewMargin         Duration     `json:"renewMargin,omitempty"`
 
 	// File is the absolute path of the file the configuration was loaded from.
 	File string `json:"-"`
@@ -109,6 +115,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 const (
 	DefaultProcessorAdminListen = "127.0.0.1:9444"
 	DefaultProcessorSchedule    = "@every 1m"
+	DefaultRenewSchedule        = "@daily"
 )
 
 // Environment variable names of the processor's overrides.
@@ -191,6 +198,9 @@ func LoadProcessor(path string, getenv func(string) string) (*Processor, error) 
 	if p.Schedule == "" {
 		p.Schedule = DefaultProcessorSchedule
 	}
+	if p.RenewSchedule == "" {
+		p.RenewSchedule = DefaultRenewSchedule
+	}
 	problems = append(problems, p.validate()...)
 	if len(problems) > 0 {
 		return nil, &Error{File: path, Problems: problems}
@@ -241,14 +251,16 @@ func (p *Processor) validate() []Problem {
 	if _, _, err := net.SplitHostPort(p.AdminListen); err != nil {
 		bad("adminListen", "HOST:PORT kell / HOST:PORT is needed")
 	}
-	if _, err := CronParser.Parse(p.Schedule); err != nil {
-		bad("schedule", fmt.Sprintf("érvénytelen ütemezés / invalid schedule: %v", err))
+	for field, spec := range map[string]string{"schedule": p.Schedule, "renewSchedule": p.RenewSchedule} {
+		if _, err := CronParser.Parse(spec); err != nil {
+			bad(field, fmt.Sprintf("érvénytelen ütemezés / invalid schedule: %v", err))
+		}
 	}
 	if p.Workers < 0 || p.Workers > 256 {
 		bad("workers", "0 és 256 között / between 0 and 256")
 	}
 	for field, d := range map[string]Duration{"lease": p.Lease, "backoffMin": p.BackoffMin, "backoffMax": p.BackoffMax,
-		"alertBefore": p.AlertBefore, "jobTimeout": p.JobTimeout} {
+		"alertBefore": p.AlertBefore, "jobTimeout": p.JobTimeout, "renewMargin": p.RenewMargin} {
 		if d < 0 {
 			bad(field, "nem lehet negatív / must not be negative")
 		}

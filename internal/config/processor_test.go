@@ -36,7 +36,8 @@ func TestLoadProcessor(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, _ := os.Hostname()
-	if c.Instance != host || c.AdminListen != DefaultProcessorAdminListen || c.Schedule != DefaultProcessorSchedule || c.Workers != 0 {
+	if c.Instance != host || c.AdminListen != DefaultProcessorAdminListen || c.Schedule != DefaultProcessorSchedule || c.Workers != 0 ||
+		c.RenewSchedule != DefaultRenewSchedule || c.RenewMargin != 0 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if time.Duration(c.Lease) != 2*time.Minute || time.Duration(c.BackoffMin) != 5*time.Second || time.Duration(c.BackoffMax) != 10*time.Minute ||
@@ -88,6 +89,8 @@ func TestLoadProcessorRefusals(t *testing.T) {
 		{"no anchors", `"signerAnchors": ["certs/root.pem"], `, ``, "trust"},
 		{"offline", `"tsaAnchors": ["certs/root.pem"]`, `"tsaAnchors": ["certs/root.pem"], "offline": true`, "trust.offline"},
 		{"schedule", `"lease": "2m"`, `"lease": "2m", "schedule": "every minute"`, "schedule"},
+		{"renewal schedule", `"lease": "2m"`, `"lease": "2m", "renewSchedule": "61 * * * *"`, "renewSchedule"},
+		{"renewal margin", `"lease": "2m"`, `"lease": "2m", "renewMargin": "-5h"`, "renewMargin"},
 		{"admin address", `"lease": "2m"`, `"lease": "2m", "adminListen": "9444"`, "adminListen"},
 		{"workers", `"lease": "2m"`, `"lease": "2m", "workers": -1`, "workers"},
 		{"lease too short", `"lease": "2m"`, `"lease": "10ms"`, "lease"},

@@ -101,3 +101,53 @@ func checkExtendedOffline(t *testing.T, r *rig, ext []byte, later time.Duration)
 		}
 	}
 }
+
+// TestRenewal: the renewal pass leaves an archive time-stamp alone while it is far from its end, and
+// when it is due (here: a margin beyond the sandbox TSA certificate's life) archives a renewed
+// extended package as a new entry naming its predecessor, which stays; the renewed package carries
+// one more archive time-stamp and still verifies offline; the archive stays intact; a package that
+// ended invalid (no extended package) is not touched.
+func TestRenewal(t *testing.T) {
+	r := newRig(t)
+	sum, _ := r.submit(t, receivertest.PackageOptions{})
+	other, _ := r.submit(t, receivertest.PackageOptions{})
+	before := r.SB.Clock.Now().Add(-time.Second)
+	invalid, _ := r.submit(t, receivertest.PackageOptions{Employer: "minta"})
+	signer, _ := r.SB.World.Signers("minta")
+	r.SB.Revoke(t, signer[0].Name, sandbox.ReasonKeyCompromise, before)
+	r.afterGrace()
+	if s := r.run(t); s.Processed != 2 || s.FinalInvalid != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	ctx := context.Background()
+	first := r.entry(t, sum)
+	s, err := r.Proc.RunRenewal(ctx, r.Arch, time.Hour)
+	if err != nil || s.Checked != 2 || s.Renewed != 0 || s.Errors != 0 || s.Next.IsZero() {
+		t.Fatalf("far from the end: %+v %v", s, err)
+	}
+	tsa := r.SB.World.MustEntity(sandbox.TSAUnit)
+	margin := tsa.Cert.NotAfter.Sub(r.SB.Clock.Now()) + 24*time.Hour
+	s, err = r.Proc.RunRenewal(ctx, r.Arch, margin)
+	if err != nil || s.Checked != 2 || s.Renewed != 2 || s.Errors != 0 {
+		t.Fatalf("due: %+v %v", s, err)
+	}
+	for _, p := range [][32]byte{other, invalid} {
+		vs, _ := r.Arch.Versions(ctx, p)
+		if want := map[bool]int{true: 2, false: 1}[p == other]; len(vs) != want {
+			t.Errorf("%x: %d versions, want %d", p[:4], len(vs), want)
+		}
+	}
+	versions, err := r.Arch.Versions(ctx, sum)
+	if err != nil || len(versions) != 2 || versions[0].ID != first.ID || versions[1].Renews != first.ID {
+		t.Fatalf("versions %+v %v", versions, err)
+	}
+	old, _ := r.Arch.Read(ctx, versions[0], archive.Extended)
+	renewed, err := r.Arch.Read(ctx, versions[1], archive.Extended)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n0, n1 := bytes.Count(old, []byte("ArchiveTimeStamp ")), bytes.Count(renewed, []byte("ArchiveTimeStamp ")); n1 <= n0 {
+		t.Errorf("archive time-stamps: %d before, %d after renewal", n0, n1)
+	}
+	checkExtendedOffline(t, r, renewed, 24*time.Hour*365)
+}
