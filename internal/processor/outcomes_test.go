@@ -315,3 +315,32 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestTSADownNearExpiry: with the TSA down the extension fails after a valid final check: the job is
+// retried later (an error of the fund's side, nothing archived), and near the signer certificate's
+// notAfter that raises the expiry alert too; with the TSA back the package is processed.
+func TestTSADownNearExpiry(t *testing.T) {
+	r := newRig(t)
+	signer, _ := r.SB.World.Signers("pelda")
+	left := signer[0].Cert.NotAfter.Sub(r.SB.Clock.Now())
+	proc, err := processor.New(withConfig(r.Cfg, func(c *processor.Config) { c.AlertBefore = left + 24*time.Hour }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := r.submit(t, receivertest.PackageOptions{})
+	r.afterGrace()
+	r.SB.Stop(sandboxtest.TSA)
+	s, err := proc.RunOnce(context.Background())
+	if err != nil || s.Errors != 1 || s.Alerts != 1 {
+		t.Fatalf("TSA down: %+v %v", s, err)
+	}
+	st := r.status(t, sum)
+	if st.Processing.Done || st.Processing.Alert == "" || !strings.Contains(st.Processing.LastError, "extension") || r.archived(t, sum) {
+		t.Fatalf("after the TSA outage: %+v", st.Processing)
+	}
+	r.SB.Resume(sandboxtest.TSA)
+	r.SB.Clock.Advance(r.Cfg.Backoff.Max)
+	if s, err := proc.RunOnce(context.Background()); err != nil || s.Processed != 1 {
+		t.Fatalf("TSA back: %+v %v", s, err)
+	}
+}

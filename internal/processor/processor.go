@@ -419,7 +419,13 @@ func (p *Processor) process(ctx context.Context, j *Job, log *slog.Logger) resul
 			break
 		}
 		if err != nil {
-			return p.retry(ctx, j, log, fmt.Errorf("extension: %w", err), time.Time{}, "")
+			// Valid now, but without its validation data embedded the check cannot be repeated once the
+			// signer certificate has expired: near that deadline the failure raises the alert too.
+			alert := ""
+			if d := trust.FinalDeadline(rep); !d.IsZero() && !now.Before(d.Add(-p.alertBefore())) {
+				alert = alertText(d)
+			}
+			return p.retry(ctx, j, log, fmt.Errorf("extension: %w", err), time.Time{}, alert)
 		}
 		p.hook(StepExtended, j)
 		o = &outcome{kind: Processed, state: receipt.Valid, findings: rep.AllFindings(), report: rep, extended: ext}
@@ -612,6 +618,14 @@ func (p *Processor) retry(ctx context.Context, j *Job, log *slog.Logger, cause e
 		log.Warn(alert, slog.String("event", "processor.expiry-alert"), slog.Time("due", due))
 	}
 	return result{kind: kind, alert: alert != ""}
+}
+
+// alertBefore is Config.AlertBefore or trust's default margin.
+func (p *Processor) alertBefore() time.Duration {
+	if p.cfg.AlertBefore > 0 {
+		return p.cfg.AlertBefore
+	}
+	return trust.DefaultFinalCheckMargin
 }
 
 // alertText is the expiry alert (PRC-05) for a package not final yet whose signer certificate expires
