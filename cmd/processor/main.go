@@ -127,32 +127,26 @@ var renewCmd = &cli.Command{
 }
 
 func runRenew(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
-	if len(args) != 0 {
-		return cli.Usagef("nem vár argumentumot / takes no arguments")
-	}
-	s, err := open(ctx, env, fs)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	sum, err := s.renew(ctx)
-	if fs.Lookup("json").Value.String() == "true" {
-		if werr := cli.WriteJSON(env.Stdout, sum); werr != nil {
-			return werr
+	return withServices(ctx, env, fs, args, func(s *services) error {
+		sum, err := s.renew(ctx)
+		if fs.Lookup("json").Value.String() == "true" {
+			if werr := cli.WriteJSON(env.Stdout, sum); werr != nil {
+				return werr
+			}
+		} else {
+			fmt.Fprintf(env.Stdout, "Megvizsgálva / checked: %d\nMegújítva / renewed:    %d\nHiba / errors:          %d\n", sum.Checked, sum.Renewed, sum.Errors)
+			if !sum.Next.IsZero() {
+				fmt.Fprintf(env.Stdout, "Következő esedékes / next due: %s\n", sum.Next.UTC().Format(time.RFC3339))
+			}
 		}
-	} else {
-		fmt.Fprintf(env.Stdout, "Megvizsgálva / checked: %d\nMegújítva / renewed:    %d\nHiba / errors:          %d\n", sum.Checked, sum.Renewed, sum.Errors)
-		if !sum.Next.IsZero() {
-			fmt.Fprintf(env.Stdout, "Következő esedékes / next due: %s\n", sum.Next.UTC().Format(time.RFC3339))
+		if err != nil {
+			return err
 		}
-	}
-	if err != nil {
-		return err
-	}
-	if sum.Errors > 0 {
-		return cli.Exit(cli.ExitUsage)
-	}
-	return nil
+		if sum.Errors > 0 {
+			return cli.Exit(cli.ExitUsage)
+		}
+		return nil
+	})
 }
 
 // renew runs one renewal pass and seals the archive over what it added.
@@ -173,7 +167,20 @@ func (s *services) renew(ctx context.Context) (processor.RenewalSummary, error) 
 	return sum, nil
 }
 
-// services is what run and once open.
+// withServices runs fn with the services a command without arguments opens, and closes them.
+func withServices(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string, fn func(*services) error) error {
+	if len(args) != 0 {
+		return cli.Usagef("nem vár argumentumot / takes no arguments")
+	}
+	s, err := open(ctx, env, fs)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
+}
+
+// services is what run, once and renew open.
 type services struct {
 	cfg     *config.Processor
 	db      *sqlite.DB
@@ -335,33 +342,27 @@ func exitFor(s processor.Summary, err error) int {
 }
 
 func runOnce(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
-	if len(args) != 0 {
-		return cli.Usagef("nem vár argumentumot / takes no arguments")
-	}
-	s, err := open(ctx, env, fs)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	sum, err := s.pass(ctx)
-	if fs.Lookup("json").Value.String() == "true" {
-		out := struct {
-			processor.Summary
-			Error string `json:"error,omitempty"`
-		}{Summary: sum}
-		if err != nil {
-			out.Error = err.Error()
+	return withServices(ctx, env, fs, args, func(s *services) error {
+		sum, err := s.pass(ctx)
+		if fs.Lookup("json").Value.String() == "true" {
+			out := struct {
+				processor.Summary
+				Error string `json:"error,omitempty"`
+			}{Summary: sum}
+			if err != nil {
+				out.Error = err.Error()
+			}
+			if werr := cli.WriteJSON(env.Stdout, out); werr != nil {
+				return werr
+			}
+		} else {
+			writeSummary(env.Stdout, sum, err)
 		}
-		if werr := cli.WriteJSON(env.Stdout, out); werr != nil {
-			return werr
+		if code := exitFor(sum, err); code != cli.ExitOK {
+			return cli.Exit(code)
 		}
-	} else {
-		writeSummary(env.Stdout, sum, err)
-	}
-	if code := exitFor(sum, err); code != cli.ExitOK {
-		return cli.Exit(code)
-	}
-	return nil
+		return nil
+	})
 }
 
 func writeSummary(w io.Writer, s processor.Summary, err error) {
@@ -382,69 +383,63 @@ func writeSummary(w io.Writer, s processor.Summary, err error) {
 }
 
 func runRun(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string) error {
-	if len(args) != 0 {
-		return cli.Usagef("nem vár argumentumot / takes no arguments")
-	}
-	s, err := open(ctx, env, fs)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	log := s.log
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ln, err := net.Listen("tcp", s.cfg.AdminListen)
-	if err != nil {
-		return err
-	}
-	admin := &http.Server{Handler: receiver.Admin(s.reg, []receiver.Check{
-		{Name: "store", Run: func(ctx context.Context) error { return s.db.Ping(ctx) }},
-	}, log), ReadHeaderTimeout: 5 * time.Second}
-	errs := make(chan error, 1)
-	go func() { errs <- admin.Serve(ln) }()
-
-	job := func() {
-		if _, err := s.pass(ctx); err != nil && ctx.Err() == nil {
-			log.Error("pass failed", slog.String("event", "processor.pass-failed"), slog.String("error", err.Error()))
-		}
-	}
-	c := cron.New(cron.WithParser(config.CronParser), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
-	if _, err := c.AddFunc(s.cfg.Schedule, job); err != nil {
-		ln.Close()
-		return fmt.Errorf("schedule: %w", err)
-	}
-	if _, err := c.AddFunc(s.cfg.RenewSchedule, func() {
-		if _, err := s.renew(ctx); err != nil && ctx.Err() == nil {
-			log.Error("renewal pass failed", slog.String("event", "processor.renewal-failed"), slog.String("error", err.Error()))
-		}
-	}); err != nil {
-		ln.Close()
-		return fmt.Errorf("renewSchedule: %w", err)
-	}
-	log.Info("running", slog.String("event", "processor.started"), slog.String("admin", ln.Addr().String()),
-		slog.String("schedule", s.cfg.Schedule), slog.String("renewSchedule", s.cfg.RenewSchedule), slog.String("data", s.cfg.DataDir), slog.String("handoff", s.cfg.HandOffDir))
-	c.Start()
-	// A pass at start, beside the schedule (SkipIfStillRunning does not see it: RunOnce serializes).
-	var first sync.WaitGroup
-	first.Add(1)
-	go func() {
-		defer first.Done()
-		job()
-	}()
-	select {
-	case <-ctx.Done():
-	case err := <-errs:
-		if !errors.Is(err, http.ErrServerClosed) {
-			c.Stop()
+	return withServices(ctx, env, fs, args, func(s *services) error {
+		log := s.log
+		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		ln, err := net.Listen("tcp", s.cfg.AdminListen)
+		if err != nil {
 			return err
 		}
-	}
-	// Graceful stop: no new pass; the passes running stop claiming, finish their jobs and seal.
-	log.Info("stopping", slog.String("event", "processor.stopping"))
-	<-c.Stop().Done()
-	first.Wait()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	admin.Shutdown(sctx)
-	log.Info("stopped", slog.String("event", "processor.stopped"))
-	return nil
+		admin := &http.Server{Handler: receiver.Admin(s.reg, []receiver.Check{
+			{Name: "store", Run: func(ctx context.Context) error { return s.db.Ping(ctx) }},
+		}, log), ReadHeaderTimeout: 5 * time.Second}
+		errs := make(chan error, 1)
+		go func() { errs <- admin.Serve(ln) }()
+
+		job := func() {
+			if _, err := s.pass(ctx); err != nil && ctx.Err() == nil {
+				log.Error("pass failed", slog.String("event", "processor.pass-failed"), slog.String("error", err.Error()))
+			}
+		}
+		c := cron.New(cron.WithParser(config.CronParser), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+		if _, err := c.AddFunc(s.cfg.Schedule, job); err != nil {
+			ln.Close()
+			return fmt.Errorf("schedule: %w", err)
+		}
+		if _, err := c.AddFunc(s.cfg.RenewSchedule, func() {
+			if _, err := s.renew(ctx); err != nil && ctx.Err() == nil {
+				log.Error("renewal pass failed", slog.String("event", "processor.renewal-failed"), slog.String("error", err.Error()))
+			}
+		}); err != nil {
+			ln.Close()
+			return fmt.Errorf("renewSchedule: %w", err)
+		}
+		log.Info("running", slog.String("event", "processor.started"), slog.String("admin", ln.Addr().String()),
+			slog.String("schedule", s.cfg.Schedule), slog.String("renewSchedule", s.cfg.RenewSchedule), slog.String("data", s.cfg.DataDir), slog.String("handoff", s.cfg.HandOffDir))
+		c.Start()
+		// A pass at start, beside the schedule (SkipIfStillRunning does not see it: RunOnce serializes).
+		var first sync.WaitGroup
+		first.Add(1)
+		go func() {
+			defer first.Done()
+			job()
+		}()
+		select {
+		case <-ctx.Done():
+		case err := <-errs:
+			if !errors.Is(err, http.ErrServerClosed) {
+				c.Stop()
+				return err
+			}
+		}
+		// Graceful stop: no new pass; the passes running stop claiming, finish their jobs and seal.
+		log.Info("stopping", slog.String("event", "processor.stopping"))
+		<-c.Stop().Done()
+		first.Wait()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		admin.Shutdown(sctx)
+		log.Info("stopped", slog.String("event", "processor.stopped"))
+		return nil
+	})
 }

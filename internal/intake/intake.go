@@ -505,7 +505,7 @@ func asWarnings(findings []errcode.Finding) []errcode.Finding {
 
 // preCheck maps the report onto the receipt's Elovizsgalat.
 func preCheck(rep *report.Document, env *trust.Env) receipt.PreCheck {
-	pc := receipt.PreCheck{State: stateOf(rep.Verdict.Indication)}
+	pc := receipt.PreCheck{State: receipt.StateOf(rep.Verdict.Indication)}
 	if env != nil && env.Policy != nil {
 		var sum [32]byte
 		copy(sum[:], env.Policy.Digest())
@@ -516,7 +516,7 @@ func preCheck(rep *report.Document, env *trust.Env) receipt.PreCheck {
 			break
 		}
 		sr := receipt.SignatureResult{ID: s.ID, SigningTime: s.SigningTime, TimestampTime: s.TimestampTime,
-			State: stateOf(s.Verdict.Indication)}
+			State: receipt.StateOf(s.Verdict.Indication)}
 		sr.Indication = receipt.IndicationOf(sr.State)
 		if sub := receipt.SubIndication(s.Verdict.Sub); sub.Valid() {
 			sr.SubIndication = sub
@@ -529,15 +529,6 @@ func preCheck(rep *report.Document, env *trust.Env) receipt.PreCheck {
 	return pc
 }
 
-func stateOf(i report.Indication) receipt.State {
-	switch i {
-	case report.TotalPassed:
-		return receipt.Valid
-	case report.TotalFailed:
-		return receipt.Invalid
-	}
-	return receipt.Incomplete
-}
 
 // Status is what the store knows about one received package (GET /v1/packages/{sha256}/status).
 type Status struct {

@@ -474,7 +474,7 @@ func (p *Processor) process(ctx context.Context, j *Job, log *slog.Logger) resul
 			}
 			return p.retry(ctx, j, log, errors.New(codesText(findings)), due, text)
 		}
-		o = &outcome{kind: FinalInvalid, state: stateOf(rep.Verdict.Indication), findings: findings, report: rep}
+		o = &outcome{kind: FinalInvalid, state: receipt.StateOf(rep.Verdict.Indication), findings: findings, report: rep}
 	}
 	return p.finish(ctx, j, o, log)
 }
@@ -527,7 +527,7 @@ func (p *Processor) resume(ctx context.Context, j *Job, e *archive.Entry, log *s
 		if err := json.Unmarshal(raw, &rep); err != nil {
 			return p.retry(ctx, j, log, fmt.Errorf("archived report: %w", err), time.Time{}, "")
 		}
-		o.state = stateOf(rep.Verdict.Indication)
+		o.state = receipt.StateOf(rep.Verdict.Indication)
 	default:
 		return p.retry(ctx, j, log, fmt.Errorf("archive entry %s: unknown outcome %q", e.ID, e.Outcome), time.Time{}, "")
 	}
@@ -636,15 +636,6 @@ func alertText(deadline time.Time) string {
 		ts, ts)
 }
 
-func stateOf(i report.Indication) receipt.State {
-	switch i {
-	case report.TotalPassed:
-		return receipt.Valid
-	case report.TotalFailed:
-		return receipt.Invalid
-	}
-	return receipt.Incomplete
-}
 
 func hasErrors(fs []errcode.Finding) bool {
 	for _, f := range fs {
