@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -113,16 +112,6 @@ func TestExtendedVerifiesOffline(t *testing.T) {
 	}
 }
 
-// buildCommand builds another command of this module.
-func buildCommand(t *testing.T, name string) string {
-	t.Helper()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	bin := filepath.Join(t.TempDir(), name)
-	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/tagdij/tagdij/cmd/"+name).CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", name, err, out)
-	}
-	return bin
-}
 
 func signatureIDs(t *testing.T, data []byte) []string {
 	t.Helper()

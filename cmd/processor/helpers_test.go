@@ -27,18 +27,20 @@ import (
 const deadline = 3 * time.Minute
 
 // buildProcessor builds this command into a temporary directory with the toolchain running the test.
-func buildProcessor(t *testing.T) string {
+func buildProcessor(t *testing.T) string { return buildCommand(t, "processor") }
+
+// buildCommand builds a command of this module (cmd/NAME) into a temporary directory.
+func buildCommand(t *testing.T, name string) string {
 	t.Helper()
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Skip("no go command to build the processor with")
+			t.Skip("no go command to build with")
 		}
 	}
-	bin := filepath.Join(t.TempDir(), "processor")
-	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/tagdij/tagdij/cmd/"+name).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
