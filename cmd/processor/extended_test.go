@@ -112,7 +112,6 @@ func TestExtendedVerifiesOffline(t *testing.T) {
 	}
 }
 
-
 func signatureIDs(t *testing.T, data []byte) []string {
 	t.Helper()
 	d, err := es3.Parse(data, es3.ParseOptions{Mode: es3.Strict})
