@@ -409,7 +409,7 @@ func (p *Processor) process(ctx context.Context, j *Job, log *slog.Logger) resul
 	rep := v.Report
 	var o *outcome
 	switch {
-	case rep.Verdict.Indication == report.TotalPassed:
+	case rep.Verdict.Indication == report.TotalPassed && d != nil:
 		ext, xrep, err := xades.Extend(ctx, data, xades.ExtendOptions{TSA: p.cfg.TSA, Logger: log,
 			Verify: xades.VerifyOptions{Env: p.cfg.Env, Kind: policy.KindPackage, Now: now, Arrival: j.Arrival, FileName: j.FileName,
 				Mode: es3.Strict, Limits: p.cfg.XMLLimits}})
