@@ -529,7 +529,6 @@ func preCheck(rep *report.Document, env *trust.Env) receipt.PreCheck {
 	return pc
 }
 
-
 // Status is what the store knows about one received package (GET /v1/packages/{sha256}/status).
 type Status struct {
 	SHA256        [32]byte

@@ -636,7 +636,6 @@ func alertText(deadline time.Time) string {
 		ts, ts)
 }
 
-
 func hasErrors(fs []errcode.Finding) bool {
 	for _, f := range fs {
 		if f.Severity == errcode.Error {
