@@ -120,6 +120,9 @@ say ""
 scripts/bench-receiver.sh "$summary"
 
 say ""
+scripts/bench-processor.sh "$summary"
+
+say ""
 say "== Go benchmarks (ratios are reported as custom metrics where a reference runs in the same benchmark)"
 go test -run '^$' -bench "${BENCH:-.}" -benchtime "$BENCHTIME" -benchmem ${BENCH_PKGS:-./...} 2>&1 | tee "$OUT/results.txt" | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$summary"
 echo

@@ -67,6 +67,7 @@ echo "package: $PKG"
 
 scripts/demo-sign.sh "$SB" "$PKG" "$OUT"
 scripts/demo-receiver.sh "$SB" "$PKG" "$OUT"
+scripts/demo-processor.sh "$SB" "$PKG" "$OUT"
 
 step "Sandbox down"
 cleanup
@@ -76,3 +77,5 @@ step "Done"
 echo "Printable declaration page: $OUT/bevallas.html"
 echo "Package:                    $PKG"
 echo "Receipt:                    $OUT/receipt.es3"
+echo "Extended (archived):        $OUT/extended.es3"
+echo "Back-office hand-off:       $OUT/processor-data/handoff/"

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tagdij/tagdij/internal/durable"
 )
@@ -42,6 +43,25 @@ func Open(dir string) (*Store, error) {
 	if es, err := os.ReadDir(filepath.Join(dir, "incoming")); err == nil {
 		for _, e := range es {
 			os.Remove(filepath.Join(dir, "incoming", e.Name()))
+		}
+	}
+	return &Store{dir: dir}, nil
+}
+
+// OpenShared opens (creating if needed) a store that several processes write at the same time (the
+// archive, shared by processors): unlike Open it leaves the temporary files of uploads in progress
+// alone and removes only those not modified for staleAfter, which a crashed process left behind.
+func OpenShared(dir string, staleAfter time.Duration) (*Store, error) {
+	for _, d := range []string{dir, filepath.Join(dir, "sha256"), filepath.Join(dir, "incoming")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
+	}
+	if es, err := os.ReadDir(filepath.Join(dir, "incoming")); err == nil {
+		for _, e := range es {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleAfter {
+				os.Remove(filepath.Join(dir, "incoming", e.Name()))
+			}
 		}
 	}
 	return &Store{dir: dir}, nil
@@ -155,4 +175,22 @@ func (s *Store) Writable() error {
 	defer f.Abort()
 	_, err = f.Write([]byte("probe"))
 	return err
+}
+
+// Put stores data under its SHA-256, durably (written to a temporary file, fsynced, renamed, the
+// directory fsynced), and returns the hash. Putting content that is already stored keeps the stored
+// file and only makes sure its directory entry is durable. Unlike Receive it keeps no second copy
+// of data in memory, for callers (the archive) that already hold the bytes.
+func (s *Store) Put(data []byte) ([32]byte, error) {
+	sum := sha256.Sum256(data)
+	f, err := durable.Create(filepath.Join(s.dir, "incoming"), "put-*", 0o600)
+	if err != nil {
+		return sum, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return sum, fmt.Errorf("blob: %w", err)
+	}
+	in := &Incoming{store: s, f: f, Bytes: data, Sum: sum}
+	return sum, in.Commit()
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestReceiveCommitRead(t *testing.T) {
@@ -100,5 +101,69 @@ func TestReceiveEmpty(t *testing.T) {
 	defer in.Abort()
 	if in.Bytes == nil || in.Size() != 0 || in.Sum != sha256.Sum256(nil) {
 		t.Errorf("empty input: %v %d %x", in.Bytes == nil, in.Size(), in.Sum[:4])
+	}
+}
+
+// TestPut: Put stores under the hash, a second Put of the same bytes keeps one file and leaves no
+// temporary file behind, and different bytes get their own file.
+func TestPut(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range [][]byte{[]byte("archived bytes"), {}, []byte("other")} {
+		sum, err := s.Put(data)
+		if err != nil || sum != sha256.Sum256(data) {
+			t.Fatalf("Put: %x %v", sum, err)
+		}
+		if again, err := s.Put(data); err != nil || again != sum {
+			t.Fatalf("second Put: %v", err)
+		}
+		got, err := s.Read(sum)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("Read: %q %v", got, err)
+		}
+	}
+	if es, _ := os.ReadDir(filepath.Join(dir, "incoming")); len(es) != 0 {
+		t.Errorf("temporary files left: %d", len(es))
+	}
+	n := 0
+	filepath.WalkDir(filepath.Join(dir, "sha256"), func(_ string, d os.DirEntry, _ error) error {
+		if !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n != 3 {
+		t.Errorf("%d files stored, want 3", n)
+	}
+}
+
+// TestOpenSharedKeepsFreshTemporaries: OpenShared removes only stale temporary files, so a process
+// opening a shared store does not break another's upload in progress.
+func TestOpenSharedKeepsFreshTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenShared(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	fresh, stale := filepath.Join(dir, "incoming", "put-fresh"), filepath.Join(dir, "incoming", "put-stale")
+	for _, p := range []string{fresh, stale} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenShared(dir, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh temporary file was removed: %v", err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a stale temporary file was kept: %v", err)
 	}
 }

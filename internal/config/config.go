@@ -56,6 +56,8 @@
 //     URL, a local CRL file or a directory of CRLs, used for certificates that name no revocation
 //     location or whose own cannot be reached (SPEC §3), for example
 //     "revocationSources": [{"issuer": "certs/foreign-root.pem", "crlFile": "crl/foreign-root.arl"}].
+//     proxy is an HTTP proxy (http or https URL, no user info) every OCSP and CRL request goes
+//     through, for a network that reaches them only through one (SEC-15).
 //     The files are checked when the trust section is loaded (trust.Load).
 //   - policy: the signature policy: production (default), sandbox, or the path of a policy document.
 //   - stateDir: where the sender keeps what it built, sent and received (packages, receipts,
@@ -648,32 +650,7 @@ func (s *Sender) validate() []Problem {
 			bad("policy", "production, sandbox, vagy egy létező szabályzatfájl / production, sandbox or an existing policy file")
 		}
 	}
-	for i, p := range s.Trust.SignerAnchors {
-		required(fmt.Sprintf("trust.signerAnchors[%d]", i), p)
-	}
-	for i, p := range s.Trust.TSAAnchors {
-		required(fmt.Sprintf("trust.tsaAnchors[%d]", i), p)
-	}
-	for i, p := range s.Trust.Intermediates {
-		required(fmt.Sprintf("trust.intermediates[%d]", i), p)
-	}
-	for i, src := range s.Trust.RevocationSources {
-		field := fmt.Sprintf("trust.revocationSources[%d]", i)
-		required(field+".issuer", src.Issuer)
-		if src.OCSPURL == "" && src.CRLURL == "" && src.CRLFile == "" && src.CRLDir == "" {
-			bad(field, "ocspURL, crlURL, crlFile vagy crlDir közül legalább egy kell / at least one of ocspURL, crlURL, crlFile, crlDir is needed")
-		}
-		if src.OCSPURL != "" {
-			if err := checkURL(src.OCSPURL, "http", "https"); err != nil {
-				bad(field+".ocspURL", err.Error())
-			}
-		}
-		if src.CRLURL != "" {
-			if err := checkURL(src.CRLURL, "http"); err != nil {
-				bad(field+".crlURL", err.Error())
-			}
-		}
-	}
+	out = append(out, TrustProblems("trust", s.Trust)...)
 
 	if s.Fund.TLSCA != "" {
 		if st, err := os.Stat(s.Fund.TLSCA); err != nil || st.IsDir() {
@@ -701,6 +678,52 @@ func (s *Sender) validate() []Problem {
 	required("stateDir", s.StateDir)
 	if st, err := os.Stat(s.StateDir); s.StateDir != "" && err == nil && !st.IsDir() {
 		bad("stateDir", "nem könyvtár / not a directory")
+	}
+	return out
+}
+
+// TrustProblems checks the trust section of a configuration file (a trust.Config under the JSON path
+// field): no empty certificate path, every revocation source with an issuer and at least one location
+// of the right scheme, the proxy an http(s) URL without user info. It does not read the files; trust.Load
+// does, when the section is loaded. Every program's configuration checks its trust section with it.
+func TrustProblems(field string, t trust.Config) []Problem {
+	var out []Problem
+	bad := func(f, msg string) { out = append(out, Problem{f, msg}) }
+	required := func(f, v string) {
+		if v == "" {
+			bad(f, "kötelező / required")
+		}
+	}
+	for i, p := range t.SignerAnchors {
+		required(fmt.Sprintf("%s.signerAnchors[%d]", field, i), p)
+	}
+	for i, p := range t.TSAAnchors {
+		required(fmt.Sprintf("%s.tsaAnchors[%d]", field, i), p)
+	}
+	for i, p := range t.Intermediates {
+		required(fmt.Sprintf("%s.intermediates[%d]", field, i), p)
+	}
+	for i, src := range t.RevocationSources {
+		f := fmt.Sprintf("%s.revocationSources[%d]", field, i)
+		required(f+".issuer", src.Issuer)
+		if src.OCSPURL == "" && src.CRLURL == "" && src.CRLFile == "" && src.CRLDir == "" {
+			bad(f, "ocspURL, crlURL, crlFile vagy crlDir közül legalább egy kell / at least one of ocspURL, crlURL, crlFile, crlDir is needed")
+		}
+		if src.OCSPURL != "" {
+			if err := checkURL(src.OCSPURL, "http", "https"); err != nil {
+				bad(f+".ocspURL", err.Error())
+			}
+		}
+		if src.CRLURL != "" {
+			if err := checkURL(src.CRLURL, "http"); err != nil {
+				bad(f+".crlURL", err.Error())
+			}
+		}
+	}
+	if t.Proxy != "" {
+		if err := checkURL(t.Proxy, "http", "https"); err != nil {
+			bad(field+".proxy", err.Error())
+		}
 	}
 	return out
 }

@@ -21,7 +21,7 @@ func valid() map[string]any {
 		"signingSecret":  "file:secrets/p12.pass",
 		"tsaURL":         "http://127.0.0.1:8901/tsa",
 		"trust": map[string]any{"signerAnchors": []string{"certs/root.pem"}, "tsaAnchors": []string{"/etc/tagdij/root.pem"},
-			"revocationCache": "cache",
+			"revocationCache": "cache", "proxy": "http://proxy.fund.local:3128",
 			"revocationSources": []any{
 				map[string]any{"issuer": "certs/foreign-root.pem", "crlFile": "crl/foreign-root.arl", "crlDir": "/var/lib/tagdij/crls"},
 				map[string]any{"issuer": "certs/foreign-ca.pem", "ocspURL": "https://ocsp.example.hu/", "crlURL": "http://crl.example.hu/ca.crl"},
@@ -71,6 +71,7 @@ func TestLoadResolvesPaths(t *testing.T) {
 		{"trust.revocationSources[0].crlFile", s.Trust.RevocationSources[0].CRLFile, filepath.Join(dir, "crl/foreign-root.arl")},
 		{"trust.revocationSources[0].crlDir (absolute stays)", s.Trust.RevocationSources[0].CRLDir, "/var/lib/tagdij/crls"},
 		{"trust.revocationSources[1].crlURL (a URL stays)", s.Trust.RevocationSources[1].CRLURL, "http://crl.example.hu/ca.crl"},
+		{"trust.proxy (a URL stays)", s.Trust.Proxy, "http://proxy.fund.local:3128"},
 		{"policy (a name stays)", s.Policy, "sandbox"},
 		{"file", s.File, path},
 	}
@@ -164,6 +165,9 @@ func TestLoadRefuses(t *testing.T) {
 			"trust.revocationSources[0].crlURL"},
 		{"revocation source OCSP over ftp", set("trust.revocationSources", []any{map[string]any{"issuer": "certs/ca.pem", "ocspURL": "ftp://ocsp.example.hu/"}}),
 			"trust.revocationSources[0].ocspURL"},
+		{"proxy scheme", set("trust.proxy", "socks5://proxy.fund.local:1080"), "trust.proxy"},
+		{"proxy with a password", set("trust.proxy", "http://u:secret@proxy.fund.local:3128"), "trust.proxy"},
+		{"proxy without host", set("trust.proxy", "http://"), "trust.proxy"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

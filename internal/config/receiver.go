@@ -181,7 +181,7 @@ func (r *Receiver) validate() []Problem {
 	if len(r.Trust.SignerAnchors) == 0 || len(r.Trust.TSAAnchors) == 0 {
 		bad("trust", "signerAnchors és tsaAnchors kötelező / signerAnchors and tsaAnchors are required")
 	}
-	return out
+	return append(out, TrustProblems("trust", r.Trust)...)
 }
 
 // DatabasePath is the SQLite database in DataDir.

@@ -364,7 +364,7 @@ func (s *Service) decide(ctx context.Context, log *slog.Logger, in *blob.Incomin
 		return nil, fmt.Errorf("intake: verify: %w", err)
 	}
 	rep := v.Report
-	findings := allFindings(rep)
+	findings := rep.AllFindings()
 	pre := preCheck(rep, s.cfg.Env)
 	rec.State = pre.State
 	var declarant *receipt.Declarant
@@ -475,53 +475,19 @@ func (s *Service) conflict(ctx context.Context, log *slog.Logger, in *blob.Incom
 	return s.finish(ctx, log, in, rec, rej, Rejected)
 }
 
-// allFindings lists the document's and every signature's findings, document first.
-func allFindings(rep *report.Document) []errcode.Finding {
-	out := append([]errcode.Finding(nil), rep.Verdict.Findings...)
-	seen := map[string]bool{}
-	for _, f := range out {
-		seen[string(f.Code)+"\x00"+f.Location+"\x00"+f.EN] = true
-	}
-	for _, s := range rep.Signatures {
-		for _, f := range s.Verdict.Findings {
-			k := string(f.Code) + "\x00" + f.Location + "\x00" + f.EN
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
-// waitable are the codes of an INDETERMINATE pre-check that time resolves: the grace period is not
-// over (A012) or revocation data is not there yet (A011). A package incomplete only for them is
-// accepted for processing (RCV-05, DEF-10); the processor's final check decides.
-var waitable = map[errcode.Code]bool{errcode.A011: true, errcode.A012: true}
-
-// acceptable reports whether the upload is accepted: the pre-check is TOTAL-PASSED, or INDETERMINATE
-// with only waitable findings, and no other finding rejects.
+// acceptable reports whether the upload is accepted: the pre-check is TOTAL-PASSED, or incomplete
+// only for want of time (trust.OnlyWaiting: the grace period, revocation data not yet there), and no
+// other finding rejects.
 func acceptable(rep *report.Document, findings []errcode.Finding) bool {
-	switch rep.Verdict.Indication {
-	case report.TotalPassed:
-	case report.Indeterminate:
-		if rep.Verdict.Sub != report.TryLater {
-			return false
-		}
-		for _, s := range rep.Signatures {
-			if s.Verdict.Indication == report.Indeterminate && s.Verdict.Sub != report.TryLater {
+	if rep.Verdict.Indication == report.TotalPassed {
+		for _, f := range findings {
+			if f.Severity == errcode.Error && !trust.Waitable(f.Code) {
 				return false
 			}
 		}
-	default:
-		return false
+		return true
 	}
-	for _, f := range findings {
-		if f.Severity == errcode.Error && !waitable[f.Code] {
-			return false
-		}
-	}
-	return true
+	return trust.OnlyWaiting(rep, findings)
 }
 
 // asWarnings keeps every finding of an accepted package, the waitable ones as W0 (they are why the
@@ -529,7 +495,7 @@ func acceptable(rep *report.Document, findings []errcode.Finding) bool {
 func asWarnings(findings []errcode.Finding) []errcode.Finding {
 	out := make([]errcode.Finding, 0, len(findings))
 	for _, f := range findings {
-		if waitable[f.Code] {
+		if trust.Waitable(f.Code) {
 			f.Severity = errcode.Warning
 		}
 		out = append(out, f)
@@ -539,7 +505,7 @@ func asWarnings(findings []errcode.Finding) []errcode.Finding {
 
 // preCheck maps the report onto the receipt's Elovizsgalat.
 func preCheck(rep *report.Document, env *trust.Env) receipt.PreCheck {
-	pc := receipt.PreCheck{State: stateOf(rep.Verdict.Indication)}
+	pc := receipt.PreCheck{State: receipt.StateOf(rep.Verdict.Indication)}
 	if env != nil && env.Policy != nil {
 		var sum [32]byte
 		copy(sum[:], env.Policy.Digest())
@@ -550,7 +516,7 @@ func preCheck(rep *report.Document, env *trust.Env) receipt.PreCheck {
 			break
 		}
 		sr := receipt.SignatureResult{ID: s.ID, SigningTime: s.SigningTime, TimestampTime: s.TimestampTime,
-			State: stateOf(s.Verdict.Indication)}
+			State: receipt.StateOf(s.Verdict.Indication)}
 		sr.Indication = receipt.IndicationOf(sr.State)
 		if sub := receipt.SubIndication(s.Verdict.Sub); sub.Valid() {
 			sr.SubIndication = sub
@@ -561,16 +527,6 @@ func preCheck(rep *report.Document, env *trust.Env) receipt.PreCheck {
 		pc.Signatures = append(pc.Signatures, sr)
 	}
 	return pc
-}
-
-func stateOf(i report.Indication) receipt.State {
-	switch i {
-	case report.TotalPassed:
-		return receipt.Valid
-	case report.TotalFailed:
-		return receipt.Invalid
-	}
-	return receipt.Incomplete
 }
 
 // Status is what the store knows about one received package (GET /v1/packages/{sha256}/status).
@@ -584,4 +540,28 @@ type Status struct {
 	ReceiptID     string
 	SubmissionID  string
 	Codes         []errcode.Code
+	// Processing is the processor's record of an accepted package's final check; nil for a rejected
+	// upload.
+	Processing *Processing
+}
+
+// Processing is what the processor recorded about an accepted package (SPEC §9: awaiting the final
+// check, final valid/invalid, processed).
+type Processing struct {
+	// Done reports that the final outcome is recorded (Status then says which).
+	Done bool
+	// Attempts counts the final-check attempts that ended without a final outcome.
+	Attempts int
+	// NextAttempt is when the final check is due (while not Done).
+	NextAttempt time.Time
+	// LastError is why the last attempt did not end final ("" when none did).
+	LastError string
+	// Alert is set while the signer certificate nears its notAfter and the package is not final.
+	Alert string
+	// FinalState is the final check's state; FinalCodes the codes of the final check and the content
+	// check; Finished when the outcome was recorded; ArchiveID the archive entry.
+	FinalState receipt.State
+	FinalCodes []errcode.Code
+	Finished   time.Time
+	ArchiveID  string
 }

@@ -15,8 +15,8 @@ import (
 
 // Open returns the declaration bytes inside a package: it parses the dossier strictly, and for an
 // encrypted package decrypts the payload with key (the private key of cert, which must be one of the
-// package's recipients) and decompresses it under limits (PRC-07: decrypt first, then decompress). A
-// plain package (SEC-01) needs no cert or key.
+// package's recipients) and decompresses it under limits, never beyond the signed es:SourceSize
+// (PRC-07: decrypt first, then decompress). A plain package (SEC-01) needs no cert or key.
 //
 // Open does not verify signatures: callers that act on the content of a received package must verify
 // first. Errors keep their packages' types and codes: *es3.Error (T/F codes) for the dossier,
@@ -54,6 +54,11 @@ func OpenDossier(d *es3.Dossier, cert *x509.Certificate, key crypto.Decrypter, l
 		clear(raw)
 		if err != nil {
 			return nil, fmt.Errorf("pack: open: %w", err)
+		}
+		// The signed es:SourceSize is the declaration's size: nothing larger can be accepted, so nothing
+		// larger is inflated (a bomb stops at the size it claims, not at the general limits).
+		if want := max(doc.SourceSize, 1); limits.MaxSize <= 0 && want < payload.DefaultMaxSize || limits.MaxSize > want {
+			limits.MaxSize = want
 		}
 		decl, err = payload.Unzip(bytes.NewReader(zipped), int64(len(zipped)), limits)
 		if err != nil {

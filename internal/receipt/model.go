@@ -85,6 +85,19 @@ func IndicationOf(s State) Indication {
 	return ""
 }
 
+// StateOf is the state an indication is reported as (SPEC §3), the inverse of IndicationOf:
+// TOTAL-PASSED = ERVENYES, TOTAL-FAILED = ERVENYTELEN, anything else (INDETERMINATE, or an unknown
+// indication, which proves nothing) = BEFEJEZETLEN.
+func StateOf(i Indication) State {
+	switch i {
+	case report.TotalPassed:
+		return Valid
+	case report.TotalFailed:
+		return Invalid
+	}
+	return Incomplete
+}
+
 // SubIndication is an ETSI EN 319 102-1 (V1.3.1) sub-indication: the report's type and constants, so
 // that a report's sub-indication goes into a receipt unchanged. nyugta.xsd's AlIndikacio admits
 // exactly the sub-indications for which Valid is true (the whole of EN 319 102-1 table 5).

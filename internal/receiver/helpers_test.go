@@ -4,13 +4,11 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -224,41 +222,7 @@ func hexSum(b []byte) string { s := sha(b); return hex.EncodeToString(s[:]) }
 // zipBomb builds a valid ZIP with one entry, bevallas.xml, that inflates to chunks MiB of zeros while
 // the ZIP itself is about chunks KiB: the deflate stream of one MiB of zeros following zeros is
 // repeated (valid wherever the 32 KiB window before it is zeros), ended by an empty final block.
-func zipBomb(t testing.TB, chunks int) []byte {
-	t.Helper()
-	const chunk = 1 << 20
-	zeros := make([]byte, chunk)
-	var def bytes.Buffer
-	fw, err := flate.NewWriter(&def, flate.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fw.Write(zeros)
-	fw.Flush() // byte-aligned: the next chunk's blocks start on a byte
-	first := def.Len()
-	fw.Write(zeros)
-	fw.Flush()
-	repeat := bytes.Clone(def.Bytes()[first:])
-	def.Truncate(first)
-	crc := crc32.Update(0, crc32.IEEETable, zeros)
-	for i := 1; i < chunks; i++ {
-		def.Write(repeat)
-		crc = crc32.Update(crc, crc32.IEEETable, zeros)
-	}
-	def.Write([]byte{0x01, 0x00, 0x00, 0xff, 0xff}) // final empty stored block
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	w, err := zw.CreateRaw(&zip.FileHeader{Name: "bevallas.xml", Method: zip.Deflate, CRC32: crc,
-		CompressedSize64: uint64(def.Len()), UncompressedSize64: uint64(chunks) * chunk, Modified: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(def.Bytes())
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
+func zipBomb(t testing.TB, chunks int) []byte { return receivertest.ZipBomb(t, chunks) }
 
 // inflated is the size a ZIP's only entry really inflates to (its CRC checked).
 func inflated(t testing.TB, z []byte) int64 {

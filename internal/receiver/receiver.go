@@ -9,7 +9,8 @@
 //	                                    could be signed), 429 + Retry-After (rate), 400 (no file name),
 //	                                    408 (body too slow or cut off; not acknowledged)
 //	GET  /v1/receipts/{id}             the stored receipt package
-//	GET  /v1/packages/{sha256}/status  JSON: received, pre-check, status, earliest final check
+//	GET  /v1/packages/{sha256}/status  JSON: received, pre-check, status, earliest final check, and
+//	                                    the processor's final check (attempts, alert, outcome, codes)
 //
 // The admin listener (Admin) serves /healthz, /readyz and /metrics.
 package receiver
@@ -330,11 +331,28 @@ type StatusJSON struct {
 	Received           time.Time `json:"received"`
 	Result             string    `json:"result"`   // BEFOGADVA or ELUTASITVA
 	PreCheck           string    `json:"preCheck"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
-	Status             string    `json:"status"`   // rejected, awaiting-final-check, final-valid, final-invalid, processed
+	Status             string    `json:"status"`   // rejected, awaiting-final-check, then processed, final-invalid or content-rejected
 	EarliestFinalCheck time.Time `json:"earliestFinalCheck,omitzero"`
 	ReceiptID          string    `json:"receiptId"`
 	SubmissionID       string    `json:"submissionId,omitempty"`
-	Codes              []string  `json:"codes,omitempty"`
+	Codes              []string  `json:"codes,omitempty"` // the receipt's
+	// FinalCheck is the processor's record of an accepted package; absent for a rejected upload.
+	FinalCheck *FinalCheckJSON `json:"finalCheck,omitempty"`
+}
+
+// FinalCheckJSON is the processor's part of the status: while waiting, the attempts so far, when the
+// next is due, why the last did not end final and any alert (the signer certificate nears its notAfter);
+// once done, the final check's state, the codes of the final and the content check, and when.
+type FinalCheckJSON struct {
+	Done        bool      `json:"done"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"nextAttempt,omitzero"`
+	LastError   string    `json:"lastError,omitempty"`
+	Alert       string    `json:"alert,omitempty"`
+	State       string    `json:"state,omitempty"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
+	Codes       []string  `json:"codes,omitempty"`
+	Finished    time.Time `json:"finished,omitzero"`
+	ArchiveID   string    `json:"archiveId,omitempty"`
 }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -367,6 +385,14 @@ func (a *API) status(w http.ResponseWriter, r *http.Request, rq *request) {
 	}
 	for _, c := range st.Codes {
 		out.Codes = append(out.Codes, string(c))
+	}
+	if p := st.Processing; p != nil {
+		fc := &FinalCheckJSON{Done: p.Done, Attempts: p.Attempts, NextAttempt: p.NextAttempt, LastError: p.LastError, Alert: p.Alert,
+			State: string(p.FinalState), Finished: p.Finished, ArchiveID: p.ArchiveID}
+		for _, c := range p.FinalCodes {
+			fc.Codes = append(fc.Codes, string(c))
+		}
+		out.FinalCheck = fc
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -322,6 +322,26 @@ func (d *Document) Finish() {
 	d.Verdict = v
 }
 
+// AllFindings lists the document's own findings and then every signature's, in order, each distinct
+// finding (code, location, text) once: what a receipt or an outcome lists for the whole file.
+func (d *Document) AllFindings() []errcode.Finding {
+	out := append([]errcode.Finding(nil), d.Verdict.Findings...)
+	seen := map[string]bool{}
+	key := func(f errcode.Finding) string { return string(f.Code) + "\x00" + f.Location + "\x00" + f.EN }
+	for _, f := range out {
+		seen[key(f)] = true
+	}
+	for _, s := range d.Signatures {
+		for _, f := range s.Verdict.Findings {
+			if k := key(f); !seen[k] {
+				seen[k] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
 // WriteJSON writes reports as indented JSON: one object for one document, an array otherwise.
 func WriteJSON(w io.Writer, docs ...Document) error {
 	enc := json.NewEncoder(w)

@@ -17,9 +17,12 @@ import (
 	"sync/atomic"
 )
 
-// Store is the storage behind a Cache: opaque values under keys made of [a-z0-9-]. Implementations
-// must make Put atomic (a reader sees the old or the new value, never a mix) and durable when it
-// returns. DirStore is the file-system implementation; a SQLite table can replace it.
+// Store is the storage behind a Cache: opaque values under keys made of [a-z0-9-] (ValidKey).
+// Implementations must refuse an invalid key in Put, make Put atomic (a reader sees the old or the new
+// value, never a mix) and, unless they are memory-only, durable when it returns. DirStore is the
+// file-system implementation, MemoryStore the memory-only one, internal/store/sqlite's RevocationStore
+// a table that several processes share; package revocationtest is the conformance suite every
+// implementation passes.
 type Store interface {
 	// Get returns the value under key, or an error wrapping fs.ErrNotExist.
 	Get(key string) ([]byte, error)
@@ -43,7 +46,10 @@ func NewDirStore(dir string) (*DirStore, error) {
 	return &DirStore{dir: dir}, nil
 }
 
-func validKey(key string) bool {
+// ValidKey reports whether key is a valid Store key: 1 to 200 characters of [a-z0-9-]. Every Store
+// refuses other keys in Put, so a key can never name a path or carry SQL or a separator; the Cache
+// only makes valid ones (OCSPCacheKey, CRLCacheKey).
+func ValidKey(key string) bool {
 	if key == "" || len(key) > 200 {
 		return false
 	}
@@ -56,7 +62,7 @@ func validKey(key string) bool {
 }
 
 func (s *DirStore) path(key string) (string, error) {
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return "", fmt.Errorf("revocation: invalid cache key %q", key)
 	}
 	return filepath.Join(s.dir, key+".rev"), nil
@@ -183,7 +189,7 @@ func (s *MemoryStore) Get(key string) ([]byte, error) {
 // Put keeps a copy of value under key, dropping other entries when the store is full. A value larger
 // than the byte bound is not kept (and an older value under key is dropped).
 func (s *MemoryStore) Put(key string, value []byte) error {
-	if !validKey(key) {
+	if !ValidKey(key) {
 		return fmt.Errorf("revocation: invalid cache key %q", key)
 	}
 	v := bytes.Clone(value)
@@ -226,10 +232,12 @@ func (s *MemoryStore) Len() int {
 	return len(s.m)
 }
 
-// LayeredStore is a fast Store (a MemoryStore) in front of a durable one (a DirStore): Get answers
-// from the front when it can, else from the back and keeps the value in front; Put and Delete go to
-// both, the back first. An entry the Cache rejects (stale, corrupt) is a miss wherever it came from,
-// so the front can only save reads, never serve what the back would not.
+// LayeredStore is a fast Store (a MemoryStore) in front of a durable one (a DirStore, or the SQLite
+// store several processors share): Get answers from the front when it can, else from the back and
+// keeps the value in front; Put and Delete go to both, the back first. An entry the Cache rejects
+// (stale, corrupt) is a miss wherever it came from, so the front can only save reads, never serve
+// what the back would not; when the Cache rejects the front's entry it reads the back again
+// (Refresh), so evidence another process stored there since is used rather than fetched again.
 type LayeredStore struct {
 	Front, Back Store
 }
@@ -247,6 +255,19 @@ func (s *LayeredStore) Get(key string) ([]byte, error) {
 		return nil, err
 	}
 	_ = s.Front.Put(key, v) // only an optimisation
+	return v, nil
+}
+
+// Refresh reads key from the back, past the front, and keeps the value in front (or drops the front's
+// entry when the back has none): for a back that other processes write to, such as the SQLite store
+// processors share, whose newer entries a front filled earlier would hide.
+func (s *LayeredStore) Refresh(key string) ([]byte, error) {
+	v, err := s.Back.Get(key)
+	if err != nil {
+		_ = s.Front.Delete(key)
+		return nil, err
+	}
+	_ = s.Front.Put(key, v)
 	return v, nil
 }
 
@@ -391,28 +412,51 @@ func decodeEntry(b []byte) (url string, der []byte, ok bool) {
 	return string(u), der, true
 }
 
+// refresher is a Store with a faster layer in front of a shared one (LayeredStore): Refresh reads key
+// from the shared layer, past the front, and keeps what it read in front.
+type refresher interface {
+	Refresh(key string) ([]byte, error)
+}
+
 // lookup returns the evidence under key that serve accepts. serve verifies the stored DER; an
-// entry it rejects counts as a miss. An undecodable entry is deleted.
+// entry it rejects counts as a miss. An undecodable entry is deleted. When the store is layered and
+// the front's entry is rejected (stale in this process), the shared back is read once more: another
+// process may have stored newer evidence there since this one's front was filled.
 func (c *Cache) lookup(key string, serve func(url string, der []byte) (*Evidence, bool)) *Evidence {
 	b, err := c.store.Get(key)
 	if err != nil {
 		c.misses.Add(1)
 		return nil
 	}
-	url, der, ok := decodeEntry(b)
-	if !ok {
-		c.corrupt.Add(1)
-		c.misses.Add(1)
-		_ = c.store.Delete(key)
-		return nil
+	ev := c.decodeServe(key, b, serve)
+	if ev == nil {
+		if r, ok := c.store.(refresher); ok {
+			if nb, err := r.Refresh(key); err == nil && !bytes.Equal(nb, b) {
+				ev = c.decodeServe(key, nb, serve)
+			}
+		}
 	}
-	ev, ok := serve(url, der)
-	if !ok {
+	if ev == nil {
 		c.misses.Add(1)
 		return nil
 	}
 	c.hits.Add(1)
 	ev.FromCache = true
+	return ev
+}
+
+// decodeServe decodes an entry and hands it to serve; an undecodable entry is counted and deleted.
+func (c *Cache) decodeServe(key string, b []byte, serve func(url string, der []byte) (*Evidence, bool)) *Evidence {
+	url, der, ok := decodeEntry(b)
+	if !ok {
+		c.corrupt.Add(1)
+		_ = c.store.Delete(key)
+		return nil
+	}
+	ev, ok := serve(url, der)
+	if !ok {
+		return nil
+	}
 	return ev
 }
 

@@ -279,6 +279,45 @@ func testDirCache(t *testing.T) {
 			t.Fatalf("entry not rewritten: %v", err)
 		}
 	})
+	t.Run("layered caches of two processes share the back", func(t *testing.T) {
+		// Two processors, each with a memory front over one shared store. A's front still holds the
+		// response it fetched at t0, stale at t0+2h; B fetched a newer one since. A uses B's instead of
+		// asking the (now unreachable) responder again.
+		f := newFixture(t)
+		dir := t.TempDir()
+		cA, _ := NewLayeredDirCache(dir)
+		cB, _ := NewLayeredDirCache(dir)
+		t0 := time.Now().Truncate(time.Minute)
+		now := t0
+		clock := func() time.Time { return now }
+		chA := &Checker{Cache: cA, Methods: []Method{MethodOCSP}, Now: clock}
+		chB := &Checker{Cache: cB, Methods: []Method{MethodOCSP}, Now: clock}
+		f.ocsp.Set(func(c *revtest.OCSPConfig) { c.ThisUpdate, c.NextUpdate, c.ProducedAt = t0, t0.Add(time.Hour), t0 })
+		first, err := chA.Check(ctx, f.leaf.Cert, f.root.Cert, now)
+		if err != nil || first.FromCache {
+			t.Fatalf("A's first check: %v", err)
+		}
+		now = t0.Add(2 * time.Hour)
+		f.ocsp.Set(func(c *revtest.OCSPConfig) {
+			c.ThisUpdate, c.NextUpdate, c.ProducedAt = now.Add(-time.Minute), now.Add(time.Hour), now.Add(-time.Minute)
+		})
+		newer, err := chB.Check(ctx, f.leaf.Cert, f.root.Cert, now)
+		if err != nil || newer.FromCache {
+			t.Fatalf("B's check: %v", err)
+		}
+		f.ocsp.Close()
+		ev, err := chA.Check(ctx, f.leaf.Cert, f.root.Cert, now)
+		if err != nil || !ev.FromCache || string(ev.Raw) != string(newer.Raw) {
+			t.Fatalf("A did not use B's evidence from the shared store: %v", err)
+		}
+		// And it is now in A's front: a second lookup is served without reading the back.
+		if err := os.Remove(filepath.Join(dir, OCSPCacheKey(f.root.Cert, f.leaf.Cert.SerialNumber)+".rev")); err != nil {
+			t.Fatal(err)
+		}
+		if ev, err := chA.Check(ctx, f.leaf.Cert, f.root.Cert, now); err != nil || !ev.FromCache {
+			t.Fatalf("A's front did not keep the refreshed entry: %v", err)
+		}
+	})
 	t.Run("store rejects path-like keys", func(t *testing.T) {
 		s, _ := NewDirStore(t.TempDir())
 		for _, k := range []string{"../x", "a/b", "", "A"} {

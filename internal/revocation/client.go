@@ -26,9 +26,17 @@ const (
 )
 
 // defaultHTTPClient is built per use (it is cheap: it shares http.DefaultTransport) so the package
-// has no mutable global. It follows at most maxRedirects redirects and only to http(s) URLs.
-func defaultHTTPClient() *http.Client {
-	return &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+// has no mutable global.
+func defaultHTTPClient() *http.Client { return NewHTTPClient(nil) }
+
+// NewHTTPClient returns the HTTP client revocation fetches use: at most maxRedirects redirects, and
+// only to http(s) URLs. With proxy nil it uses http.DefaultTransport (which honours the HTTP_PROXY
+// family of environment variables, except for loopback addresses); with a proxy URL (http or https)
+// every request, loopback included, goes through that proxy (SEC-15: a fund whose network reaches
+// the certificates' OCSP and CRL locations only through a proxy). Give one client to both the
+// OCSPClient and the CRLClient of a Checker so they share connections.
+func NewHTTPClient(proxy *url.URL) *http.Client {
+	c := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return errors.New("too many redirects")
 		}
@@ -37,6 +45,12 @@ func defaultHTTPClient() *http.Client {
 		}
 		return nil
 	}}
+	if proxy != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.Proxy = http.ProxyURL(proxy)
+		c.Transport = t
+	}
+	return c
 }
 
 // fetch performs req and returns the body of a 200 answer, reading at most limit bytes. Every

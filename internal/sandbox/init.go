@@ -193,6 +193,9 @@ func Init(dir string, opts InitOptions) error {
 	if err := writeReceiverConfig(dir, man); err != nil {
 		return err
 	}
+	if err := writeProcessorConfig(dir, man); err != nil {
+		return err
+	}
 	return writeJSONAtomic(filepath.Join(dir, ManifestFile), man, 0o644)
 }
 

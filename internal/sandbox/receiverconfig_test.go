@@ -27,3 +27,23 @@ func TestDemoReceiverConfig(t *testing.T) {
 		t.Errorf("config %+v", cfg)
 	}
 }
+
+// Init writes a processor configuration that config.LoadProcessor accepts as it is: over the
+// receiver's data, with the fund's decryption key (the certificate senders encrypt to) and a
+// different key for the archive's tree heads.
+func TestDemoProcessorConfig(t *testing.T) {
+	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	cfg, err := config.LoadProcessor(filepath.Join(sb.Dir, sandbox.ProcessorConfigFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := config.LoadReceiver(filepath.Join(sb.Dir, sandbox.ReceiverConfigFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := sb.World.MustEntity(sandbox.FundEncryption)
+	if cfg.DataDir != rcv.DataDir || cfg.TSAURL != sb.TSAURL || cfg.DecryptionKey != "p12:"+sb.World.Path(enc.Files.PKCS12) ||
+		cfg.ArchiveKey == cfg.DecryptionKey || cfg.ArchiveKey == rcv.TLSKey || cfg.HandOffDir == cfg.DataDir || cfg.Policy != "sandbox" {
+		t.Errorf("config %+v", cfg)
+	}
+}

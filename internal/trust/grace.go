@@ -285,18 +285,23 @@ func (g *graceChecker) Check(ctx context.Context, cert, issuer *x509.Certificate
 	return nil, &missingError{m: m, err: err}
 }
 
+// EmbeddedURL is the Evidence.URL of evidence CheckChain took from ChainQuery.Embedded (the
+// signature's own validation data) rather than from a network source or the cache: a caller adding
+// validation data to a signature leaves such evidence out, it is there already.
+const EmbeddedURL = "embedded"
+
 // embedded returns the signature's evidence about cert: a revocation at or before T if any piece
 // shows one (no other evidence can undo it), else the first usable piece; with the first reason a
 // verifying piece was not usable.
 func (g *graceChecker) embedded(cert, issuer *x509.Certificate, at time.Time) (*revocation.Evidence, error) {
 	var found []*revocation.Evidence
 	for _, der := range g.q.Embedded.OCSP {
-		if ev, err := revocation.VerifyOCSP(der, cert, issuer, revocation.OCSPVerifyOptions{Now: at, Freshness: forever, URL: "embedded", SigCache: g.env.SigCache}); err == nil {
+		if ev, err := revocation.VerifyOCSP(der, cert, issuer, revocation.OCSPVerifyOptions{Now: at, Freshness: forever, URL: EmbeddedURL, SigCache: g.env.SigCache}); err == nil {
 			found = append(found, ev)
 		}
 	}
 	for _, der := range g.q.Embedded.CRL {
-		if ev, err := revocation.VerifyCRL(der, cert, issuer, revocation.CRLVerifyOptions{Now: at, Freshness: forever, URL: "embedded", SigCache: g.env.SigCache}); err == nil {
+		if ev, err := revocation.VerifyCRL(der, cert, issuer, revocation.CRLVerifyOptions{Now: at, Freshness: forever, URL: EmbeddedURL, SigCache: g.env.SigCache}); err == nil {
 			found = append(found, ev)
 		}
 	}
@@ -387,4 +392,29 @@ func classify(err error) MissingReason {
 		return ReasonInvalid
 	}
 	return ReasonUnreachable
+}
+
+// Waitable reports whether a finding code is one that time resolves: revocation evidence not there
+// yet (A011) or the grace period not over (A012).
+func Waitable(c errcode.Code) bool { return c == errcode.A011 || c == errcode.A012 }
+
+// OnlyWaiting reports whether rep is incomplete only for want of time: INDETERMINATE/TRY_LATER, every
+// INDETERMINATE signature TRY_LATER, and every error among findings (the report's, plus whatever the
+// caller adds) Waitable. The receiver accepts such a package for processing (RCV-05, DEF-10); the
+// processor tries its final check again later.
+func OnlyWaiting(rep *report.Document, findings []errcode.Finding) bool {
+	if rep == nil || rep.Verdict.Indication != report.Indeterminate || rep.Verdict.Sub != report.TryLater {
+		return false
+	}
+	for _, s := range rep.Signatures {
+		if s.Verdict.Indication == report.Indeterminate && s.Verdict.Sub != report.TryLater {
+			return false
+		}
+	}
+	for _, f := range findings {
+		if f.Severity == errcode.Error && !Waitable(f.Code) {
+			return false
+		}
+	}
+	return true
 }

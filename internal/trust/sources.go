@@ -72,6 +72,22 @@ func loadSources(cfg []RevocationSource, abs func(string) string) ([]revocation.
 	return out, nil
 }
 
+// ErrProxy is matched (errors.Is) by every error about Config.Proxy.
+var ErrProxy = errors.New("hibás proxy / bad proxy")
+
+// parseProxy checks Config.Proxy: empty (no proxy) or an http(s) URL with a host and no user info
+// (a password in the configuration would be a secret in a file that is not one).
+func parseProxy(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if err := checkSourceURL(s, "http", "https"); err != nil {
+		return nil, fmt.Errorf("trust: proxy %q: %w: %v", s, ErrProxy, err)
+	}
+	u, _ := url.Parse(s)
+	return u, nil
+}
+
 // checkSourceURL accepts an absolute URL with one of the schemes and a host, without user info.
 func checkSourceURL(s string, schemes ...string) error {
 	u, err := url.Parse(s)

@@ -81,6 +81,17 @@ type Config struct {
 	// can be found, for certificates that name no revocation location or whose own locations the
 	// fund's network cannot reach (SPEC §3).
 	RevocationSources []RevocationSource `json:"revocationSources,omitempty"`
+	// Proxy is an HTTP proxy (http or https URL, without user info) through which every OCSP and CRL
+	// request goes, the certificates' own locations and the configured sources alike (SEC-15: a fund
+	// whose network reaches them only through a proxy). Empty: direct, or the HTTP_PROXY environment
+	// variables, which Go ignores for loopback addresses.
+	Proxy string `json:"proxy,omitempty"`
+
+	// RevocationStore, set by a program (never from the file), is where fetched evidence is kept
+	// instead of RevocationCache: the processor passes its database's table (internal/store/sqlite
+	// RevocationStore) so that processors share what any of them fetched. Load puts a memory layer in
+	// front of it; RevocationCache is then not used.
+	RevocationStore revocation.Store `json:"-"`
 }
 
 // RevocationSource is an operator-configured revocation source for the certificates one CA issued.
@@ -139,8 +150,9 @@ func (e *Env) TSAVerifier(extra ...*x509.Certificate) pathval.TSAVerifier {
 
 // Load reads the certificates cfg names (PEM, several per file allowed, or DER) relative to baseDir
 // and builds an Env for pol. Unless cfg.Offline, revocation evidence is fetched in the order the
-// policy prefers, through a cache (in cfg.RevocationCache, with a memory layer in front, when set;
-// in memory otherwise), with cfg.RevocationSources as per-issuer fallbacks. The Env's SigCache is
+// policy prefers (through cfg.Proxy when set), through a cache with a memory layer in front of
+// cfg.RevocationStore or, without one, of the directory cfg.RevocationCache (in memory only when
+// neither is set), with cfg.RevocationSources as per-issuer fallbacks. The Env's SigCache is
 // new: one per loaded environment. Every revocation source is checked here (issuer certificate readable, URL
 // schemes, CRL file signed by the issuer, directory present); errors name the entry, bilingually.
 func Load(cfg Config, baseDir string, pol *policy.Policy) (*Env, error) {
@@ -183,16 +195,27 @@ func Load(cfg Config, baseDir string, pol *policy.Policy) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxy, err := parseProxy(cfg.Proxy)
+	if err != nil {
+		return nil, err
+	}
 	env := &Env{Policy: pol, Signers: pathval.NewAnchors(pathval.PurposeSigner, signers...),
 		TSAs: pathval.NewAnchors(pathval.PurposeTSA, tsas...), Intermediates: inter, SigCache: sigcache.New(0)}
 	if !cfg.Offline {
 		chk := &revocation.Checker{Methods: Methods(pol), Sources: sources}
 		chk.OCSP.SigCache, chk.CRL.SigCache = env.SigCache, env.SigCache
-		if cfg.RevocationCache != "" {
+		if proxy != nil {
+			hc := revocation.NewHTTPClient(proxy)
+			chk.OCSP.HTTP, chk.CRL.HTTP = hc, hc
+		}
+		switch {
+		case cfg.RevocationStore != nil:
+			chk.Cache = revocation.NewCache(revocation.NewLayeredStore(revocation.NewMemoryStore(0, 0), cfg.RevocationStore))
+		case cfg.RevocationCache != "":
 			if chk.Cache, err = revocation.NewLayeredDirCache(abs(cfg.RevocationCache)); err != nil {
 				return nil, fmt.Errorf("trust: revocation cache: %w", err)
 			}
-		} else {
+		default:
 			chk.Cache = revocation.NewMemoryCache()
 		}
 		env.Online = chk

@@ -22,7 +22,11 @@ import (
 
 // world starts a sandbox and an Env on the sandbox policy (grace: OCSP 2 s, CRL 5 s) with its
 // anchors, loaded the way programs load them: from the certificate files.
-func world(t *testing.T) (*sandboxtest.Env, *Env) {
+func world(t *testing.T) (*sandboxtest.Env, *Env) { return worldWith(t, nil) }
+
+// worldWith is world with the policy and the configuration changed by mod (nil: unchanged) before
+// loading.
+func worldWith(t *testing.T, mod func(*policy.Policy, *Config)) (*sandboxtest.Env, *Env) {
 	t.Helper()
 	sb := sandboxtest.Start(t, sandboxtest.SharedKeys())
 	pol, err := policy.Sandbox()
@@ -30,11 +34,15 @@ func world(t *testing.T) (*sandboxtest.Env, *Env) {
 		t.Fatal(err)
 	}
 	root := sb.World.MustEntity(sandbox.RootCA)
-	env, err := Load(Config{
+	cfg := Config{
 		SignerAnchors:   []string{root.Files.Cert},
 		TSAAnchors:      []string{root.Files.Cert},
 		RevocationCache: "cache",
-	}, sb.Dir, pol)
+	}
+	if mod != nil {
+		mod(pol, &cfg)
+	}
+	env, err := Load(cfg, sb.Dir, pol)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,6 +149,23 @@ func canon(d *libxml.Document, n libxml.Node, c libxml.C14N) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// parseUnsigned reads the signature's UnsignedProperties from their exclusive canonical form, as the
+// verifier does; nil (and no error) when the signature has none. A malformed one is ErrRefused.
+func parseUnsigned(d *libxml.Document, p *sigParts) (*props.UnsignedProperties, error) {
+	if p.unsignedProps.IsZero() {
+		return nil, nil
+	}
+	b, err := canon(d, p.unsignedProps, excC14N)
+	if err != nil {
+		return nil, err
+	}
+	up, err := props.ParseUnsignedProperties(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature %q: %w", ErrRefused, p.id, err)
+	}
+	return up, nil
+}
+
 // c14nOf maps a time-stamp's CanonicalizationMethod ("" is XMLDSig's default, C14N 1.0).
 func c14nOf(uri string) (libxml.C14N, bool) {
 	if uri == "" {

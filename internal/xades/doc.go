@@ -10,7 +10,8 @@
 //	out, ids, err := xades.Timestamp(ctx, out, xades.TimestampOptions{TSA: client}) // after the last
 //	rep, err := xades.Verify(ctx, out, xades.VerifyOptions{Env: env, Kind: policy.KindPackage, Now: t})
 //	ext, rep, err := xades.Extend(ctx, out, xades.ExtendOptions{...})   // processor, after the grace period
-//	ext, ids, err = xades.Renew(ctx, ext, xades.RenewOptions{TSA: client}) // archive renewal
+//	r, err := xades.RenewalDue(ext, xades.RenewalOptions{Policy: pol, Now: t}) // archive: renew when r.Due
+//	ext, ids, err = xades.Renew(ctx, ext, xades.RenewOptions{TSA: client, Env: env, Now: t}) // archive renewal
 //
 // # Bytes, never re-serialization
 //
@@ -39,7 +40,8 @@
 //	    UnsignedProperties/UnsignedSignatureProperties (Timestamp, then Extend):
 //	      SignatureTimeStamp, CompleteCertificateRefs,
 //	      CompleteRevocationRefs, CertificateValues, RevocationValues,
-//	      SigAndRefsTimeStamp, xades141:TimeStampValidationData, xades141:ArchiveTimeStamp+
+//	      SigAndRefsTimeStamp, xades141:TimeStampValidationData, xades141:ArchiveTimeStamp,
+//	      then per renewal [xades141:TimeStampValidationData,] xades141:ArchiveTimeStamp
 //
 // Signatures are parallel: each covers the dossier's content and its own parts, not the other
 // signatures. Removing one leaves the others valid; whether the remaining signers suffice is the
@@ -59,9 +61,12 @@
 //     Tagdíj signature whose only time-stamps are untrusted is F005, INDETERMINATE/NO_POE (not the
 //     FORMAT_FAILURE of a missing time-stamp).
 //   - The TSA chain of the SignatureTimeStamp is judged under the grace rule like the signer's (its
-//     evidence goes into TimeStampValidationData at extension). SigAndRefsTimeStamp and
-//     ArchiveTimeStamp tokens are checked against the TSA anchors at their genTime without
-//     revocation: there is no later evidence for the newest time-stamp, which is what renewal is for.
+//     evidence goes into TimeStampValidationData at extension). An ArchiveTimeStamp that a later one
+//     covers has its TSA chain judged the same way, at its genTime, on the TimeStampValidationData
+//     Renew added before the later one (or, online, on fetched evidence): that keeps it a proof after
+//     its TSA certificate expired. The SigAndRefsTimeStamp and the newest ArchiveTimeStamp are checked
+//     against the TSA anchors at their genTime without revocation: there is no later evidence for the
+//     newest time-stamp, which is what the next renewal adds.
 //   - The level reported is B (core-valid), T (valid SignatureTimeStamp), C (plus complete certificate
 //     and revocation references), X (valid SigAndRefsTimeStamp), X-L (plus values), A (valid
 //     ArchiveTimeStamp).
@@ -98,6 +103,8 @@
 //	TSA chains to no anchor                     IND/NO_CERTIFICATE_CHAIN_FOUND      IND/NO_CERTIFICATE_CHAIN_FOUND      A007
 //	  and so no T                               IND/NO_POE                          (basic validation at now)           F005
 //	grace period not over                       IND/TRY_LATER                       IND/TRY_LATER                       A012
+//	covered ArchiveTimeStamp: TSA revoked at    TF/REVOKED or IND/TRY_LATER         W0, the time-stamp is disregarded   A005 A011
+//	  or before it, or no evidence for its TSA
 //	revocation data unavailable, unknown        IND/TRY_LATER                       IND/TRY_LATER                       A011
 //	chain: algorithm or key size (pathval)      IND/CRYPTO_CONSTRAINTS_FAILURE_NO_POE  (same)                           A013
 //	chain: key usage, not qualified             TF/CHAIN_CONSTRAINTS_FAILURE *      IND/CHAIN_CONSTRAINTS_FAILURE       A003 A004

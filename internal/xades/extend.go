@@ -1,21 +1,26 @@
 package xades
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/beevik/etree"
 
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/libxml"
+	"github.com/tagdij/tagdij/internal/pathval"
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/revocation"
+	"github.com/tagdij/tagdij/internal/trust"
 	"github.com/tagdij/tagdij/internal/tsp"
 	"github.com/tagdij/tagdij/internal/xades/props"
 	"github.com/tagdij/tagdij/internal/xmldsig"
@@ -169,23 +174,9 @@ func Extend(ctx context.Context, dossier []byte, opts ExtendOptions) ([]byte, *r
 		if err != nil {
 			return nil, err
 		}
-		tp := st.tsaChain.Path
-		var crls, ocsps [][]byte
-		certs := append(append([]*x509.Certificate(nil), tp.Chain...), st.tsaCerts...)
-		for _, ev := range tp.Revocation {
-			if ev == nil {
-				continue
-			}
-			if ev.Method == revocation.MethodCRL {
-				crls = append(crls, ev.Raw)
-			} else {
-				ocsps = append(ocsps, ev.Raw)
-				if ev.OCSP != nil && ev.OCSP.Signer != nil && !ev.OCSP.CASigned {
-					certs = append(certs, ev.OCSP.Signer)
-				}
-			}
-		}
-		vd, err := props.TimeStampValidationDataElement(st.id+suffixTSValidation, "", dedupe(certs), crls, ocsps)
+		var vdata validationData
+		vdata.add(st.tsaChain.Path, st.tsaCerts, nil)
+		vd, err := props.TimeStampValidationDataElement(st.id+suffixTSValidation, "", vdata.certs, vdata.crls, vdata.ocsps)
 		if err != nil {
 			return nil, err
 		}
@@ -208,19 +199,55 @@ func Extend(ctx context.Context, dossier []byte, opts ExtendOptions) ([]byte, *r
 
 // RenewOptions control Renew.
 type RenewOptions struct {
-	TSA    *tsp.Client
+	// TSA stamps the new ArchiveTimeStamp. Required.
+	TSA *tsp.Client
+	// Env is the trust environment, online, that validates the TSA chains of the archive time-stamps
+	// already there and fetches their current revocation evidence, which Renew adds before the new
+	// time-stamp. Required.
+	Env *trust.Env
+	// Now is the time the TSA chains are checked at (their evidence must be current then); zero:
+	// time.Now().
+	Now    time.Time
 	Logger *slog.Logger
 	Limits libxml.Limits
 }
 
-// Renew appends another xades141:ArchiveTimeStamp to every signature of dossier that already has
-// one (archive renewal before the algorithms or the last time-stamp's TSA certificate weaken). The
-// new time-stamp covers everything before it, the earlier archive time-stamps included. It does not
-// verify first: renewal preserves what is there; verification judges it. It returns the Ids of the
-// renewed signatures.
+// ErrRenewalEvidence is returned by Renew when the TSA chain of an archive time-stamp to be covered
+// does not validate with current evidence (a source unreachable, the TSA revoked before its
+// time-stamp): a new time-stamp over it could not later be shown to protect anything. The error
+// names the time-stamp and the findings; retry when the sources answer.
+var ErrRenewalEvidence = errors.New("xades: renew: the previous archive time-stamp's TSA cannot be validated " +
+	"(az előző archív időbélyeg szolgáltatója nem ellenőrizhető)")
+
+// Renew re-time-stamps every signature of dossier that already has an xades141:ArchiveTimeStamp
+// (archive renewal, ADM-02: before the last time-stamp's TSA certificate expires or its algorithms
+// weaken; RenewalDue says when). For each such signature it appends, in this order:
+//
+//  1. xades141:TimeStampValidationData (URI naming the archive time-stamp it serves) with the
+//     validation data of the archive time-stamps already there — their TSAs' chains and the current
+//     OCSP responses or CRLs that show them not revoked at their genTime — as far as the signature does
+//     not carry them already; omitted when it carries everything. This is the evidence that lets a
+//     verifier, years later and offline, accept the previous time-stamp after its TSA certificate has
+//     expired (XAdES 1.4.1, ETSI TS 101 903: a time-stamp's validation data goes into a
+//     TimeStampValidationData after it, before the archive time-stamp that covers it);
+//  2. a new xades141:ArchiveTimeStamp over everything before it, the earlier archive time-stamps and
+//     that validation data included.
+//
+// The TSA chains are checked with opts.Env at opts.Now under the grace rule (trust.CheckChain,
+// PurposeTSA, T = each time-stamp's genTime): a chain that does not validate stops the renewal with
+// ErrRenewalEvidence and nothing is added. Renew does not verify the signatures themselves:
+// renewal preserves what is there; verification judges it. It returns the Ids of the renewed
+// signatures.
 func Renew(ctx context.Context, dossier []byte, opts RenewOptions) ([]byte, []string, error) {
 	if opts.TSA == nil {
 		return nil, nil, errors.New("xades: renew: no TSA client")
+	}
+	if opts.Env == nil || opts.Env.Policy == nil {
+		return nil, nil, errors.New("xades: renew: no trust environment")
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
 	d, err := es3.Parse(dossier, es3.ParseOptions{Limits: opts.Limits})
 	if err != nil {
@@ -243,7 +270,19 @@ func Renew(ctx context.Context, dossier []byte, opts RenewOptions) ([]byte, []st
 	if len(todo) == 0 {
 		return dossier, nil, nil
 	}
-	out, err := addArchiveTimeStamps(ctx, dossier, todo, opts.TSA, opts.Limits)
+	// Round 1: the validation data of the archive time-stamps there.
+	out, err := appendStamped(ctx, dossier, todo, opts.TSA, opts.Limits, func(st *sigState, d *libxml.Document, p *sigParts, kinds []props.Kind) ([]*etree.Element, error) {
+		vd, err := archiveValidationData(ctx, opts.Env, now, st.id, d, p)
+		if err != nil || vd == nil {
+			return nil, err
+		}
+		return []*etree.Element{vd}, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// Round 2: the new archive time-stamp over everything, that data included.
+	out, err = addArchiveTimeStamps(ctx, out, todo, opts.TSA, opts.Limits)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -253,6 +292,119 @@ func Renew(ctx context.Context, dossier []byte, opts RenewOptions) ([]byte, []st
 		logger(opts.Logger).Info("archive time-stamp renewed", slog.String("event", "signature.renewed"), slog.String("signature", st.id))
 	}
 	return out, ids, nil
+}
+
+// archiveValidationData validates the TSA chain of every archive time-stamp of the signature p (at
+// its genTime, evidence current at now, the signature's own validation data first) and returns a
+// TimeStampValidationData with what the signature does not carry yet: chain certificates, delegated
+// OCSP responders' certificates, fetched revocation evidence. nil when it carries everything.
+func archiveValidationData(ctx context.Context, env *trust.Env, now time.Time, sigID string, d *libxml.Document, p *sigParts) (*etree.Element, error) {
+	up, err := parseUnsigned(d, p)
+	if err != nil || up == nil {
+		return nil, err
+	}
+	emb, extra := embedded(up)
+	var vdata validationData
+	vdata.have = extra
+	last, n := "", 0
+	for _, prop := range up.Of(props.KindArchiveTimeStamp) {
+		n++
+		if prop.TimeStamp == nil {
+			continue
+		}
+		last = prop.TimeStamp.ID
+		for _, der := range prop.TimeStamp.Tokens {
+			tok, err := tsp.ParseToken(der, extra...)
+			if err != nil {
+				return nil, fmt.Errorf("%w: ArchiveTimeStamp %d: %w", ErrRenewalEvidence, n, err)
+			}
+			cr := env.CheckChain(ctx, trust.ChainQuery{Purpose: pathval.PurposeTSA, Leaf: tok.TSA,
+				Intermediates: append(append([]*x509.Certificate(nil), tok.Certificates...), extra...), T: tok.GenTime, Now: now, Embedded: emb})
+			if cr.Verdict.Indication != report.TotalPassed || cr.Path == nil {
+				var why []string
+				for _, f := range cr.Verdict.Findings {
+					why = append(why, string(f.Code)+" "+f.Location+": "+f.EN)
+				}
+				return nil, fmt.Errorf("%w: ArchiveTimeStamp %d (%s, %s): %s", ErrRenewalEvidence, n, tok.TSA.Subject,
+					cr.Verdict.Indication, strings.Join(why, "; "))
+			}
+			vdata.add(cr.Path, append([]*x509.Certificate{tok.TSA}, tok.Certificates...), func(ev *revocation.Evidence) bool {
+				return ev.URL == trust.EmbeddedURL
+			})
+		}
+	}
+	if vdata.empty() {
+		return nil, nil
+	}
+	uri := ""
+	if last != "" {
+		uri = "#" + last
+	}
+	id := sigID + suffixTSValidation + "-" + strconv.Itoa(n)
+	if _, taken := idsOf(d)[id]; taken {
+		id += "-" + strconv.Itoa(len(up.Properties))
+	}
+	return props.TimeStampValidationDataElement(id, uri, vdata.certs, vdata.crls, vdata.ocsps)
+}
+
+// idsOf returns the document's Ids (empty on error: the caller only avoids collisions with them).
+func idsOf(d *libxml.Document) map[string]libxml.Node {
+	ids, err := d.IDs("Id", "ID", "id")
+	if err != nil {
+		return nil
+	}
+	return ids
+}
+
+// validationData collects the content of a TimeStampValidationData: certificates (deduplicated,
+// leaving out those in have) and the DER of revocation evidence (deduplicated).
+type validationData struct {
+	have        []*x509.Certificate
+	certs       []*x509.Certificate
+	crls, ocsps [][]byte
+}
+
+// add takes what a validated TSA path rests on: its chain (anchor included), the token's own
+// certificates, the certificates of delegated OCSP responders, and its revocation evidence except
+// what skip says is there already.
+func (v *validationData) add(path *pathval.Result, tokenCerts []*x509.Certificate, skip func(*revocation.Evidence) bool) {
+	if path == nil {
+		return
+	}
+	addCert := func(c *x509.Certificate) {
+		if c == nil || slices.ContainsFunc(v.have, c.Equal) || slices.ContainsFunc(v.certs, c.Equal) {
+			return
+		}
+		v.certs = append(v.certs, c)
+	}
+	addDER := func(list *[][]byte, der []byte) {
+		if !slices.ContainsFunc(*list, func(b []byte) bool { return bytes.Equal(b, der) }) {
+			*list = append(*list, der)
+		}
+	}
+	for _, c := range path.Chain {
+		addCert(c)
+	}
+	for _, c := range tokenCerts {
+		addCert(c)
+	}
+	for _, ev := range path.Revocation {
+		if ev == nil || skip != nil && skip(ev) {
+			continue
+		}
+		if ev.Method == revocation.MethodCRL {
+			addDER(&v.crls, ev.Raw)
+			continue
+		}
+		addDER(&v.ocsps, ev.Raw)
+		if ev.OCSP != nil && ev.OCSP.Signer != nil && !ev.OCSP.CASigned {
+			addCert(ev.OCSP.Signer)
+		}
+	}
+}
+
+func (v *validationData) empty() bool {
+	return len(v.certs) == 0 && len(v.crls) == 0 && len(v.ocsps) == 0
 }
 
 func addArchiveTimeStamps(ctx context.Context, data []byte, todo []*sigState, tsa *tsp.Client, limits libxml.Limits) ([]byte, error) {
@@ -321,6 +473,9 @@ func appendStamped(ctx context.Context, data []byte, todo []*sigState, tsa *tsp.
 		els, err := build(st, d.Doc(), p, kindsOf(p.usp))
 		if err != nil {
 			return nil, fmt.Errorf("xades: extend: signature %q: %w", st.id, err)
+		}
+		if len(els) == 0 {
+			continue
 		}
 		usp, err := uspElement(idx, st.id)
 		if err != nil {

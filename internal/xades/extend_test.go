@@ -157,7 +157,7 @@ func TestExtend(t *testing.T) {
 	}
 
 	// Renewal adds a second archive time-stamp; everything stays valid.
-	renewed, rids, err := Renew(ctx, ext, RenewOptions{TSA: f.tsa})
+	renewed, rids, err := Renew(ctx, ext, RenewOptions{TSA: f.tsa, Env: f.env, Now: f.sb.Clock.Now()})
 	if err != nil || len(rids) != len(ids) {
 		t.Fatalf("Renew: %v %v", rids, err)
 	}

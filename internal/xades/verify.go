@@ -95,7 +95,8 @@ type sigState struct {
 //     the signature embeds (RevocationValues, CertificateValues, TimeStampValidationData); what a
 //     revoked, expired or not yet valid certificate means for the signature depends on whether T is
 //     proven (chainVerdict);
-//  8. for extended signatures: SigAndRefsTimeStamp and ArchiveTimeStamp tokens over their inputs.
+//  8. for extended signatures: SigAndRefsTimeStamp and ArchiveTimeStamp tokens over their inputs,
+//     and the TSA chain, with revocation, of every ArchiveTimeStamp a later one covers (renewal).
 //
 // Unsigned properties are not covered by the signature; they are used only where they prove
 // themselves (time-stamp tokens, signed revocation evidence, certificates that must chain).
@@ -466,7 +467,7 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 	}
 	c.signerChain(T, emb, extra)
 	if up != nil {
-		c.laterTimeStamps(up, tsv)
+		c.laterTimeStamps(up, tsv, emb, extra)
 	}
 }
 
@@ -1111,8 +1112,12 @@ func (c *sigCheck) timeGaps(signingTime, T time.Time) {
 }
 
 // laterTimeStamps verifies SigAndRefsTimeStamps and ArchiveTimeStamps over their inputs and sets the
-// level reached.
-func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifier) {
+// level reached. An ArchiveTimeStamp that a later one covers (renewal) has its TSA chain judged too,
+// with revocation, at its genTime, on the validation data the signature carries (Renew adds it before
+// the later time-stamp) and, online, fetched evidence: that is what keeps it a proof after its TSA
+// certificate expired. The newest time-stamp is checked without revocation: no later evidence exists
+// for it yet, which is what the next renewal adds.
+func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifier, emb trust.Embedded, extra []*x509.Certificate) {
 	kinds := up.Kinds()
 	has := func(k props.Kind) bool { return len(up.Of(k)) > 0 }
 	if c.rs.Level == "T" && has(props.KindCompleteCertificateRefs) && has(props.KindCompleteRevocationRefs) {
@@ -1124,6 +1129,13 @@ func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifi
 		return
 	}
 	xOK, aOK := false, false
+	lastArchive := -1
+	for i, k := range kinds {
+		if k == props.KindArchiveTimeStamp {
+			lastArchive = i
+		}
+	}
+	archiveN := 0
 	for i, prop := range up.Properties {
 		var parts []props.Part
 		var err error
@@ -1134,6 +1146,7 @@ func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifi
 			parts, err = props.SigAndRefsTimeStampParts(kinds, i)
 		case props.KindArchiveTimeStamp:
 			name = "ArchiveTimeStamp"
+			archiveN++
 			parts, err = props.ArchiveTimeStampParts(c.layout(kinds), i)
 		default:
 			continue
@@ -1155,6 +1168,9 @@ func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifi
 			}
 			good++
 			c.rs.Timestamps = append(c.rs.Timestamps, tsReport(name, tok, true))
+			if prop.Kind == props.KindArchiveTimeStamp && i < lastArchive {
+				c.coveredArchiveTSA(tok, archiveN, emb, extra)
+			}
 		}
 		if good > 0 && good == len(prop.TimeStamp.Tokens) {
 			if prop.Kind == props.KindSigAndRefsTimeStamp {
@@ -1175,6 +1191,33 @@ func (c *sigCheck) laterTimeStamps(up *props.UnsignedProperties, tsv *tsp.Verifi
 	case xOK:
 		c.rs.Level = "X"
 	}
+}
+
+// coveredArchiveTSA judges the TSA chain of the n-th ArchiveTimeStamp, which a later one covers, at its
+// genTime with revocation (trust.CheckChain, PurposeTSA: evidence current at some moment at or after
+// the genTime, no post-grace date), like the SignatureTimeStamp's TSA, and reports the evidence. For a
+// Tagdíj signature the verdict is the signature's (a TSA revoked at or before the time-stamp:
+// TOTAL-FAILED/REVOKED; no usable evidence: INDETERMINATE/TRY_LATER, A011); for a generic one a
+// verdict short of TOTAL-PASSED only disregards the time-stamp, with warnings.
+func (c *sigCheck) coveredArchiveTSA(tok *tsp.Token, n int, emb trust.Embedded, extra []*x509.Certificate) {
+	v := c.v
+	cr := v.opts.Env.CheckChain(v.ctx, trust.ChainQuery{Purpose: pathval.PurposeTSA, Leaf: tok.TSA,
+		Intermediates: append(append([]*x509.Certificate(nil), tok.Certificates...), extra...), T: tok.GenTime, Now: v.now, Embedded: emb})
+	what := fmt.Sprintf("ArchiveTimeStamp %d TSA", n)
+	c.rs.Evidence = append(c.rs.Evidence, cr.ReportEvidence()...)
+	vd := c.chainVerdict(cr.Verdict, tok.TSA, tok.GenTime, !c.generic)
+	if c.generic && vd.Indication != report.TotalPassed {
+		// As with any time-stamp of a foreign signature that proves nothing: disregarded, reported.
+		for _, f := range vd.Findings {
+			f.Severity = errcode.Warning
+			f.Location = strings.TrimSpace(c.rs.ID + " " + what + " " + f.Location)
+			f.HU += " (az időbélyeg figyelmen kívül marad)"
+			f.EN += " (the time-stamp is disregarded)"
+			c.rs.Verdict.Warn(f)
+		}
+		return
+	}
+	c.merge(vd, what)
 }
 
 // layout describes this signature for the ArchiveTimeStamp input.

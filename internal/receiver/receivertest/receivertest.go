@@ -9,12 +9,15 @@
 package receivertest
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -37,6 +40,7 @@ import (
 	"github.com/tagdij/tagdij/internal/libxml"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/pathval"
+	"github.com/tagdij/tagdij/internal/payload"
 	"github.com/tagdij/tagdij/internal/receipt"
 	"github.com/tagdij/tagdij/internal/receiptpkg"
 	"github.com/tagdij/tagdij/internal/receiver"
@@ -194,10 +198,64 @@ type PackageOptions struct {
 	Seed uint64
 	// Period is the declaration period (default: the month before the sandbox clock's month).
 	Period declaration.Period
+	// Type is the declaration type (default B); Predecessor, for O and H, the predecessor's submission
+	// id (default: one derived from the seed, which names no real submission).
+	Type        declaration.Type
+	Predecessor string
 	// Zip, when set, replaces the compressed declaration inside the encrypted document: the package
 	// carries these bytes, encrypted to the fund and the employer, under the declaration's signed
 	// metadata and name, signed and time-stamped like any other (e.g. a decompression bomb).
 	Zip []byte
+	// Content, when set, is given the generated declaration (the one the signed metadata and name are
+	// made from) and returns the declaration bytes the package carries instead, zipped, encrypted and
+	// with their own es:SourceSize (e.g. a declaration that breaks the schema, or whose declarant
+	// differs from the metadata). Zip wins over it.
+	Content func(d *declaration.Declaration) []byte
+	// Recipient, when set, replaces the fund's encryption certificate as the package's first recipient
+	// (a package the fund cannot decrypt: D001).
+	Recipient *x509.Certificate
+	// KeyTransport is how the content key is encrypted to the recipients (default RSA-OAEP-SHA-256;
+	// cmsenc.PKCS1v15 for a token without OAEP-SHA-256, such as SoftHSM 2.6).
+	KeyTransport cmsenc.KeyTransport
+}
+
+// ZipBomb returns a ZIP archive with one bevallas.xml entry that inflates to chunks MiB of zeros from
+// a few KiB (each MiB a copy of the same deflate blocks), with a correct CRC and sizes: it passes
+// every check but the decompression limits.
+func ZipBomb(t testing.TB, chunks int) []byte {
+	t.Helper()
+	const chunk = 1 << 20
+	zeros := make([]byte, chunk)
+	var def bytes.Buffer
+	fw, err := flate.NewWriter(&def, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(zeros)
+	fw.Flush() // byte-aligned: the next chunk's blocks start on a byte
+	first := def.Len()
+	fw.Write(zeros)
+	fw.Flush()
+	repeat := bytes.Clone(def.Bytes()[first:])
+	def.Truncate(first)
+	crc := crc32.Update(0, crc32.IEEETable, zeros)
+	for i := 1; i < chunks; i++ {
+		def.Write(repeat)
+		crc = crc32.Update(crc, crc32.IEEETable, zeros)
+	}
+	def.Write([]byte{0x01, 0x00, 0x00, 0xff, 0xff}) // final empty stored block
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "bevallas.xml", Method: zip.Deflate, CRC32: crc,
+		CompressedSize64: uint64(def.Len()), UncompressedSize64: uint64(chunks) * chunk, Modified: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(def.Bytes())
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // Package builds a signed, time-stamped package and returns its bytes and file name. It is safe for
@@ -229,7 +287,10 @@ func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 	d := synth.Generate(synth.Options{Members: o.Members, Seed: o.Seed, Period: period,
 		Declarant: declaration.Declarant{Name: emp.Name, ID: declaration.DeclarantID{Type: declaration.IDAdoszam, Value: emp.TaxNumber},
 			Address: declaration.Address{PostalCode: "1111", City: "Budapest", Street: "Minta utca 1."}},
-		Fund: declaration.Fund{Code: s.Fund.Code, Name: s.Fund.Name}})
+		Fund: declaration.Fund{Code: s.Fund.Code, Name: s.Fund.Name}, Type: o.Type})
+	if o.Predecessor != "" {
+		d.Header.PredecessorID = o.Predecessor
+	}
 	var decl bytes.Buffer
 	d.WriteTo(&decl)
 	now := s.SB.Clock.Now().UTC().Truncate(time.Second)
@@ -241,8 +302,25 @@ func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Zip != nil {
-		res.Bytes = s.rebuild(t, res, o.Zip, int64(decl.Len()), now, fundCert, ownCert)
+	if o.Recipient != nil {
+		fundCert = o.Recipient
+	}
+	switch {
+	case o.Zip != nil:
+		res.Bytes = s.rebuild(t, res, o.Zip, int64(decl.Len()), now, fundCert, ownCert, o.KeyTransport)
+	case o.Content != nil:
+		content := o.Content(d)
+		var z bytes.Buffer
+		if err := payload.Zip(&z, pack.DocumentTitle, bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(len(content)), now, fundCert, ownCert, o.KeyTransport)
+	case o.Recipient != nil || o.KeyTransport != cmsenc.OAEPSHA256:
+		var z bytes.Buffer
+		if err := payload.Zip(&z, pack.DocumentTitle, bytes.NewReader(decl.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+		res.Bytes = s.rebuild(t, res, z.Bytes(), int64(decl.Len()), now, fundCert, ownCert, o.KeyTransport)
 	}
 	who := o.SignerEntities
 	if who == nil {
@@ -270,9 +348,10 @@ func (s *Builder) Package(t testing.TB, o PackageOptions) ([]byte, string) {
 }
 
 // rebuild builds the dossier of res again around zip in place of the declaration's ZIP.
-func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize int64, now time.Time, fundCert, ownCert *x509.Certificate) []byte {
+func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize int64, now time.Time, fundCert, ownCert *x509.Certificate,
+	kt cmsenc.KeyTransport) []byte {
 	t.Helper()
-	der, err := cmsenc.Encrypt(zip, []*x509.Certificate{fundCert, ownCert}, nil)
+	der, err := cmsenc.Encrypt(zip, []*x509.Certificate{fundCert, ownCert}, &cmsenc.Options{KeyTransport: kt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +366,67 @@ func (s *Builder) rebuild(t testing.TB, res *pack.Result, zip []byte, sourceSize
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+// SubmitMany builds n packages, the i-th with opts(i) (each with its own seed and submission id), and
+// submits them through the intake pipeline with workers goroutines; every one must be accepted. It
+// returns their hashes in no particular order. A declarant has 999 sequence numbers per period (SPEC
+// §4): more packages need several employers or periods (Spread).
+func (s *Stack) SubmitMany(t testing.TB, n, workers int, opts func(i int) PackageOptions) [][32]byte {
+	t.Helper()
+	var mu sync.Mutex
+	var sums [][32]byte
+	var problems []string
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				data, name := s.Package(t, opts(i))
+				out, err := s.Service.Submit(context.Background(), intake.Upload{FileName: name, Body: bytes.NewReader(data), SizeHint: int64(len(data))})
+				mu.Lock()
+				switch {
+				case err != nil:
+					problems = append(problems, err.Error())
+				case out.Kind != intake.Accepted:
+					problems = append(problems, fmt.Sprintf("%s: %s %v", name, out.Kind, out.Codes))
+				default:
+					sums = append(sums, out.SHA256)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if len(problems) > 0 {
+		t.Fatalf("%d of %d packages not accepted, first: %s", len(problems), n, problems[0])
+	}
+	return sums
+}
+
+// Spread returns package options that take turns between the sandbox's employers and the two
+// months before the sandbox clock's month, so that many packages never run out of sequence numbers.
+func (s *Builder) Spread(base PackageOptions) func(i int) PackageOptions {
+	prev := declaration.PeriodOf(s.SB.Clock.Now().UTC()).Prev()
+	var emps []string
+	for _, e := range s.SB.World.Manifest.Employers {
+		emps = append(emps, e.Key)
+	}
+	return func(i int) PackageOptions {
+		o := base
+		o.Employer = emps[i%len(emps)]
+		o.Period = prev
+		if i/len(emps)%2 == 1 {
+			o.Period = prev.Prev()
+		}
+		return o
+	}
 }
 
 // Submit runs one upload through the intake pipeline (no HTTP).

@@ -1,7 +1,9 @@
 // Package sandboxtest starts a sandbox PKI with its trust services (TSA,
 // OCSP, CRL) for one test: a fresh directory under t.TempDir(), a server on
 // a 127.0.0.1:0 listener whose URL is in the certificates, shut down by
-// t.Cleanup.
+// t.Cleanup. Env.Stop takes one service down (its requests get 503) and
+// Env.Resume brings it back, for tests of what happens when the OCSP
+// responder, the CRL distribution points or the TSA are unreachable.
 //
 //	env := sandboxtest.Start(t)
 //	signer := env.World.MustEntity("signer-pelda-1")
@@ -25,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +49,74 @@ type Env struct {
 	// Clock is the server's clock; Advance it to simulate time passing
 	// (grace periods) without sleeping.
 	Clock *Clock
+
+	gate *gate
+}
+
+// Service is one of the sandbox's trust services, for Env.Stop, Env.Resume
+// and Env.Requests.
+type Service string
+
+// The services, by the paths they answer on.
+const (
+	OCSP Service = "ocsp" // POST /ocsp, GET /ocsp/{request}
+	CRL  Service = "crl"  // GET /crl/{name}.crl
+	TSA  Service = "tsa"  // POST /tsa
+)
+
+// gate stands in front of the sandbox handler: it refuses the requests of
+// stopped services and counts every service's requests.
+type gate struct {
+	next     http.Handler
+	mu       sync.Mutex
+	stopped  map[Service]bool
+	requests map[Service]int64
+}
+
+func serviceOf(path string) Service {
+	for _, s := range []Service{OCSP, CRL, TSA} {
+		if p := "/" + string(s); path == p || strings.HasPrefix(path, p+"/") {
+			return s
+		}
+	}
+	return ""
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := serviceOf(r.URL.Path)
+	g.mu.Lock()
+	g.requests[s]++
+	down := g.stopped[s]
+	g.mu.Unlock()
+	if down && s != "" {
+		http.Error(w, "sandboxtest: "+string(s)+" stopped", http.StatusServiceUnavailable)
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+// Stop makes service s unavailable, as a responder or distribution point
+// that is down: its requests get 503 Service Unavailable and no content,
+// until Resume. The other services keep answering.
+func (e *Env) Stop(s Service) {
+	e.gate.mu.Lock()
+	defer e.gate.mu.Unlock()
+	e.gate.stopped[s] = true
+}
+
+// Resume makes a stopped service answer again.
+func (e *Env) Resume(s Service) {
+	e.gate.mu.Lock()
+	defer e.gate.mu.Unlock()
+	delete(e.gate.stopped, s)
+}
+
+// Requests is the number of requests service s received so far, answered
+// or refused.
+func (e *Env) Requests(s Service) int64 {
+	e.gate.mu.Lock()
+	defer e.gate.mu.Unlock()
+	return e.gate.requests[s]
 }
 
 // CRLURL returns the URL of the CRL of CA name (e.g. sandbox.QualifiedCA).
@@ -144,9 +215,10 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if cfg.serve.Logger == nil {
 		cfg.serve.Logger = slog.New(slog.DiscardHandler)
 	}
+	g := &gate{next: w.Handler(cfg.serve), stopped: map[Service]bool{}, requests: map[Service]int64{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sandbox.Serve(ctx, ln, w.Handler(cfg.serve)) }()
+	go func() { done <- sandbox.Serve(ctx, ln, g) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -154,7 +226,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		}
 		http.DefaultClient.CloseIdleConnections()
 	})
-	return &Env{Dir: dir, URL: url, World: w, TSAURL: url + "/tsa", OCSPURL: url + "/ocsp", Clock: clock}
+	return &Env{Dir: dir, URL: url, World: w, TSAURL: url + "/tsa", OCSPURL: url + "/ocsp", Clock: clock, gate: g}
 }
 
 // pool holds keys generated once per test binary.

@@ -62,3 +62,42 @@ func TestSharedKeysAreReusedAcrossSandboxes(t *testing.T) {
 		t.Error("FreshKeys sandbox reused a pooled key")
 	}
 }
+
+// TestStopResume: a stopped service answers 503 and counts the request; the others keep answering;
+// Resume brings it back.
+func TestStopResume(t *testing.T) {
+	env := sandboxtest.Start(t, sandboxtest.SharedKeys())
+	get := func(path string) int {
+		t.Helper()
+		resp, err := http.Get(env.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	crl := "/crl/" + sandbox.RootCA + ".crl"
+	if got := get(crl); got != http.StatusOK {
+		t.Fatalf("CRL: %d", got)
+	}
+	env.Stop(sandboxtest.CRL)
+	if got := get(crl); got != http.StatusServiceUnavailable {
+		t.Fatalf("stopped CRL: %d", got)
+	}
+	if got := get("/healthz"); got != http.StatusOK {
+		t.Fatalf("healthz with the CRL stopped: %d", got)
+	}
+	if got := get("/ocsp/x"); got == http.StatusServiceUnavailable {
+		t.Fatalf("OCSP refused while only the CRL is stopped")
+	}
+	env.Resume(sandboxtest.CRL)
+	if got := get(crl); got != http.StatusOK {
+		t.Fatalf("resumed CRL: %d", got)
+	}
+	if n := env.Requests(sandboxtest.CRL); n != 3 {
+		t.Fatalf("%d CRL requests counted, want 3", n)
+	}
+	if n := env.Requests(sandboxtest.OCSP); n != 1 {
+		t.Fatalf("%d OCSP requests counted, want 1", n)
+	}
+}

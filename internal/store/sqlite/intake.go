@@ -12,10 +12,8 @@ import (
 	"github.com/tagdij/tagdij/internal/receipt"
 )
 
-// Job states of the processor's queue (the processor issue adds the transitions).
-const (
-	JobPending = "pending"
-)
+// JobPending is the state of a job waiting for its final check (queue.go has the others).
+const JobPending = "pending"
 
 // Package statuses of GET /v1/packages/{sha256}/status (SPEC §9).
 const (
@@ -130,6 +128,11 @@ func (s *DB) PackageStatus(ctx context.Context, sum [32]byte) (*intake.Status, e
 	if codes != "" {
 		for _, c := range strings.Split(codes, ",") {
 			st.Codes = append(st.Codes, errcode.Code(c))
+		}
+	}
+	if st.Accepted {
+		if st.Processing, err = s.processing(ctx, sum); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
 		}
 	}
 	return &st, nil

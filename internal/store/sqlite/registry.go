@@ -56,7 +56,7 @@ func (r *Registry) insert(ctx context.Context, tx *sql.Tx, sh *registry.Sheet) e
 	if tx != nil {
 		_, err = tx.ExecContext(ctx, q, args...)
 	} else {
-		_, err = r.db.db.ExecContext(ctx, q, args...)
+		_, err = r.db.exec(ctx, q, args...)
 	}
 	if isUnique(err) {
 		return fmt.Errorf("%w: %s", registry.ErrDuplicate, sh.ID)

@@ -1,9 +1,10 @@
 // Package sqlite is the embedded default store (SPEC §9): one SQLite database file
 // (modernc.org/sqlite, no cgo) in WAL mode with synchronous=FULL, so a committed transaction is on
 // disk when Commit returns. It implements the role interfaces its users define: intake.Store (the
-// receiver's durable record of every answered upload), the receiver's status and receipt reads, and the
-// registry's store. Schema changes are versioned migrations applied in order at Open, each in its own
-// transaction.
+// receiver's durable record of every answered upload), the receiver's status and receipt reads, the
+// registry's store, the archive's index (ArchiveIndex), the processor's job queue (processor.Queue)
+// and the revocation evidence cache the processors share (revocation.Store). Schema changes are
+// versioned migrations applied in order at Open, each in its own transaction.
 package sqlite
 
 import (
@@ -88,6 +89,60 @@ var migrations = []string{
 		body           BLOB NOT NULL     -- the sheet, JSON
 	);
 	CREATE INDEX registry_by_declarant ON registry_sheets(id_type, declarant_id, fund, seq);`,
+	// 3: the archive's index: one row per archived entry, each also its Merkle leaf, and the signed
+	// tree heads (archive.Index). Rows are only ever inserted.
+	`CREATE TABLE archive_entries (
+		leaf_index      INTEGER PRIMARY KEY, -- the Merkle leaf index, 0, 1, 2, ...
+		id              TEXT NOT NULL UNIQUE,
+		archived        INTEGER NOT NULL,    -- Unix nanoseconds, UTC
+		renews          TEXT NOT NULL,       -- the renewed entry's id, '' for the first archiving
+		package_sha256  BLOB NOT NULL,
+		package_name    TEXT NOT NULL,
+		receipt_name    TEXT NOT NULL,
+		submission_id   TEXT NOT NULL,
+		declarant_type  TEXT NOT NULL,
+		declarant_id    TEXT NOT NULL,
+		fund            TEXT NOT NULL,
+		period          TEXT NOT NULL,
+		decl_type       TEXT NOT NULL,
+		outcome         TEXT NOT NULL,
+		codes           TEXT NOT NULL,       -- JSON array of strings
+		original_sha256 BLOB NOT NULL,
+		original_size   INTEGER NOT NULL,
+		extended_sha256 BLOB,                -- NULL: no extended package
+		extended_size   INTEGER,
+		receipt_sha256  BLOB NOT NULL,
+		receipt_size    INTEGER NOT NULL,
+		report_sha256   BLOB NOT NULL,
+		report_size     INTEGER NOT NULL,
+		leaf_hash       BLOB NOT NULL
+	);
+	-- One entry per (package, predecessor): idempotent archiving, at most one renewal of an entry.
+	CREATE UNIQUE INDEX archive_entries_version ON archive_entries(package_sha256, renews);
+	CREATE INDEX archive_entries_submission ON archive_entries(declarant_type, declarant_id, submission_id, leaf_index);
+	CREATE TABLE archive_tree_heads (
+		seq       INTEGER PRIMARY KEY,
+		tree_size INTEGER NOT NULL,
+		body      BLOB NOT NULL              -- the signed, time-stamped tree head (archive.DecodeSignedHead)
+	);`,
+	// 4 (the processor): the final outcome of a job and the alert of a job nearing its signer
+	// certificate's notAfter.
+	`ALTER TABLE jobs ADD COLUMN outcome TEXT;          -- processed, final-invalid, content-rejected
+	ALTER TABLE jobs ADD COLUMN final_state TEXT;      -- ERVENYES, ERVENYTELEN, BEFEJEZETLEN
+	ALTER TABLE jobs ADD COLUMN final_codes TEXT;
+	ALTER TABLE jobs ADD COLUMN finished INTEGER;      -- Unix nanoseconds
+	ALTER TABLE jobs ADD COLUMN archive_id TEXT;
+	ALTER TABLE jobs ADD COLUMN handoff TEXT;
+	ALTER TABLE jobs ADD COLUMN alert TEXT;
+	CREATE INDEX jobs_lease ON jobs(lease_owner) WHERE lease_owner IS NOT NULL;`,
+	// 5: the revocation evidence cache the processors share
+	// (revocation.Store: verified OCSP responses and CRLs under the Cache's keys).
+	`CREATE TABLE revocation_cache (
+		key     TEXT PRIMARY KEY,
+		value   BLOB NOT NULL,
+		updated INTEGER NOT NULL -- Unix nanoseconds, UTC: when the value was last written
+	) WITHOUT ROWID;
+	CREATE INDEX revocation_cache_updated ON revocation_cache(updated);`,
 }
 
 // Open opens (creating if needed) the database at path and applies pending migrations.
@@ -174,6 +229,16 @@ func (s *DB) lockWriter(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// exec runs one autocommit write statement in this process's write turn (see DB.writer).
+func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	release, err := s.lockWriter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return s.db.ExecContext(ctx, query, args...)
 }
 
 // tx runs fn in a write transaction and commits it.

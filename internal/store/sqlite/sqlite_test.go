@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tagdij/tagdij/archive"
+	"github.com/tagdij/tagdij/archive/archivetest"
 	"github.com/tagdij/tagdij/internal/intake/intaketest"
+	"github.com/tagdij/tagdij/internal/processor/processortest"
 	"github.com/tagdij/tagdij/internal/registry"
 	"github.com/tagdij/tagdij/internal/registry/registrytest"
 )
@@ -115,4 +118,44 @@ func TestWriterQueue(t *testing.T) {
 	if err := db.tx(ctx, func(*sql.Tx) error { return nil }); err != nil {
 		t.Fatalf("writer after release: %v", err)
 	}
+}
+
+func TestQueueConformance(t *testing.T) {
+	var last string
+	open := func(t *testing.T) (processortest.Backend, func()) {
+		last = filepath.Join(t.TempDir(), "store.db")
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, func() { db.Close() }
+	}
+	reopen := func(t *testing.T) (processortest.Backend, func()) {
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, func() { db.Close() }
+	}
+	processortest.Run(t, open, reopen)
+}
+
+func TestArchiveIndexConformance(t *testing.T) {
+	var last string
+	open := func(t *testing.T) (archive.Index, func()) {
+		last = filepath.Join(t.TempDir(), "store.db")
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.ArchiveIndex(), func() { db.Close() }
+	}
+	reopen := func(t *testing.T) (archive.Index, func()) {
+		db, err := Open(context.Background(), last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.ArchiveIndex(), func() { db.Close() }
+	}
+	archivetest.Run(t, open, reopen)
 }
