@@ -7,7 +7,8 @@
 # PROCESSOR_JOBS (default 1000) is the number of queued small packages; PROCESSOR_MEMBERS (default
 # 100000) the size of the large declaration. Throughput runs in one test process (internal/processor
 # TestBenchProcessor: the sandbox's TSA and OCSP responder share its CPU); the large declaration runs
-# through the processor binary (cmd/processor TestBenchProcessorRSS), whose peak RSS the kernel reports.
+# through the processor binary (cmd/processor TestBenchProcessorRSS), its peak RSS measured by GNU time
+# (/usr/bin/time, which bench.sh installs; the child's own getrusage would include the test's memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$PWD/bench-out
