@@ -3,6 +3,7 @@ package xmldsig
 import (
 	"bytes"
 	"crypto/x509"
+	"errors"
 	"strings"
 	"testing"
 
@@ -89,5 +90,39 @@ func TestFillSignatureValueRefusals(t *testing.T) {
 	out, err := fillSignatureValue([]byte(`<ds:SignatureValue xmlns:ds="`+NSDSig+`" Id="v"></ds:SignatureValue>`), "QUJD")
 	if err != nil || string(out) != `<ds:SignatureValue xmlns:ds="`+NSDSig+`" Id="v">QUJD</ds:SignatureValue>` {
 		t.Fatalf("%s %v", out, err)
+	}
+}
+
+// TestVerifyParseCertificate: KeyInfo certificates go through VerifyOptions.ParseCertificate when
+// set, with the same result as x509.ParseCertificate; a parser that refuses makes KeyInfo malformed.
+func TestVerifyParseCertificate(t *testing.T) {
+	signed := detachedSigned(t)
+	calls := 0
+	counting := func(der []byte) (*x509.Certificate, error) { calls++; return x509.ParseCertificate(der) }
+	for _, tc := range []struct {
+		name  string
+		parse func([]byte) (*x509.Certificate, error)
+		valid bool
+	}{
+		{"default", nil, true},
+		{"counting", counting, true},
+		{"refusing", func([]byte) (*x509.Certificate, error) { return nil, errors.New("refused") }, false},
+	} {
+		res, err := Verify(signed, VerifyOptions{ParseCertificate: tc.parse})
+		if !tc.valid {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("%s: %v, want ErrMalformed", tc.name, err)
+			}
+			continue
+		}
+		if err != nil || len(res) != 1 || !res[0].Valid {
+			t.Fatalf("%s: %v %+v", tc.name, err, res)
+		}
+		if tc.valid && !res[0].Certificate.Equal(key(t, "rsa2048").cert) {
+			t.Fatalf("%s: verified with another certificate", tc.name)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("the counting parser ran %d times, want once (one KeyInfo certificate)", calls)
 	}
 }
