@@ -74,7 +74,7 @@ func TestReceiverCPUPerUpload(t *testing.T) {
 	}
 	rounds := envInt(t, "TAGDIJ_BENCH_ROUNDS", 5)
 	cpu := map[string][]time.Duration{}
-	allocs := map[string]uint64{}
+	allocs, allocBytes := map[string]uint64{}, map[string]uint64{}
 	for r := range rounds {
 		for _, p := range phases {
 			dir := t.TempDir()
@@ -86,16 +86,19 @@ func TestReceiverCPUPerUpload(t *testing.T) {
 			d := cpuTime() - c0
 			runtime.ReadMemStats(&m1)
 			cpu[p.name] = append(cpu[p.name], d/time.Duration(n))
-			if r == 0 || m1.Mallocs-m0.Mallocs < allocs[p.name] {
-				allocs[p.name] = (m1.Mallocs - m0.Mallocs) / uint64(n)
+			if a := (m1.Mallocs - m0.Mallocs) / uint64(n); r == 0 || a < allocs[p.name] {
+				allocs[p.name] = a
+			}
+			if b := (m1.TotalAlloc - m0.TotalAlloc) / uint64(n); r == 0 || b < allocBytes[p.name] {
+				allocBytes[p.name] = b
 			}
 		}
 	}
 	for _, p := range phases {
 		c := slices.Clone(cpu[p.name])
 		slices.Sort(c)
-		fmt.Printf("receiver-cpu phase=%s uploads=%d rounds=%d cpu_ms_min=%.2f cpu_ms_median=%.2f allocs=%d\n",
-			p.name, n, rounds, ms(c[0]), ms(c[len(c)/2]), allocs[p.name])
+		fmt.Printf("receiver-cpu phase=%s uploads=%d rounds=%d cpu_ms_min=%.2f cpu_ms_median=%.2f allocs=%d alloc_kb=%d\n",
+			p.name, n, rounds, ms(c[0]), ms(c[len(c)/2]), allocs[p.name], allocBytes[p.name]>>10)
 	}
 }
 
