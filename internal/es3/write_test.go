@@ -43,3 +43,37 @@ func TestWriteInMemory(t *testing.T) {
 		t.Fatal("a failing writer wrote")
 	}
 }
+
+// TestPayloadSizes: payloads whose base64 ends just below, at and just above the sink's buffer sizes
+// (4 KB doubled up to the 64 KB chunk, then chunks) decode to the same bytes, and a bad character
+// after a buffer boundary is still refused.
+func TestPayloadSizes(t *testing.T) {
+	var sizes []int
+	for _, chars := range []int{4, sinkFirst, 2 * sinkFirst, sinkChunk, 2 * sinkChunk} {
+		for _, d := range []int{-8, -4, 0, 4, 8} {
+			if n := (chars + d) / 4 * 3; n > 0 {
+				sizes = append(sizes, n, n-1, n-2)
+			}
+		}
+	}
+	for _, n := range sizes {
+		payload := pseudoPayload(n, 3)
+		d := mustParse(t, written(t, packageSpec(payload)), ParseOptions{})
+		got, err := d.Payload(0)
+		d.Close()
+		if err != nil || !bytes.Equal(got, payload) {
+			t.Fatalf("%d bytes: %v (equal %v)", n, err, bytes.Equal(got, payload))
+		}
+	}
+	// A '!' after the first buffer's worth of base64 is found.
+	data := written(t, packageSpec(pseudoPayload(3*sinkFirst, 3)))
+	i := bytes.Index(data, []byte("<ds:Object"))
+	i += bytes.IndexByte(data[i:], '>') + 1 + sinkFirst + 10
+	bad := bytes.Clone(data)
+	bad[i] = '!'
+	d := mustParse(t, bad, ParseOptions{})
+	defer d.Close()
+	if _, err := d.Payload(0); err == nil {
+		t.Fatal("a bad character after the first buffer decoded")
+	}
+}
