@@ -59,7 +59,7 @@ func TestReceiverCPUPerUpload(t *testing.T) {
 			now := s.SB.Clock.Now()
 			for _, u := range ups {
 				v, err := pack.Verify(context.Background(), u.Data, pack.VerifyOptions{Env: s.Env, Schemas: s.Schemas, Now: now, Arrival: now,
-					FileName: u.Name, RequireName: true, WantPayload: true})
+					FileName: u.Name, RequireName: true}) // the intake's options
 				if err != nil || !v.Authenticated() {
 					t.Fatalf("%s: %v", u.Name, err)
 				}
