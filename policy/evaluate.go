@@ -561,7 +561,9 @@ func (p *Policy) CheckCertificate(role Role, cert *x509.Certificate) []Finding {
 			out = append(out, f)
 		}
 	}
-	subject := cert.Subject.String()
+	// The subject's string form is only for findings: built when one is made (most checks pass, and
+	// the receiver runs these for every signer and time-stamp).
+	subject := func() string { return cert.Subject.String() }
 	add(p.CheckPublicKey(cert.PublicKey))
 	// The issuer's key is not at hand here; the chain builder checks it with CheckAlgorithm.
 	if a, ok := x509Algs[cert.SignatureAlgorithm]; !ok {
@@ -576,8 +578,8 @@ func (p *Policy) CheckCertificate(role Role, cert *x509.Certificate) []Finding {
 				continue
 			}
 			out = append(out, finding(A004, SubChainConstraint,
-				fmt.Sprintf("A(z) %q tanúsítványból hiányzik a(z) %s (%s) minősítési nyilatkozat.", subject, want.Name, want.OID),
-				fmt.Sprintf("Certificate %q lacks the %s (%s) qualified statement.", subject, want.Name, want.OID)))
+				fmt.Sprintf("A(z) %q tanúsítványból hiányzik a(z) %s (%s) minősítési nyilatkozat.", subject(), want.Name, want.OID),
+				fmt.Sprintf("Certificate %q lacks the %s (%s) qualified statement.", subject(), want.Name, want.OID)))
 		}
 	}
 	if r.KeyUsage != 0 {
@@ -585,8 +587,8 @@ func (p *Policy) CheckCertificate(role Role, cert *x509.Certificate) []Finding {
 		if (r.KeyUsageAll && have != r.KeyUsage) || have == 0 {
 			cond := map[bool][2]string{true: {"mindegyikét", "all of"}, false: {"legalább egyikét", "at least one of"}}[r.KeyUsageAll]
 			out = append(out, finding(A010, SubChainConstraint,
-				fmt.Sprintf("A(z) %q tanúsítvány kulcshasználata nem tartalmazza a következők %s: %s.", subject, cond[0], keyUsageList(r.KeyUsage)),
-				fmt.Sprintf("The key usage of certificate %q does not include %s: %s.", subject, cond[1], keyUsageList(r.KeyUsage))))
+				fmt.Sprintf("A(z) %q tanúsítvány kulcshasználata nem tartalmazza a következők %s: %s.", subject(), cond[0], keyUsageList(r.KeyUsage)),
+				fmt.Sprintf("The key usage of certificate %q does not include %s: %s.", subject(), cond[1], keyUsageList(r.KeyUsage))))
 		}
 	}
 	if r.ExtKeyUsage != 0 {
@@ -604,12 +606,12 @@ func (p *Policy) CheckCertificate(role Role, cert *x509.Certificate) []Finding {
 		switch {
 		case len(cert.ExtKeyUsage) != 1 || cert.ExtKeyUsage[0] != r.ExtKeyUsage || len(cert.UnknownExtKeyUsage) != 0:
 			out = append(out, finding(code, SubChainConstraint,
-				fmt.Sprintf("A(z) %q tanúsítvány kiterjesztett kulcshasználata nem kizárólag %s.", subject, name),
-				fmt.Sprintf("The extended key usage of certificate %q is not %s alone.", subject, name)))
+				fmt.Sprintf("A(z) %q tanúsítvány kiterjesztett kulcshasználata nem kizárólag %s.", subject(), name),
+				fmt.Sprintf("The extended key usage of certificate %q is not %s alone.", subject(), name)))
 		case r.EKUCritical && !critical:
 			out = append(out, finding(code, SubChainConstraint,
-				fmt.Sprintf("A(z) %q tanúsítvány kiterjesztett kulcshasználata nincs kritikusnak jelölve.", subject),
-				fmt.Sprintf("The extended key usage of certificate %q is not marked critical.", subject)))
+				fmt.Sprintf("A(z) %q tanúsítvány kiterjesztett kulcshasználata nincs kritikusnak jelölve.", subject()),
+				fmt.Sprintf("The extended key usage of certificate %q is not marked critical.", subject())))
 		}
 	}
 	return out
@@ -628,6 +630,9 @@ func (p *Policy) CheckSigner(kind DocKind, cert *x509.Certificate, at time.Time)
 	}
 	out := p.CheckCertificate(rules.SignerRole, cert)
 	if cert == nil || at.IsZero() {
+		return out
+	}
+	if !at.Before(cert.NotBefore) && !at.After(cert.NotAfter) {
 		return out
 	}
 	subject, from, to := cert.Subject.String(), stamp(cert.NotBefore), stamp(cert.NotAfter)

@@ -2,6 +2,7 @@ package es3
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -354,11 +355,22 @@ func Write(w io.Writer, doc *etree.Document) error {
 			break
 		}
 	}
+	settings := writeSettings()
+	if buf, ok := w.(*bytes.Buffer); ok {
+		// Into memory (the receiver's receipts, the signer's packages): no 64 KB buffer in between,
+		// and a bytes.Buffer write cannot fail.
+		if !hasDecl {
+			buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
+		}
+		for _, t := range doc.Child {
+			t.WriteTo(buf, &settings)
+		}
+		return nil
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if !hasDecl {
 		bw.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
 	}
-	settings := writeSettings()
 	for _, t := range doc.Child {
 		t.WriteTo(bw, &settings)
 	}

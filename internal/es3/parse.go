@@ -297,8 +297,9 @@ func (d *Dossier) checkPlacement() error {
 
 func (d *Dossier) placed(n libxml.Node) error {
 	p := n.Parent()
-	switch n.NamespaceURI() {
-	case NSES:
+	// Namespaces are compared in place (InNamespace): this runs for every element of the dossier.
+	switch {
+	case n.InNamespace(NSES):
 		local := n.LocalName()
 		if local == "SignatureProfile" {
 			if p.Is(NSDS, "Object") && p.Parent().Is(NSDS, "Signature") {
@@ -315,7 +316,7 @@ func (d *Dossier) placed(n libxml.Node) error {
 		}
 		want := ""
 		if !p.IsZero() {
-			if p.NamespaceURI() != NSES {
+			if !p.InNamespace(NSES) {
 				return misplaced(n)
 			}
 			want = p.LocalName()
@@ -323,16 +324,15 @@ func (d *Dossier) placed(n libxml.Node) error {
 		if !slices.Contains(parents, want) {
 			return misplaced(n)
 		}
-	case NSDS:
-		switch n.LocalName() {
-		case "Signature", "Object":
-		default:
+	case n.InNamespace(NSDS):
+		object := n.Is(NSDS, "Object")
+		if !object && !n.Is(NSDS, "Signature") {
 			return nil
 		}
 		if insideSignature(p) {
 			return nil
 		}
-		if n.LocalName() == "Object" {
+		if object {
 			if p.Is(NSES, "Document") {
 				return nil
 			}

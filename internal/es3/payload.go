@@ -90,7 +90,10 @@ type b64Sink struct {
 	dec    []byte
 }
 
-const sinkChunk = 64 << 10 // base64 characters decoded at a time; a multiple of 4
+const (
+	sinkChunk = 64 << 10 // base64 characters decoded at a time; a multiple of 4
+	sinkFirst = 4 << 10  // the first buffer, doubled up to sinkChunk; a multiple of 4
+)
 
 // Character classes of the text of a payload object.
 const (
@@ -118,8 +121,7 @@ var b64Class = func() (t [256]uint8) {
 
 func (s *b64Sink) Write(p []byte) (int, error) {
 	if s.chars == nil {
-		s.chars = make([]byte, sinkChunk)
-		s.dec = make([]byte, sinkChunk/4*3)
+		s.chars = make([]byte, sinkFirst)
 	}
 	for i := 0; i < len(p); i++ {
 		switch s.state {
@@ -142,6 +144,11 @@ func (s *b64Sink) Write(p []byte) (int, error) {
 					s.chars[s.n] = c
 					s.n++
 					if s.n == len(s.chars) {
+						if len(s.chars) < sinkChunk {
+							// Small payloads (the usual ones) never pay for a 64 KB chunk.
+							s.chars = append(s.chars, make([]byte, len(s.chars))...)
+							continue
+						}
 						if err := s.flush(false); err != nil {
 							return i, err
 						}
@@ -177,6 +184,9 @@ func (s *b64Sink) flush(final bool) error {
 	}
 	if n == 0 {
 		return nil
+	}
+	if len(s.dec) < n/4*3 {
+		s.dec = make([]byte, len(s.chars)/4*3)
 	}
 	k, err := base64.StdEncoding.Strict().Decode(s.dec, s.chars[:n])
 	if err != nil {

@@ -84,6 +84,19 @@ func (n Node) Is(ns, local string) bool {
 	return cStrEqual(n.p.ns.href, ns)
 }
 
+// InNamespace reports whether n is an element in the namespace ns ("" for none). Like Is, it compares
+// in place and allocates nothing (NamespaceURI copies the name).
+func (n Node) InNamespace(ns string) bool {
+	if n.dead() {
+		return false
+	}
+	defer runtime.KeepAlive(n.doc)
+	if n.p.ns == nil {
+		return ns == ""
+	}
+	return cStrEqual(n.p.ns.href, ns)
+}
+
 // cStrEqual reports whether the NUL-terminated C string s equals g. It reads C memory from Go (a plain
 // load per byte), so it costs no cgo call and no allocation; it never reads past s's terminator.
 func cStrEqual(s *C.xmlChar, g string) bool {
@@ -342,16 +355,17 @@ func (d *Document) IDs(attrNames ...string) (map[string]Node, error) {
 	var dup error
 	d.Walk(func(n Node) bool {
 		for a := n.p.properties; a != nil; a = a.next {
-			name := goStr(a.name)
+			// Names are compared in place: most attributes are not identifiers, and copying every
+			// attribute name of a document was most of what this walk allocated.
 			match := false
 			if a.ns == nil {
 				for _, want := range attrNames {
-					if name == want {
+					if cStrEqual(a.name, want) {
 						match = true
 						break
 					}
 				}
-			} else if name == "id" && goStr(a.ns.href) == "http://www.w3.org/XML/1998/namespace" {
+			} else if cStrEqual(a.name, "id") && cStrEqual(a.ns.href, "http://www.w3.org/XML/1998/namespace") {
 				match = true
 			}
 			if !match {

@@ -150,21 +150,19 @@ func Build(ctx context.Context, r *receipt.Receipt, opts BuildOptions) ([]byte, 
 	if gen == "" {
 		gen = "Tagdíj receiver"
 	}
-	signed, _, err := xades.Sign(ctx, buf.Bytes(), xades.SignOptions{
+	so := xades.SignOptions{
 		Signer: opts.Signer, Certificate: opts.Certificate, Chain: opts.Chain, Policy: opts.Policy,
 		Kind: policy.KindReceipt, SigningTime: now, Generator: gen, Rand: opts.Rand, Logger: opts.Logger,
-	})
+	}
+	if !opts.Unstamped {
+		// The receipt key is the only signer: sign and time-stamp in one pass over the bytes.
+		so.Timestamp = &xades.TimestampOptions{TSA: opts.TSA, Logger: opts.Logger}
+	}
+	out, _, err := xades.Sign(ctx, buf.Bytes(), so)
 	if err != nil {
 		return nil, "", fmt.Errorf("receiptpkg: %w", err)
 	}
-	if opts.Unstamped {
-		return signed, name, nil
-	}
-	stamped, _, err := xades.Timestamp(ctx, signed, xades.TimestampOptions{TSA: opts.TSA, Logger: opts.Logger})
-	if err != nil {
-		return nil, "", fmt.Errorf("receiptpkg: %w", err)
-	}
-	return stamped, name, nil
+	return out, name, nil
 }
 
 // VerifyOptions control Verify.

@@ -41,6 +41,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	_ "time/tzdata" // LocalZone must load on hosts without a zoneinfo database
@@ -274,11 +275,13 @@ func LocalDate(t time.Time) (declaration.Date, error) {
 	return declaration.DateOf(t.In(loc)), nil
 }
 
-// localZone loads LocalZone.
-func localZone() (*time.Location, error) {
+// localZone returns LocalZone. time.LoadLocation reads and decodes the zone's data on every call
+// (twice per upload in the receiver's registry decision), so it is loaded once: the zone is a
+// constant and the database is embedded, so the answer, success or failure, never changes.
+var localZone = sync.OnceValues(func() (*time.Location, error) {
 	loc, err := time.LoadLocation(LocalZone)
 	if err != nil {
 		return nil, fmt.Errorf("registry: loading %s: %w", LocalZone, err)
 	}
 	return loc, nil
-}
+})

@@ -2,7 +2,8 @@
 // that the receiver does not repeat the same ECDSA and RSA operations for every upload: the
 // certificate signatures of the signer's and the time-stamping unit's chains, the OCSP responder
 // certificates, the signatures of OCSP responses and CRLs it has seen before, and the certificate
-// paths crypto/x509 built from the same certificates.
+// paths crypto/x509 built from the same certificates; and the parsed certificates themselves
+// (ParseCertificate, ParseCertificates), which every package and time-stamp token carries again.
 //
 // A Cache never changes a verdict. It remembers only successes, each under a SHA-256 digest of every
 // input that decided it, and answers a lookup either with what the uncached computation returned
@@ -58,6 +59,8 @@ type Cache struct {
 	cur, old map[key]entry
 
 	hits, misses atomic.Uint64
+
+	certs certCache // parsed certificates (ParseCertificate), bounded on its own
 }
 
 // New returns a cache keeping at most size entries (DefaultSize when size ≤ 0). It keeps two
@@ -125,6 +128,8 @@ const (
 	tagCRLSignature
 	tagSignature
 	tagChains
+	tagCertificate
+	tagCertificates
 )
 
 // digest hashes a tag and length-prefixed parts (so no two different part lists hash alike).

@@ -73,6 +73,8 @@ type Client struct {
 	MaxAccuracy time.Duration
 	// Now is the local clock; nil means time.Now.
 	Now func() time.Time
+	// ParseCertificates parses the token's certificates; nil: x509.ParseCertificates.
+	ParseCertificates CertificateParser
 }
 
 // request is what Stamp sent, for checking the answer.
@@ -251,7 +253,7 @@ func (c *Client) checkResponse(ctx context.Context, body []byte, req request) (*
 	if err != nil {
 		return nil, err
 	}
-	t, err := ParseToken(tokenDER) // no extra certificates: certReq demands it embedded
+	t, err := parseToken(tokenDER, c.ParseCertificates, nil) // no extra certificates: certReq demands it embedded
 	if err != nil {
 		return nil, err
 	}

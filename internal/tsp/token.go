@@ -93,11 +93,20 @@ func (t *Token) intermediates(extra []*x509.Certificate) []*x509.Certificate {
 // ParseToken does NOT check the imprint against any data nor whether the
 // TSA is trusted: use Verifier.Verify for that.
 func ParseToken(der []byte, extra ...*x509.Certificate) (*Token, error) {
+	return parseToken(der, nil, extra)
+}
+
+// CertificateParser parses the concatenated DER certificates of a token's CertificateSet. It must
+// return what x509.ParseCertificates returns; a long-running verifier passes a cache
+// (sigcache.Cache.ParseCertificates): a TSA sends the same certificates with every token.
+type CertificateParser func(der []byte) ([]*x509.Certificate, error)
+
+func parseToken(der []byte, parse CertificateParser, extra []*x509.Certificate) (*Token, error) {
 	d, err := decodeToken(der)
 	if err != nil {
 		return nil, err
 	}
-	return d.verify(extra)
+	return d.verify(extra, parse)
 }
 
 // decodedToken is a token whose structure has been decoded and checked, but
@@ -200,12 +209,15 @@ func decodeToken(der []byte) (*decodedToken, error) {
 }
 
 // verify does the cryptographic half of ParseToken.
-func (d *decodedToken) verify(extra []*x509.Certificate) (*Token, error) {
+func (d *decodedToken) verify(extra []*x509.Certificate, parse CertificateParser) (*Token, error) {
 	content, si, info, attrs, digestHash := d.content, d.si, d.info, d.attrs, d.digestHash
+	if parse == nil {
+		parse = x509.ParseCertificates
+	}
 	var certs []*x509.Certificate
 	if len(d.rawCerts) > 0 {
 		var err error
-		if certs, err = x509.ParseCertificates(d.rawCerts); err != nil {
+		if certs, err = parse(d.rawCerts); err != nil {
 			return nil, fmt.Errorf("%w: embedded certificates: %w", ErrMalformed, err)
 		}
 	}
@@ -680,6 +692,8 @@ type Verifier struct {
 	// ExtraCerts are certificates from outside the token (e.g. XAdES
 	// CertificateValues) used to find the signer and build its chain.
 	ExtraCerts []*x509.Certificate
+	// ParseCertificates parses the token's certificates; nil: x509.ParseCertificates.
+	ParseCertificates CertificateParser
 }
 
 // Verify returns a Token only if ParseToken accepts tokenDER (structure, CMS
@@ -696,7 +710,7 @@ func (v *Verifier) Verify(ctx context.Context, tokenDER, digest []byte, h crypto
 	if len(digest) != h.Size() {
 		return nil, fmt.Errorf("tsp: digest of %d bytes for %v", len(digest), h)
 	}
-	t, err := ParseToken(tokenDER, v.ExtraCerts...)
+	t, err := parseToken(tokenDER, v.ParseCertificates, v.ExtraCerts)
 	if err != nil {
 		return nil, err
 	}
@@ -719,7 +733,7 @@ func (v *Verifier) verifyParsed(ctx context.Context, t *Token, digest []byte, h 
 // SignatureTimeStamp: the canonicalized ds:SignatureValue element). The token
 // is parsed and its signature verified once.
 func (v *Verifier) VerifyData(ctx context.Context, tokenDER, data []byte) (*Token, error) {
-	t, err := ParseToken(tokenDER, v.ExtraCerts...)
+	t, err := parseToken(tokenDER, v.ParseCertificates, v.ExtraCerts)
 	if err != nil {
 		return nil, err
 	}

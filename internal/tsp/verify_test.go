@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tagdij/tagdij/internal/sigcache"
 )
 
 // recordingVerifier is a ChainVerifier that remembers what it was asked and
@@ -78,55 +80,72 @@ func TestVerify(t *testing.T) {
 		{name: "signature flipped", spec: base, mangle: func(b []byte) []byte { b[len(b)-2] ^= 0x40; return b }, want: ErrBadSignature},
 		{name: "truncated", spec: base, mangle: func(b []byte) []byte { return b[:len(b)/2] }, want: ErrMalformed},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			der := buildToken(t, tc.spec)
-			if tc.mangle != nil {
-				der = tc.mangle(der)
-			}
-			roots := p
-			if tc.roots != nil {
-				roots = tc.roots
-			}
-			h, d := tc.h, tc.digest
-			if h == 0 {
-				h = crypto.SHA256
-			}
-			if d == nil {
-				d = digest[:]
-			}
-			rv := &recordingVerifier{PoolVerifier: PoolVerifier{Roots: roots.roots}}
-			v := Verifier{Chain: rv, ExtraCerts: tc.extra}
-			tok, err := v.Verify(context.Background(), der, d, h)
-			if tc.want != nil {
-				if !errors.Is(err, tc.want) {
-					t.Fatalf("error %v, want %v", err, tc.want)
+	// Every case runs with the plain parser and with a certificate cache shared by all cases: the
+	// verdicts are the same.
+	cache := sigcache.New(0)
+	for _, parser := range []struct {
+		name  string
+		parse CertificateParser
+	}{{"", nil}, {", cached certificates", cache.ParseCertificates}} {
+		for _, tc := range tests {
+			t.Run(tc.name+parser.name, func(t *testing.T) {
+				der := buildToken(t, tc.spec)
+				if tc.mangle != nil {
+					der = tc.mangle(der)
 				}
-				if Code(err) == "" {
-					t.Errorf("Code(%v) is empty", err)
+				roots := p
+				if tc.roots != nil {
+					roots = tc.roots
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			if !rv.at.Equal(tok.GenTime) || !rv.leaf.Equal(tc.spec.cert) {
-				t.Errorf("chain checked for %q at %v, want %q at genTime %v", rv.leaf.Subject.CommonName, rv.at, tc.spec.cert.Subject.CommonName, tok.GenTime)
-			}
-			if tc.spec.genTime.IsZero() && tok.GenTime.Sub(now).Abs() > time.Minute {
-				t.Errorf("genTime %v", tok.GenTime)
-			}
-			if tok.Accuracy != time.Second || tok.SerialNumber.Int64() != 42 || !tok.Policy.Equal(testPolicy) {
-				t.Errorf("fields: accuracy %v serial %v policy %v", tok.Accuracy, tok.SerialNumber, tok.Policy)
-			}
-			// VerifyData hashes with the token's algorithm and agrees.
-			if _, err := v.VerifyData(context.Background(), der, data); err != nil {
-				t.Errorf("VerifyData: %v", err)
-			}
-			if _, err := v.VerifyData(context.Background(), der, append(data, '!')); !errors.Is(err, ErrImprintMismatch) {
-				t.Errorf("VerifyData over other data: %v, want ErrImprintMismatch", err)
-			}
-		})
+				h, d := tc.h, tc.digest
+				if h == 0 {
+					h = crypto.SHA256
+				}
+				if d == nil {
+					d = digest[:]
+				}
+				rv := &recordingVerifier{PoolVerifier: PoolVerifier{Roots: roots.roots}}
+				v := Verifier{Chain: rv, ExtraCerts: tc.extra, ParseCertificates: parser.parse}
+				tok, err := v.Verify(context.Background(), der, d, h)
+				if tc.want != nil {
+					if !errors.Is(err, tc.want) {
+						t.Fatalf("error %v, want %v", err, tc.want)
+					}
+					if Code(err) == "" {
+						t.Errorf("Code(%v) is empty", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				if !rv.at.Equal(tok.GenTime) || !rv.leaf.Equal(tc.spec.cert) {
+					t.Errorf("chain checked for %q at %v, want %q at genTime %v", rv.leaf.Subject.CommonName, rv.at, tc.spec.cert.Subject.CommonName, tok.GenTime)
+				}
+				if tc.spec.genTime.IsZero() && tok.GenTime.Sub(now).Abs() > time.Minute {
+					t.Errorf("genTime %v", tok.GenTime)
+				}
+				if tok.Accuracy != time.Second || tok.SerialNumber.Int64() != 42 || !tok.Policy.Equal(testPolicy) {
+					t.Errorf("fields: accuracy %v serial %v policy %v", tok.Accuracy, tok.SerialNumber, tok.Policy)
+				}
+				// VerifyData hashes with the token's algorithm and agrees.
+				if _, err := v.VerifyData(context.Background(), der, data); err != nil {
+					t.Errorf("VerifyData: %v", err)
+				}
+				if _, err := v.VerifyData(context.Background(), der, append(data, '!')); !errors.Is(err, ErrImprintMismatch) {
+					t.Errorf("VerifyData over other data: %v, want ErrImprintMismatch", err)
+				}
+			})
+		}
+	}
+	if cache.Stats().Hits == 0 {
+		t.Fatal("the certificate cache was never used")
+	}
+	// The parser is the one the Verifier names: a refusing parser refuses the token.
+	refusing := Verifier{Chain: &recordingVerifier{PoolVerifier: PoolVerifier{Roots: p.roots}},
+		ParseCertificates: func([]byte) ([]*x509.Certificate, error) { return nil, errors.New("refused") }}
+	if _, err := refusing.Verify(context.Background(), buildToken(t, base), digest[:], crypto.SHA256); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("refusing parser: %v, want ErrMalformed", err)
 	}
 }
 

@@ -1,10 +1,12 @@
 package xades
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
@@ -57,6 +59,11 @@ type SignOptions struct {
 	// already has it (the sender shows the package before signing and parses it once); nil: Sign
 	// parses. Sign only reads it; it stays the caller's to close.
 	Parsed *es3.Dossier
+	// Timestamp, when set, also time-stamps the new signature as Timestamp does (a SignatureTimeStamp
+	// over its SignatureValue, then the CompleteCertificateRefs of Chain), without parsing the signed
+	// bytes again: for a signer who is also the last signer (the receiver's receipts). The result is
+	// the bytes Timestamp would make of Sign's, with the TSA's token. Its Limits are not used.
+	Timestamp *TimestampOptions
 }
 
 // DefaultGenerator is written to es:Generator when SignOptions.Generator is empty.
@@ -174,6 +181,15 @@ func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHook
 			return nil, "", fmt.Errorf("xades: sign: Id %q already in use", sigID+suffix)
 		}
 	}
+	if opts.Timestamp != nil {
+		// Timestamp stamps every signature still without a time-stamp; stamping only the new one
+		// would leave an earlier signer's behind, so that is refused rather than done differently.
+		for _, s := range d.Signatures {
+			if p, err := locate(s.Node); err != nil || p.usp.IsZero() || !hasChild(p.usp, props.NS, "SignatureTimeStamp") {
+				return nil, "", refused("signature %q has no time-stamp yet: sign, then Timestamp every signature", s.ID)
+			}
+		}
+	}
 	if hooks != nil && hooks.shape != nil {
 		hooks.shape(&shape)
 	}
@@ -198,11 +214,12 @@ func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHook
 	if err != nil {
 		return nil, "", err
 	}
-	out, err := xmldsig.Sign(withTemplate, sigID, opts.Signer, xmldsig.SignOptions{
+	signed, err := xmldsig.SignDocument(withTemplate, sigID, opts.Signer, xmldsig.SignOptions{
 		Rand: opts.Rand, MinRSABits: opts.Policy.Algorithms.MinRSABits, Limits: opts.Limits})
 	if err != nil {
 		return nil, "", fmt.Errorf("xades: sign: %w", err)
 	}
+	out := signed.Doc
 	logger(opts.Logger).Info("signature created",
 		slog.String("event", "signature.created"),
 		slog.String("signature", sigID),
@@ -213,7 +230,48 @@ func sign(ctx context.Context, dossier []byte, opts SignOptions, hooks *signHook
 		slog.String("dossier", shape.title),
 		slog.String("kind", string(opts.Kind)),
 		slog.String("method", method))
+	if opts.Timestamp != nil {
+		if out, err = stampSigned(ctx, out, withTemplate, tb, idx.Root.End, sigID, signed.CanonicalSignatureValue, opts); err != nil {
+			return nil, "", err
+		}
+	}
 	return out, sigID, nil
+}
+
+// stampSigned time-stamps the signature sigID that sign just made: out is xmldsig's result for
+// withTemplate, in which the template tb was inserted at offset at. xmldsig changes only the contents
+// of DigestValue and SignatureValue elements, which come before the signature's ds:Object elements, so
+// the QualifyingProperties and everything after them are the same bytes in out as in withTemplate,
+// shifted by the length difference (checked before anything is inserted). Their namespace scope is
+// tb's own: ds:Signature declares ds, QualifyingProperties declares xades.
+func stampSigned(ctx context.Context, out, withTemplate, tb []byte, at int, sigID string, canonicalSigValue []byte, opts SignOptions) ([]byte, error) {
+	if opts.Timestamp.TSA == nil {
+		return nil, errors.New("xades: timestamp: no TSA client")
+	}
+	ti, err := xmlsplice.Index(tb)
+	if err != nil {
+		return nil, fmt.Errorf("xades: timestamp: scanning the template: %w", err)
+	}
+	qp := findQP(ti, sigID)
+	if qp == nil {
+		return nil, fmt.Errorf("xades: timestamp: QualifyingProperties of %q not found by the scanner", sigID)
+	}
+	qpEnd, err := qp.ContentEnd()
+	if err != nil {
+		return nil, err
+	}
+	shift := len(out) - len(withTemplate)
+	from := at + qp.Start
+	if from+shift < 0 || !bytes.Equal(out[from+shift:], withTemplate[from:]) {
+		return nil, fmt.Errorf("xades: timestamp: the QualifyingProperties of %q moved while signing", sigID)
+	}
+	sum := sha256.Sum256(canonicalSigValue)
+	certs := append([]*x509.Certificate{opts.Certificate}, opts.Chain...)
+	in, err := stampOne(ctx, *opts.Timestamp, sigID, sum[:], caCertificates(certs), qp, at+qpEnd+shift)
+	if err != nil {
+		return nil, err
+	}
+	return xmlsplice.Splice(out, in)
 }
 
 type objectShape struct {

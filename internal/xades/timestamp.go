@@ -106,46 +106,20 @@ func Timestamp(ctx context.Context, dossier []byte, opts TimestampOptions) ([]by
 	var ins []xmlsplice.Insertion
 	var stamped []string
 	for _, j := range jobs {
-		tok, err := opts.TSA.Stamp(ctx, j.digest, crypto.SHA256)
-		if err != nil {
-			return nil, nil, fmt.Errorf("xades: timestamp: signature %q: %w", j.id, err)
-		}
-		ts, err := props.TimeStampElement(props.KindSignatureTimeStamp, j.id+suffixSigTS, libxml.URIExcC14N, tok.DER)
-		if err != nil {
-			return nil, nil, err
-		}
-		refs, err := props.CompleteCertificateRefsElement(j.id+suffixCertRefs, crypto.SHA256, j.caCerts)
-		if err != nil {
-			return nil, nil, err
-		}
 		qp := findQP(idx, j.id)
 		if qp == nil {
 			return nil, nil, fmt.Errorf("xades: timestamp: QualifyingProperties of %q not found by the scanner", j.id)
-		}
-		up := etree.NewElement("xades:UnsignedProperties")
-		usp := up.CreateElement("xades:UnsignedSignatureProperties")
-		usp.AddChild(ts)
-		usp.AddChild(refs)
-		declareMissing(up, qp)
-		b, err := serialize(up)
-		if err != nil {
-			return nil, nil, err
 		}
 		at, err := qp.ContentEnd()
 		if err != nil {
 			return nil, nil, err
 		}
-		ins = append(ins, xmlsplice.Insertion{At: at, Text: b})
-		stamped = append(stamped, j.id)
-		if opts.Stamped != nil {
-			opts.Stamped(j.id, tok)
+		in, err := stampOne(ctx, opts, j.id, j.digest, j.caCerts, qp, at)
+		if err != nil {
+			return nil, nil, err
 		}
-		logger(opts.Logger).Info("signature time-stamped",
-			slog.String("event", "signature.timestamped"),
-			slog.String("signature", j.id),
-			slog.Time("genTime", tok.GenTime),
-			slog.String("tsa", tok.TSA.Subject.String()),
-			slog.String("tokenSerial", tok.SerialNumber.String()))
+		ins = append(ins, in)
+		stamped = append(stamped, j.id)
 	}
 	sortInsertions(ins)
 	out, err := xmlsplice.Splice(dossier, ins...)
@@ -153,6 +127,44 @@ func Timestamp(ctx context.Context, dossier []byte, opts TimestampOptions) ([]by
 		return nil, nil, err
 	}
 	return out, stamped, nil
+}
+
+// stampOne asks the TSA for a token over digest (SHA-256 of the canonical SignatureValue of signature
+// id) and returns the insertion of its UnsignedProperties (SignatureTimeStamp, CompleteCertificateRefs
+// of caCerts) at offset at, the content end of its QualifyingProperties qp (whose scope decides which
+// namespace declarations the new element needs).
+func stampOne(ctx context.Context, opts TimestampOptions, id string, digest []byte, caCerts []*x509.Certificate, qp *xmlsplice.Element, at int) (xmlsplice.Insertion, error) {
+	tok, err := opts.TSA.Stamp(ctx, digest, crypto.SHA256)
+	if err != nil {
+		return xmlsplice.Insertion{}, fmt.Errorf("xades: timestamp: signature %q: %w", id, err)
+	}
+	ts, err := props.TimeStampElement(props.KindSignatureTimeStamp, id+suffixSigTS, libxml.URIExcC14N, tok.DER)
+	if err != nil {
+		return xmlsplice.Insertion{}, err
+	}
+	refs, err := props.CompleteCertificateRefsElement(id+suffixCertRefs, crypto.SHA256, caCerts)
+	if err != nil {
+		return xmlsplice.Insertion{}, err
+	}
+	up := etree.NewElement("xades:UnsignedProperties")
+	usp := up.CreateElement("xades:UnsignedSignatureProperties")
+	usp.AddChild(ts)
+	usp.AddChild(refs)
+	declareMissing(up, qp)
+	b, err := serialize(up)
+	if err != nil {
+		return xmlsplice.Insertion{}, err
+	}
+	logger(opts.Logger).Info("signature time-stamped",
+		slog.String("event", "signature.timestamped"),
+		slog.String("signature", id),
+		slog.Time("genTime", tok.GenTime),
+		slog.String("tsa", tok.TSA.Subject.String()),
+		slog.String("tokenSerial", tok.SerialNumber.String()))
+	if opts.Stamped != nil {
+		opts.Stamped(id, tok)
+	}
+	return xmlsplice.Insertion{At: at, Text: b}, nil
 }
 
 func hasChild(n libxml.Node, ns, local string) bool {

@@ -370,7 +370,7 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 		c.fail(report.FormatFailure, errcode.F012, c.rs.ID, err.Error())
 		return
 	}
-	vo := xmldsig.VerifyOptions{}
+	vo := xmldsig.VerifyOptions{ParseCertificate: v.opts.Env.SigCache.ParseCertificate}
 	if t.dossier != nil && t.dossier.Mode() == es3.Strict {
 		// A Tagdíj signature references exactly the DossierProfile, the Documents, each payload object,
 		// its profile object and its SignedProperties: more references can only repeat digests of the
@@ -441,8 +441,9 @@ func (c *sigCheck) run(sigNode libxml.Node, t *target) {
 	emb, extra := embedded(up)
 	emb, extra = withDetached(emb, extra, v.opts.Detached)
 	tsv := &tsp.Verifier{
-		Chain:      v.opts.Env.TSAVerifier(extra...),
-		ExtraCerts: extra,
+		Chain:             v.opts.Env.TSAVerifier(extra...),
+		ExtraCerts:        extra,
+		ParseCertificates: v.opts.Env.SigCache.ParseCertificates,
 	}
 	T := c.signatureTimeStamps(up, tsv, emb, extra)
 	if c.generic {

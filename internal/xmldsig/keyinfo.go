@@ -178,7 +178,10 @@ func splitDN(s string) []string {
 
 // readKeyInfo reads the key material and hints of a ds:KeyInfo. RetrievalMethod anywhere in it is
 // refused.
-func readKeyInfo(ki libxml.Node) (*keyMaterial, error) {
+func readKeyInfo(ki libxml.Node, parse func([]byte) (*x509.Certificate, error)) (*keyMaterial, error) {
+	if parse == nil {
+		parse = x509.ParseCertificate
+	}
 	km := &keyMaterial{}
 	if ki.IsZero() {
 		return km, nil
@@ -210,7 +213,7 @@ func readKeyInfo(ki libxml.Node) (*keyMaterial, error) {
 			}
 			km.value = pub
 		case c.Is(NSDSig, "X509Data"):
-			if err := readX509Data(c, &km.info); err != nil {
+			if err := readX509Data(c, &km.info, parse); err != nil {
 				return nil, err
 			}
 		}
@@ -253,7 +256,7 @@ func pickLeaf(certs []*x509.Certificate) *x509.Certificate {
 
 const maxCertificates = 16
 
-func readX509Data(n libxml.Node, info *KeyInfo) error {
+func readX509Data(n libxml.Node, info *KeyInfo, parse func([]byte) (*x509.Certificate, error)) error {
 	for _, c := range n.Children() {
 		switch {
 		case c.Is(NSDSig, "X509Certificate"):
@@ -264,7 +267,7 @@ func readX509Data(n libxml.Node, info *KeyInfo) error {
 			if err != nil {
 				return malformed("X509Certificate: %v", err)
 			}
-			cert, err := x509.ParseCertificate(der)
+			cert, err := parse(der)
 			if err != nil {
 				return malformed("X509Certificate: %v", err)
 			}

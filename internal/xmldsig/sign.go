@@ -50,6 +50,35 @@ type SignOptions struct {
 // plus libxml2's transient copy of the largest text node while it is canonicalized) or the returned
 // document, allocated once at its final size after the parse is freed, whichever is larger.
 func Sign(doc []byte, sigID string, signer crypto.Signer, opts SignOptions) ([]byte, error) {
+	s, err := sign(doc, sigID, signer, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.Doc, nil
+}
+
+// Signed is what SignDocument returns.
+type Signed struct {
+	// Doc is the signed document, byte for byte what Sign returns.
+	Doc []byte
+	// CanonicalSignatureValue is the filled ds:SignatureValue element of the new signature in
+	// exclusive canonical form (exc-c14n 1.0 without comments) in its document context: the input of
+	// a XAdES SignatureTimeStamp. It is what canonicalizing that element of a parse of Doc gives.
+	CanonicalSignatureValue []byte
+}
+
+// SignDocument is Sign that also returns the canonical form of the new SignatureValue, so that a
+// caller who time-stamps the signature at once does not parse the signed document again.
+//
+// The canonical SignatureValue is derived the way the canonical SignedInfo is (fillSignedInfo): the
+// template's empty SignatureValue is canonicalized in the parsed template and the base64 value, which
+// needs no escaping, is put between its start and end tags; the small result is parsed to prove that
+// the value is the element's text.
+func SignDocument(doc []byte, sigID string, signer crypto.Signer, opts SignOptions) (*Signed, error) {
+	return sign(doc, sigID, signer, opts, true)
+}
+
+func sign(doc []byte, sigID string, signer crypto.Signer, opts SignOptions, wantValueC14N bool) (*Signed, error) {
 	if signer == nil {
 		return nil, errors.New("xmldsig: sign: no signer")
 	}
@@ -68,6 +97,14 @@ func Sign(doc []byte, sigID string, signer crypto.Signer, opts SignOptions) ([]b
 		return nil, fmt.Errorf("xmldsig: sign: parsing the template: %w", err)
 	}
 	s, digests, emptySI, spans, err := signTemplate(d, doc, sigID, signer.Public(), opts.MinRSABits, lim)
+	var emptySV []byte
+	if err == nil && wantValueC14N {
+		var buf bytes.Buffer
+		if err = d.CanonicalizeTo(&buf, s.sigValue, libxml.C14N{Method: libxml.ExcC14N10}); err != nil {
+			err = fmt.Errorf("canonicalizing SignatureValue: %w", err)
+		}
+		emptySV = buf.Bytes()
+	}
 	d.Close()
 	if err != nil {
 		return nil, fmt.Errorf("xmldsig: sign: %w", err)
@@ -87,8 +124,15 @@ func Sign(doc []byte, sigID string, signer crypto.Signer, opts SignOptions) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("xmldsig: sign: %w", err)
 	}
-	texts = append(texts, base64.StdEncoding.EncodeToString(value))
-	return splice(doc, spans, texts), nil
+	sv := base64.StdEncoding.EncodeToString(value)
+	texts = append(texts, sv)
+	out := &Signed{Doc: splice(doc, spans, texts)}
+	if wantValueC14N {
+		if out.CanonicalSignatureValue, err = fillSignatureValue(emptySV, sv); err != nil {
+			return nil, fmt.Errorf("xmldsig: sign: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // signTemplate checks the template in the parsed document d (parsed from raw), computes every

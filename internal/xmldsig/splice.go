@@ -125,6 +125,30 @@ func fillSignedInfo(c14n []byte, texts []string) ([]byte, error) {
 	return out, nil
 }
 
+// fillSignatureValue puts the base64 text into the canonical form of an empty SignatureValue, as
+// splice puts it into the document: the canonical form of the filled element is its start tag, the
+// text (base64 needs no escaping) and its end tag. The small result is parsed to prove that the text
+// is the element's whole content.
+func fillSignatureValue(c14n []byte, text string) ([]byte, error) {
+	idx, err := xmlsplice.Index(c14n)
+	if err != nil {
+		return nil, fmt.Errorf("xmldsig: scanning the canonical SignatureValue: %w", err)
+	}
+	if !idx.Root.Is(NSDSig, "SignatureValue") || len(idx.Root.Children) != 0 {
+		return nil, fmt.Errorf("xmldsig: the canonical SignatureValue is not an element without children")
+	}
+	out := splice(c14n, []span{contentSpan(idx.Root)}, []string{text})
+	d, err := libxml.Parse(out)
+	if err != nil {
+		return nil, fmt.Errorf("xmldsig: parsing the canonical SignatureValue: %w", err)
+	}
+	defer d.Close()
+	if r := d.Root(); !r.Is(NSDSig, "SignatureValue") || r.Text() != text {
+		return nil, fmt.Errorf("xmldsig: the SignatureValue is not where libxml2 sees it after splicing")
+	}
+	return out, nil
+}
+
 // splice replaces each span's content with the corresponding text (spans in document order, not
 // overlapping) and returns the new bytes, allocated once at their final size.
 func splice(doc []byte, spans []span, texts []string) []byte {

@@ -37,6 +37,10 @@ type VerifyOptions struct {
 	MaxSignatures, MaxReferences, MaxTransforms int
 	// Limits are the parser limits Verify uses (zero: libxml.DefaultLimits).
 	Limits libxml.Limits
+	// ParseCertificate parses the X509Certificate elements of KeyInfo; nil: x509.ParseCertificate.
+	// A long-running verifier passes a cache (sigcache.Cache.ParseCertificate): the same chain
+	// arrives with every signature. It must return what x509.ParseCertificate returns.
+	ParseCertificate func(der []byte) (*x509.Certificate, error)
 }
 
 func (o VerifyOptions) withDefaults() VerifyOptions {
@@ -395,7 +399,7 @@ func verifyValue(alg sigAlg, pub crypto.PublicKey, digest, sig []byte) error {
 // verifySignatureValue resolves the key, checks it against the method and verifies SignatureValue over
 // res.SignedInfo, filling in the key fields of res.
 func verifySignatureValue(res *Result, s *signature, opts VerifyOptions) error {
-	km, err := readKeyInfo(s.keyInfo)
+	km, err := readKeyInfo(s.keyInfo, opts.ParseCertificate)
 	if err != nil {
 		return err
 	}

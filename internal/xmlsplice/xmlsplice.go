@@ -249,14 +249,18 @@ func Index(doc []byte) (*Document, error) {
 // 100,000-member declaration has millions) costs few allocations: Elements are carved from blocks,
 // and element and attribute names, which repeat, are stored once.
 type scanState struct {
-	block []Element
-	names map[string]string
+	block     []Element
+	blockSize int // size of the last block allocated
+	names     map[string]string
 }
 
-// newElement returns a zeroed Element from the current block.
+// newElement returns a zeroed Element from the current block. Blocks grow from 16 to 256 elements:
+// most documents scanned are small (a template, a canonical SignedInfo), and a first block of 256
+// cost them 50 KB allocated and zeroed per scan.
 func (sc *scanState) newElement() *Element {
 	if len(sc.block) == 0 {
-		sc.block = make([]Element, 256)
+		sc.blockSize = min(max(2*sc.blockSize, 16), 256)
+		sc.block = make([]Element, sc.blockSize)
 	}
 	e := &sc.block[0]
 	sc.block = sc.block[1:]
