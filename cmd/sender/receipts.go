@@ -309,6 +309,14 @@ func packageKey(ctx context.Context, ws *workspace.Workspace, key string) ([32]b
 			return p.SHA256, nil
 		}
 	}
+	if filepath.Base(key) == key {
+		// A name packed here but not sent: the file pack wrote (signing keeps its path and name).
+		if rec, err := ws.PackedByName(ctx, key); err == nil {
+			if _, statErr := os.Stat(key); statErr != nil {
+				key = rec.Path
+			}
+		}
+	}
 	data, err := cli.ReadFile(key, maxPackageBytes)
 	if err != nil {
 		return sum, err
@@ -331,8 +339,15 @@ func runStatus(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	}
 	s, err := st.client.Status(ctx, sum)
 	if errors.Is(err, upload.ErrUnknown) {
-		return &cli.ExitError{Code: cli.ExitUsage, Msg: fmt.Sprintf("sender: a fogadó nem ismeri a csomagot (SHA-256 %s): nem érkezett meg / "+
-			"the receiver does not know the package (SHA-256 %s): it has not arrived", hexSum(sum), hexSum(sum))}
+		msg := fmt.Sprintf("sender: a fogadó nem ismeri a csomagot (SHA-256 %s): nem érkezett meg / "+
+			"the receiver does not know the package (SHA-256 %s): it has not arrived", hexSum(sum), hexSum(sum))
+		if rec, perr := st.ws.PackedByName(ctx, filepath.Base(args[0])); perr == nil {
+			state := packedState(ctx, st.ws, *rec)
+			msg += fmt.Sprintf("\n  Ebben a munkaterületen csomagolva %s-kor (%s), állapota: %s; küldése: sender send %s\n"+
+				"  Packed in this workspace at %s (%s), state: %s; to send it: sender send %s",
+				fmtTime(rec.Packed), rec.Path, state, rec.Path, fmtTime(rec.Packed), rec.Path, state, rec.Path)
+		}
+		return &cli.ExitError{Code: cli.ExitUsage, Msg: msg}
 	}
 	if err != nil {
 		return err
