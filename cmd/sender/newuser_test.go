@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/tagdij/tagdij/internal/report"
 	"github.com/tagdij/tagdij/internal/sandbox"
 	"github.com/tagdij/tagdij/internal/sheet"
+	"github.com/tagdij/tagdij/internal/workspace"
 )
 
 // corruptSignatureValue changes one base64 letter inside the first ds:SignatureValue of the file.
@@ -432,7 +434,16 @@ func TestSignShowsFromPackRecord(t *testing.T) {
 		t.Fatalf("from the record: %q %+v", a.ShownFrom, a.Declaration)
 	}
 	// The record gone: decrypted and validated, the same view.
-	os.RemoveAll(filepath.Join(f.sb.Dir, "state-pelda", "packed"))
+	db, err := sql.Open("sqlite", filepath.Join(f.sb.Dir, "state-pelda", workspace.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := db.Exec(`DELETE FROM packed`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n == 0 {
+		t.Fatal("no pack record in the workspace database")
+	}
+	db.Close()
 	b := preview(copyPkg())
 	if b.ShownFrom != "package" || b.Declaration == nil || *b.Declaration != *a.Declaration {
 		t.Errorf("decrypted: %q %+v, record gave %+v", b.ShownFrom, b.Declaration, a.Declaration)

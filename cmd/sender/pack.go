@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/tagdij/tagdij/internal/cli"
 	"github.com/tagdij/tagdij/internal/declaration"
@@ -18,6 +17,7 @@ import (
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/progress"
+	"github.com/tagdij/tagdij/internal/workspace"
 )
 
 var packCmd = &cli.Command{
@@ -142,13 +142,18 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	// The same declaration packed again: a warning, not a refusal. Packing again is how a package
 	// that was never sent is replaced (another signer after the time-stamp, a wrong signer); sending
 	// two packages with one submission id is what must not happen, and sending refuses that.
-	earlier, err := packedBefore(cfg, res.Summary.ID)
+	ws, err := workspace.Open(ctx, cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	earlier, err := ws.PackedBySubmission(ctx, res.Summary.ID)
 	if err != nil {
 		return err
 	}
 	var earlierNames []string
 	for _, r := range earlier {
-		earlierNames = append(earlierNames, r.Package)
+		earlierNames = append(earlierNames, r.Name)
 	}
 	path := filepath.Join(outDir, res.Name.String())
 	if err := writeNew(path, res.Bytes); err != nil {
@@ -157,7 +162,7 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	if err := writePackRecord(cfg, res, path, env.Now()); err != nil {
+	if err := writePackRecord(ctx, ws, res, path, env.Now()); err != nil {
 		return fmt.Errorf("a csomagolás nyilvántartása nem írható / the pack record cannot be written: %w", err)
 	}
 
@@ -170,11 +175,12 @@ func runPack(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 	w := env.Stdout
 	cli.WriteFindings(w, res.Summary.Warnings)
 	if len(earlier) > 0 {
+		list := packedList(ctx, ws, earlier)
 		fmt.Fprintf(w, "!! FIGYELEM: ezt a beküldési azonosítót (%s) már becsomagolta: %s. A pénztár egy azonosítóval egy bevallást fogad el: "+
 			"csak az egyik csomagot küldje be (a beküldés a már beküldött azonosítót elutasítja).\n"+
 			"!! WARNING: you packed this submission id (%s) before: %s. The fund accepts one declaration per submission id: send only one "+
 			"of the packages with the same submission id (sending refuses an id already sent).\n",
-			res.Summary.ID, strings.Join(earlierNames, ", "), res.Summary.ID, strings.Join(earlierNames, ", "))
+			res.Summary.ID, list, res.Summary.ID, list)
 	}
 	fmt.Fprintf(w, "Csomag / Package:   %s\n", res.Name)
 	fmt.Fprintf(w, "Fájl / File:        %s\n", path)

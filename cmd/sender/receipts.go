@@ -284,11 +284,12 @@ var statusCmd = &cli.Command{
 	Usage:   "PACKAGE [--config FILE] [--json]",
 	Help: "PACKAGE: a csomagfájl, a csomag neve vagy SHA-256-ja. Megkérdezi a fogadót (GET /v1/packages/{sha256}/status):\n" +
 		"beérkezett-e, befogadta-e, és hol tart a végleges ellenőrzés (awaiting-final-check, majd a feldolgozó eredménye).\n" +
-		"Kilépési kód: 0 befogadva vagy érvényes, 1 elutasítva vagy érvénytelen, 2 a végleges ellenőrzésre vár, 3 ismeretlen/hiba.\n" +
+		"Kilépési kód: 0 feldolgozva, 1 elutasítva, végleges ellenőrzés: érvénytelen, vagy a tartalom hibás (a kóddal), 2 a\n" +
+		"végleges ellenőrzésre vár, 3 ismeretlen állapot vagy hiba.\n" +
 		"/ PACKAGE: the package file, its name or its SHA-256. Asks the receiver (GET /v1/packages/{sha256}/status): whether\n" +
 		"it arrived, whether it was accepted, and how far the final check is (awaiting-final-check, then the processor's\n" +
-		"outcome). Exit status: 0 accepted and final-valid or processed, 1 rejected or final-invalid, 2 awaiting the final\n" +
-		"check, 3 unknown or error.",
+		"outcome: processed, final-invalid or content-rejected, with the codes). Exit status: 0 processed, 1 rejected,\n" +
+		"final-invalid or content-rejected, 2 awaiting the final check, 3 an unknown status or an error.",
 	Flags: func(fs *flag.FlagSet) {
 		configFlag(fs)
 		fs.Bool("json", false, "géppel olvasható kimenet / machine-readable output")
@@ -306,6 +307,14 @@ func packageKey(ctx context.Context, ws *workspace.Workspace, key string) ([32]b
 	if p, err := ws.PackageByName(ctx, filepath.Base(key)); err == nil {
 		if _, statErr := os.Stat(key); statErr != nil || filepath.Base(key) == key {
 			return p.SHA256, nil
+		}
+	}
+	if filepath.Base(key) == key {
+		// A name packed here but not sent: the file pack wrote (signing keeps its path and name).
+		if rec, err := ws.PackedByName(ctx, key); err == nil {
+			if _, statErr := os.Stat(key); statErr != nil {
+				key = rec.Path
+			}
 		}
 	}
 	data, err := cli.ReadFile(key, maxPackageBytes)
@@ -330,8 +339,15 @@ func runStatus(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	}
 	s, err := st.client.Status(ctx, sum)
 	if errors.Is(err, upload.ErrUnknown) {
-		return &cli.ExitError{Code: cli.ExitUsage, Msg: fmt.Sprintf("sender: a fogadó nem ismeri a csomagot (SHA-256 %s): nem érkezett meg / "+
-			"the receiver does not know the package (SHA-256 %s): it has not arrived", hexSum(sum), hexSum(sum))}
+		msg := fmt.Sprintf("sender: a fogadó nem ismeri a csomagot (SHA-256 %s): nem érkezett meg / "+
+			"the receiver does not know the package (SHA-256 %s): it has not arrived", hexSum(sum), hexSum(sum))
+		if rec, perr := st.ws.PackedByName(ctx, filepath.Base(args[0])); perr == nil {
+			state := packedState(ctx, st.ws, *rec)
+			msg += fmt.Sprintf("\n  Ebben a munkaterületen csomagolva %s-kor (%s), állapota: %s; küldése: sender send %s\n"+
+				"  Packed in this workspace at %s (%s), state: %s; to send it: sender send %s",
+				fmtTime(rec.Packed), rec.Path, state, rec.Path, fmtTime(rec.Packed), rec.Path, state, rec.Path)
+		}
+		return &cli.ExitError{Code: cli.ExitUsage, Msg: msg}
 	}
 	if err != nil {
 		return err
@@ -353,25 +369,66 @@ func runStatus(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 		}
 		fmt.Fprintf(w, "Nyugta / Receipt: %s\n", s.ReceiptID)
 		if len(s.Codes) > 0 {
-			fmt.Fprintf(w, "Kódok / Codes: %s\n", strings.Join(s.Codes, ", "))
-			for _, c := range s.Codes {
-				f := errcode.New(errcode.Code(c), "", "")
-				fmt.Fprintf(w, "  %s %s / %s\n", c, f.HU, f.EN)
-			}
+			fmt.Fprintf(w, "A nyugta kódjai / The receipt's codes: %s\n", strings.Join(s.Codes, ", "))
+			writeCodeTexts(w, s.Codes)
+		}
+		if fc := s.FinalCheck; fc != nil {
+			writeFinalCheck(w, fc)
 		}
 	}
+	return statusExit(s)
+}
+
+// statusExit maps the receiver's status to SPEC §9's exit statuses: 0 processed (the processor's
+// final, successful outcome), 1 rejected at the receiver, final-invalid or content-rejected, 2 still
+// awaiting the final check. A status this sender does not know is not taken for an outcome: 3.
+func statusExit(s *upload.Status) error {
 	switch s.Status {
-	case "final-valid", "processed":
+	case "processed":
 		return nil
-	case "rejected", "final-invalid":
+	case "rejected", "final-invalid", "content-rejected":
 		return cli.Exit(cli.ExitInvalid)
 	case "awaiting-final-check":
 		return cli.Exit(cli.ExitIncomplete)
 	}
-	if s.Result == "ELUTASITVA" {
-		return cli.Exit(cli.ExitInvalid)
+	return &cli.ExitError{Code: cli.ExitUsage, Msg: fmt.Sprintf("sender: a fogadó ismeretlen állapotot küldött (%.40q): frissítse a programot / "+
+		"the receiver sent an unknown status (%.40q): update the program", s.Status, s.Status)}
+}
+
+// writeFinalCheck prints the processor's part of the status: the outcome's state, codes and time once
+// done; the attempts, the next one, the last reason and any alert while waiting.
+func writeFinalCheck(w io.Writer, fc *upload.FinalCheck) {
+	if fc.Done {
+		fmt.Fprintf(w, "Végleges ellenőrzés / Final check: %s, %s\n", fc.State, fmtTime(fc.Finished))
+		if fc.ArchiveID != "" {
+			fmt.Fprintf(w, "Archívum / Archive: %s\n", fc.ArchiveID)
+		}
+		if len(fc.Codes) > 0 {
+			fmt.Fprintf(w, "A feldolgozás kódjai / The processing's codes: %s\n", strings.Join(fc.Codes, ", "))
+			writeCodeTexts(w, fc.Codes)
+		}
+		return
 	}
-	return cli.Exit(cli.ExitIncomplete)
+	fmt.Fprintf(w, "Végleges ellenőrzés / Final check: %d próbálkozás / attempt(s)", fc.Attempts)
+	if !fc.NextAttempt.IsZero() {
+		fmt.Fprintf(w, ", következő / next: %s", fmtTime(fc.NextAttempt))
+	}
+	fmt.Fprintln(w)
+	if fc.LastError != "" {
+		fmt.Fprintf(w, "Utolsó ok / Last reason: %s\n", fc.LastError)
+	}
+	if fc.Alert != "" {
+		fmt.Fprintf(w, "FIGYELEM / ALERT: %s\n", fc.Alert)
+	}
+}
+
+// writeCodeTexts prints each code with its bilingual text (the codes come from the receiver: only
+// their known texts are printed, the code itself is limited in length).
+func writeCodeTexts(w io.Writer, codes []string) {
+	for _, c := range codes {
+		f := errcode.New(errcode.Code(c), "", "")
+		fmt.Fprintf(w, "  %.16s %s / %s\n", c, f.HU, f.EN)
+	}
 }
 
 // statusWords explains the receiver's status values.
@@ -381,12 +438,13 @@ func statusWords(s string) (string, string) {
 		return "elutasítva", "rejected"
 	case "awaiting-final-check":
 		return "befogadva, a végleges ellenőrzésre vár", "received, awaiting the final check"
-	case "final-valid":
-		return "végleges ellenőrzés: érvényes", "final check: valid"
-	case "final-invalid":
-		return "végleges ellenőrzés: érvénytelen", "final check: invalid"
 	case "processed":
-		return "feldolgozva", "processed"
+		return "feldolgozva: a végleges ellenőrzés és a tartalom rendben", "processed: the final check and the content are in order"
+	case "final-invalid":
+		return "végleges ellenőrzés: érvénytelen aláírás, a csomag nem került feldolgozásra",
+			"final check: the signature is invalid, the package was not processed"
+	case "content-rejected":
+		return "a tartalom hibás: a pénztár elutasította a bevallást", "content rejected: the fund refused the declaration"
 	}
 	return "ismeretlen állapot", "unknown status"
 }

@@ -135,7 +135,7 @@ func sendPackage(ctx context.Context, env *cli.Env, st *outboxStack, path string
 		}
 	}
 	if err != nil {
-		return sendRefusal(env, st, path, err, rep, asJSON)
+		return sendRefusal(ctx, env, st, path, err, rep, asJSON)
 	}
 	rep.Receipt = viewReceipt(res.Receipt)
 	for _, n := range res.Notifications {
@@ -200,7 +200,7 @@ func writeReceiptSummary(env *cli.Env, st *outboxStack, r *workspace.Receipt, co
 }
 
 // sendRefusal reports why nothing (more) was sent, with advice, and returns the exit status.
-func sendRefusal(env *cli.Env, st *outboxStack, path string, err error, rep sendReport, asJSON bool) error {
+func sendRefusal(ctx context.Context, env *cli.Env, st *outboxStack, path string, err error, rep sendReport, asJSON bool) error {
 	var already *outbox.ErrAlreadySent
 	var dup *outbox.ErrDuplicateSubmission
 	var notValid *outbox.ErrNotValid
@@ -214,6 +214,9 @@ func sendRefusal(env *cli.Env, st *outboxStack, path string, err error, rep send
 		advice = "A nyugta / The receipt: sender receipts show " + already.Receipt.Name
 	case errors.As(err, &dup):
 		code = cli.ExitInvalid
+		if recs, perr := st.ws.PackedBySubmission(ctx, dup.SubmissionID); perr == nil && len(recs) > 0 {
+			advice = "Ezzel az azonosítóval itt csomagolt csomagok / Packages packed here with this id: " + packedList(ctx, st.ws, recs)
+		}
 	case errors.As(err, &notValid):
 		rep.Check = notValid.Report
 		code = cli.ExitFor(notValid.Report.Verdict.Indication)

@@ -27,6 +27,7 @@ import (
 	"github.com/tagdij/tagdij/internal/payload"
 	"github.com/tagdij/tagdij/internal/progress"
 	"github.com/tagdij/tagdij/internal/sheet"
+	"github.com/tagdij/tagdij/internal/workspace"
 	"github.com/tagdij/tagdij/internal/xades"
 	"github.com/tagdij/tagdij/policy"
 	"github.com/tagdij/tagdij/schema"
@@ -215,10 +216,13 @@ func runSign(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string)
 		meta = nil
 	}
 	pv.Warnings = signWarnings(ctx, cfg, pol, meta, key, env.Now)
-	var rec *packRecord
+	var rec *declaration.Excerpt
 	if meta != nil {
 		if p, err := parsed.Payload(0); err == nil {
-			rec = readPackRecord(cfg, meta.ID, sha256.Sum256(p))
+			if ws, err := workspace.Open(ctx, cfg.StateDir); err == nil {
+				rec = readPackRecord(ctx, ws, meta.ID, sha256.Sum256(p))
+				ws.Close()
+			}
 		}
 	}
 
@@ -378,7 +382,7 @@ func existingSignatures(ctx context.Context, parsed *es3.Dossier, data []byte, c
 // declaration (or the recorded excerpt of it), its summary and where it came from, or a note saying why
 // it cannot be shown.
 func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *config.Sender, signing keys.Key, parsed *es3.Dossier,
-	set *schema.Set, rec *packRecord, limit int) (_ *declaration.Excerpt, _ *declView, note, from string) {
+	set *schema.Set, rec *declaration.Excerpt, limit int) (_ *declaration.Excerpt, _ *declView, note, from string) {
 	var cert *x509.Certificate
 	var dec crypto.Decrypter
 	spec, secret := fs.Lookup("decrypt-key").Value.String(), fs.Lookup("decrypt-secret").Value.String()
@@ -408,8 +412,8 @@ func showDeclaration(ctx context.Context, env *cli.Env, fs *flag.FlagSet, cfg *c
 	}
 	// The record stands in for decrypting only where decrypting is possible: without the key the
 	// content is not shown, as SIG-20 has it, whatever the state directory holds.
-	if cert != nil && rec != nil && (rec.Excerpt.Complete() || (limit > 0 && limit <= len(rec.Excerpt.Items))) {
-		return rec.Excerpt, view(rec.Excerpt), "", "pack-record"
+	if cert != nil && rec != nil && (rec.Complete() || (limit > 0 && limit <= len(rec.Items))) {
+		return rec, view(rec), "", "pack-record"
 	}
 	decl, err := pack.OpenDossier(parsed, cert, dec, payload.Limits{})
 	if err != nil {

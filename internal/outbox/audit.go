@@ -2,10 +2,11 @@ package outbox
 
 import (
 	"context"
-
+	"encoding/json"
 	"fmt"
 
 	"github.com/tagdij/tagdij/internal/container"
+	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/pack"
 	"github.com/tagdij/tagdij/internal/receiptpkg"
@@ -14,7 +15,7 @@ import (
 
 // Item is the re-verification of one stored item (Audit).
 type Item struct {
-	Kind   string // package, receipt, container
+	Kind   string // package, receipt, container, packed (a pack record)
 	Name   string
 	SHA256 [32]byte
 	// Indication is the verdict now; Recorded the one recorded when the item was stored or last
@@ -39,7 +40,8 @@ func rank(i report.Indication) int {
 	return 1
 }
 
-// Audit re-verifies every package, receipt and container the workspace holds, from the workspace's
+// Audit re-verifies every package, receipt and container the workspace holds (and checks that every
+// pack record's sign preview still decodes for its submission), from the workspace's
 // bytes (each checked against its SHA-256) with the validation data kept for them as detached data, so
 // that a restored backup proves itself (ADM-04). Nothing is written.
 func (s *Sender) Audit(ctx context.Context) ([]Item, error) {
@@ -122,6 +124,24 @@ func (s *Sender) Audit(ctx context.Context) ([]Item, error) {
 				it.Recorded = report.Indication(r.Indication)
 				it.OK = it.OK && rank(res.Receipt.Verdict.Indication) <= rank(it.Recorded)
 			}
+		}
+		out = append(out, it)
+	}
+	// Pack records: the sign preview must still describe the submission it was recorded for.
+	recs, err := s.WS.PackedAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		it := Item{Kind: "packed", Name: r.Name, SHA256: r.PackageSHA256, Recorded: report.TotalPassed, Indication: report.TotalFailed}
+		var e declaration.Excerpt
+		switch err := json.Unmarshal(r.Preview, &e); {
+		case err != nil:
+			it.Detail = fmt.Sprintf("a csomagolási előnézet olvashatatlan / the pack preview does not decode: %v", err)
+		case e.Header.ID != r.SubmissionID:
+			it.Detail = "a csomagolási előnézet más beküldésé / the pack preview is of another submission"
+		default:
+			it.Indication, it.OK = report.TotalPassed, true
 		}
 		out = append(out, it)
 	}

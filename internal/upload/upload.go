@@ -168,11 +168,29 @@ type Status struct {
 	Received           time.Time `json:"received"`
 	Result             string    `json:"result"`   // BEFOGADVA or ELUTASITVA
 	PreCheck           string    `json:"preCheck"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
-	Status             string    `json:"status"`   // rejected, awaiting-final-check, final-valid, final-invalid, processed
+	Status             string    `json:"status"`   // rejected, awaiting-final-check, then processed, final-invalid or content-rejected
 	EarliestFinalCheck time.Time `json:"earliestFinalCheck,omitzero"`
 	ReceiptID          string    `json:"receiptId"`
 	SubmissionID       string    `json:"submissionId,omitempty"`
-	Codes              []string  `json:"codes,omitempty"`
+	Codes              []string  `json:"codes,omitempty"` // the receipt's
+	// FinalCheck is the processor's record of an accepted package; nil for a rejected upload (and from
+	// a receiver that predates the processor).
+	FinalCheck *FinalCheck `json:"finalCheck,omitempty"`
+}
+
+// FinalCheck is the processor's part of the status (the receiver's FinalCheckJSON): while waiting, the
+// attempts so far, when the next is due, why the last did not end final and any alert; once Done, the
+// final check's state, the codes of the final and the content check, and when.
+type FinalCheck struct {
+	Done        bool      `json:"done"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"nextAttempt,omitzero"`
+	LastError   string    `json:"lastError,omitempty"`
+	Alert       string    `json:"alert,omitempty"`
+	State       string    `json:"state,omitempty"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
+	Codes       []string  `json:"codes,omitempty"`
+	Finished    time.Time `json:"finished,omitzero"`
+	ArchiveID   string    `json:"archiveId,omitempty"`
 }
 
 // ErrUnknown is the receiver's 404: it holds no package with that SHA-256.

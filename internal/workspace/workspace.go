@@ -5,8 +5,9 @@
 //
 // # Layout of the state directory
 //
-//	sender.db          the database: sent packages, the send log (every attempt), receipts with their
-//	                   verification, SND-30 notifications, containers (every version)
+//	sender.db          the database: pack records (every package built here, with the sign preview),
+//	                   sent packages, the send log (every attempt), receipts with their verification,
+//	                   SND-30 notifications, containers (every version)
 //	blobs/sha256/…     the bytes of every sent package, receipt, fund answer and container
 //	packages/          packages written by `sender pack` (not yet sent ones too)
 //	notifications/     the SND-30 notification letters (text), one per recipient
@@ -155,6 +156,23 @@ var migrations = []string{
 		created        INTEGER NOT NULL,
 		UNIQUE (package_sha256, version)
 	);`,
+	// 2: pack records (`sender pack`): every package built in this workspace, sent or not, with the
+	// sign preview; they replace the files under packed/.
+	`CREATE TABLE packed (
+		seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+		payload_sha256     BLOB NOT NULL,   -- the covered payload object: signing and time-stamping keep it
+		package_sha256     BLOB NOT NULL,   -- the unsigned package as pack wrote it
+		declaration_sha256 BLOB NOT NULL,
+		name               TEXT NOT NULL,   -- the SPEC §4 file name; signing keeps it
+		submission_id      TEXT NOT NULL,
+		path               TEXT NOT NULL,   -- where pack wrote it
+		packed             INTEGER NOT NULL, -- Unix nanoseconds, UTC
+		encrypted          INTEGER NOT NULL,
+		preview            BLOB NOT NULL    -- the sign preview (declaration.Excerpt JSON), written from the plaintext
+	);
+	CREATE INDEX packed_submission ON packed(submission_id, seq);
+	CREATE INDEX packed_payload ON packed(payload_sha256);
+	CREATE INDEX packed_name ON packed(name);`,
 }
 
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
