@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tagdij/tagdij/internal/receiver/wire"
 	"io"
 	"log/slog"
 	"mime"
@@ -325,35 +326,11 @@ func (a *API) receipt(w http.ResponseWriter, r *http.Request, rq *request) {
 	writeReceiptOrText(w, http.StatusOK, st.Bytes, st.Name, "")
 }
 
-// StatusJSON is the body of GET /v1/packages/{sha256}/status.
-type StatusJSON struct {
-	SHA256             string    `json:"sha256"`
-	Received           time.Time `json:"received"`
-	Result             string    `json:"result"`   // BEFOGADVA or ELUTASITVA
-	PreCheck           string    `json:"preCheck"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
-	Status             string    `json:"status"`   // rejected, awaiting-final-check, then processed, final-invalid or content-rejected
-	EarliestFinalCheck time.Time `json:"earliestFinalCheck,omitzero"`
-	ReceiptID          string    `json:"receiptId"`
-	SubmissionID       string    `json:"submissionId,omitempty"`
-	Codes              []string  `json:"codes,omitempty"` // the receipt's
-	// FinalCheck is the processor's record of an accepted package; absent for a rejected upload.
-	FinalCheck *FinalCheckJSON `json:"finalCheck,omitempty"`
-}
+// StatusJSON is the body of GET /v1/packages/{sha256}/status (wire.Status, shared with the client).
+type StatusJSON = wire.Status
 
-// FinalCheckJSON is the processor's part of the status: while waiting, the attempts so far, when the
-// next is due, why the last did not end final and any alert (the signer certificate nears its notAfter);
-// once done, the final check's state, the codes of the final and the content check, and when.
-type FinalCheckJSON struct {
-	Done        bool      `json:"done"`
-	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"nextAttempt,omitzero"`
-	LastError   string    `json:"lastError,omitempty"`
-	Alert       string    `json:"alert,omitempty"`
-	State       string    `json:"state,omitempty"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
-	Codes       []string  `json:"codes,omitempty"`
-	Finished    time.Time `json:"finished,omitzero"`
-	ArchiveID   string    `json:"archiveId,omitempty"`
-}
+// FinalCheckJSON is the processor's part of the status (wire.FinalCheck).
+type FinalCheckJSON = wire.FinalCheck
 
 func (a *API) status(w http.ResponseWriter, r *http.Request, rq *request) {
 	raw := r.PathValue("sha256")

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tagdij/tagdij/internal/receiver/wire"
 	"io"
 	"mime"
 	"net/http"
@@ -161,37 +162,11 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
-// Status is the receiver's answer to GET /v1/packages/{sha256}/status (the fields of the receiver's
-// StatusJSON).
-type Status struct {
-	SHA256             string    `json:"sha256"`
-	Received           time.Time `json:"received"`
-	Result             string    `json:"result"`   // BEFOGADVA or ELUTASITVA
-	PreCheck           string    `json:"preCheck"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
-	Status             string    `json:"status"`   // rejected, awaiting-final-check, then processed, final-invalid or content-rejected
-	EarliestFinalCheck time.Time `json:"earliestFinalCheck,omitzero"`
-	ReceiptID          string    `json:"receiptId"`
-	SubmissionID       string    `json:"submissionId,omitempty"`
-	Codes              []string  `json:"codes,omitempty"` // the receipt's
-	// FinalCheck is the processor's record of an accepted package; nil for a rejected upload (and from
-	// a receiver that predates the processor).
-	FinalCheck *FinalCheck `json:"finalCheck,omitempty"`
-}
+// Status is the receiver's answer to GET /v1/packages/{sha256}/status (the receiver's own wire type).
+type Status = wire.Status
 
-// FinalCheck is the processor's part of the status (the receiver's FinalCheckJSON): while waiting, the
-// attempts so far, when the next is due, why the last did not end final and any alert; once Done, the
-// final check's state, the codes of the final and the content check, and when.
-type FinalCheck struct {
-	Done        bool      `json:"done"`
-	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"nextAttempt,omitzero"`
-	LastError   string    `json:"lastError,omitempty"`
-	Alert       string    `json:"alert,omitempty"`
-	State       string    `json:"state,omitempty"` // ERVENYES, ERVENYTELEN, BEFEJEZETLEN
-	Codes       []string  `json:"codes,omitempty"`
-	Finished    time.Time `json:"finished,omitzero"`
-	ArchiveID   string    `json:"archiveId,omitempty"`
-}
+// FinalCheck is the processor's part of the status.
+type FinalCheck = wire.FinalCheck
 
 // ErrUnknown is the receiver's 404: it holds no package with that SHA-256.
 var ErrUnknown = errors.New("upload: a fogadó nem ismeri a csomagot / the receiver does not know the package")
