@@ -76,8 +76,9 @@ done
 [ "$rc" = 0 ] || { echo "demo: processor once exited $rc" >&2; tail -n 5 "$OUT/processor.log" >&2; exit 1; }
 grep '"event":"processor.finished"' "$OUT/processor.log" | tail -n 1 | cut -c1-400
 
-step "13d. The final outcome through the receiver's status endpoint"
+step "13d. The final outcome through the receiver's status endpoint, and as the payroll clerk sees it (sender status)"
 status | jq '{status, result, preCheck, finalCheck}'
+TAGDIJ_SENDER_RECEIVER_URL=$URL/ "$BIN/sender" status "$PKG" --config "$SB/sender-pelda.json"
 
 step "13e. The back office's hand-off: one directory per package, published atomically (declaration + summary)"
 HDIR=$(ls -d "$TAGDIJ_PROCESSOR_HANDOFF_DIR"/TBA_* | head -n 1)
