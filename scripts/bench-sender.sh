@@ -96,8 +96,9 @@ done
 rm -rf "$W/pkg"; mkdir -p "$W/pkg"
 read -r _ _ < <(step pack "$BIN/sender" pack "$DECL" --config "$CFG" --out "$W/pkg" --json)
 pkg=$(sed -n 's/^ *"path": "\(.*\)",$/\1/p' "$W/.out")
-rm -rf "$W/sb/state-pelda/packed"
-read -r n_s n_kb < <(step sign-unrecorded "$BIN/sender" sign "$pkg" --config "$CFG" --yes)
+# Pack records live in the workspace database: sign from a fresh state directory that has none.
+rm -rf "$W/state-unrecorded"; mkdir -p "$W/state-unrecorded"
+read -r n_s n_kb < <(TAGDIJ_SENDER_STATE_DIR="$W/state-unrecorded" step sign-unrecorded "$BIN/sender" sign "$pkg" --config "$CFG" --yes)
 awk -v s="$n_s" -v k="$n_kb" 'BEGIN{printf "sign without the pack record (decrypts and validates the declaration again): %.2f s, peak RSS %.1f MiB\n", s, k / 1024}' | tee -a "$summary"
 awk -v size="$size" '
   function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
