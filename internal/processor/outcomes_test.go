@@ -74,6 +74,13 @@ func TestContentOutcomes(t *testing.T) {
 			d.Declarant.Name = "Példa Zrt."
 			return marshal(t, d)
 		}}, processor.Processed, errcode.D009},
+		// More findings than an archive leaf holds codes (one D005 per item): still decided and archived.
+		{"a finding per item", receivertest.PackageOptions{Members: 300, Content: func(d *declaration.Declaration) []byte {
+			for i := range d.Items {
+				d.Items[i].TAJ = "123456789" // wrong check digit
+			}
+			return marshal(t, d)
+		}}, processor.ContentRejected, errcode.D005},
 		{"good", receivertest.PackageOptions{}, processor.Processed, ""},
 	}
 	sums := make([][32]byte, len(cases))

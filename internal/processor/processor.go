@@ -560,10 +560,7 @@ func (p *Processor) handOffAndComplete(ctx context.Context, j *Job, e *archive.E
 		return p.retry(ctx, j, log, fmt.Errorf("hand-off: %w", err), time.Time{}, "")
 	}
 	p.hook(StepHandedOff, j)
-	codes := make([]errcode.Code, len(o.findings))
-	for i, f := range o.findings {
-		codes[i] = f.Code
-	}
+	codes := distinctCodes(o.findings)
 	err = p.cfg.Queue.Complete(ctx, j.SHA256, j.Owner, Final{Outcome: o.kind, State: o.state, Codes: codes, ArchiveID: e.ID, HandOff: name, Now: p.cfg.Clock()})
 	if errors.Is(err, ErrLeaseLost) {
 		return result{kind: resultLeaseLost}
@@ -646,9 +643,26 @@ func hasErrors(fs []errcode.Finding) bool {
 }
 
 func codeStrings(fs []errcode.Finding) []string {
-	out := make([]string, len(fs))
-	for i, f := range fs {
-		out[i] = string(f.Code)
+	codes := distinctCodes(fs)
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// distinctCodes lists each finding code once, in the order of first appearance. The archive's leaf and
+// the job's record keep the codes, not one per item: a 100,000-member declaration can carry a finding
+// per item, and the archive (rightly) bounds a leaf's codes. Every finding with its location stays in
+// the archived report and the hand-off summary.
+func distinctCodes(fs []errcode.Finding) []errcode.Code {
+	var out []errcode.Code
+	seen := map[errcode.Code]bool{}
+	for _, f := range fs {
+		if !seen[f.Code] {
+			seen[f.Code] = true
+			out = append(out, f.Code)
+		}
 	}
 	return out
 }
