@@ -94,11 +94,13 @@ func (a *Archive) Seal(ctx context.Context) (*SignedHead, error) {
 }
 
 func (a *Archive) sealOnce(ctx context.Context) (*SignedHead, error) {
-	tree, err := a.syncTree(ctx)
+	// The head first, then the leaves: another processor may append and seal in between, and a tree
+	// read before its head would look shorter than that head (a false alarm of tampering).
+	prev, err := a.latestHead(ctx)
 	if err != nil {
 		return nil, err
 	}
-	prev, err := a.latestHead(ctx)
+	tree, err := a.syncTree(ctx)
 	if err != nil {
 		return nil, err
 	}
