@@ -178,6 +178,11 @@ func (p *Processor) predecessor(ctx context.Context, j *Job, id string) (ok, wai
 		return false, false, err
 	case info.DeclarantType != j.DeclarantType || info.DeclarantID != j.DeclarantID:
 		return false, false, nil // another declarant's submission is no predecessor
+	case !info.Arrival.Before(j.Arrival):
+		// A predecessor arrives before the package that names it. Without this, two revisions naming
+		// each other (the receiver cannot see predecessors: they are inside the encrypted payload)
+		// would wait for each other for ever.
+		return false, false, nil
 	case !info.Done:
 		return false, true, nil
 	}

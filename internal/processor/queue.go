@@ -133,6 +133,9 @@ var ErrNotFound = errors.New("processor: not found")
 type SubmissionInfo struct {
 	SHA256                     [32]byte
 	DeclarantType, DeclarantID string
+	// Arrival is when the receiver received the package: a predecessor arrives before the package
+	// that names it.
+	Arrival time.Time
 	// Done reports that its job is finished; Outcome is then its final outcome.
 	Done    bool
 	Outcome Outcome

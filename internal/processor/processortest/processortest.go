@@ -275,7 +275,7 @@ func Run(t *testing.T, open Opener, reopen Reopener) {
 		defer done()
 		sum := seed(t, b, 7, t0)
 		info, err := b.Submission(ctx, "00000000-0000-4000-8000-000000000007")
-		if err != nil || info.Done || info.SHA256 != sum {
+		if err != nil || info.Done || info.SHA256 != sum || !info.Arrival.Equal(t0.Add(-time.Minute)) {
 			t.Errorf("pending submission: %+v, %v", info, err)
 		}
 		if _, err := b.Submission(ctx, "00000000-0000-4000-8000-000000000008"); !errors.Is(err, processor.ErrNotFound) {

@@ -159,9 +159,10 @@ func (s *DB) Submission(ctx context.Context, submissionID string) (*processor.Su
 	var info processor.SubmissionInfo
 	var sum []byte
 	var dt, did, state, outcome sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT p.sha256, p.declarant_type, p.declarant_id, j.state, j.outcome
+	var arrival int64
+	err := s.db.QueryRowContext(ctx, `SELECT p.sha256, p.declarant_type, p.declarant_id, p.arrival, j.state, j.outcome
 		FROM packages p LEFT JOIN jobs j ON j.package_sha256 = p.sha256
-		WHERE p.submission_id = ? AND p.accepted = 1`, submissionID).Scan(&sum, &dt, &did, &state, &outcome)
+		WHERE p.submission_id = ? AND p.accepted = 1`, submissionID).Scan(&sum, &dt, &did, &arrival, &state, &outcome)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, processor.ErrNotFound
 	}
@@ -170,6 +171,7 @@ func (s *DB) Submission(ctx context.Context, submissionID string) (*processor.Su
 	}
 	copy(info.SHA256[:], sum)
 	info.DeclarantType, info.DeclarantID = dt.String, did.String
+	info.Arrival = time.Unix(0, arrival).UTC()
 	info.Done, info.Outcome = state.String == JobDone, processor.Outcome(outcome.String)
 	return &info, nil
 }
