@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/tagdij/tagdij/internal/cli"
@@ -44,3 +45,13 @@ func TestCrashHookSpec(t *testing.T) {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+// TestLeaseOwnerPerProcess: two processes under one instance name lease under different owners (a
+// second one's start would otherwise release the first one's leases, and both would work on the same
+// jobs).
+func TestLeaseOwnerPerProcess(t *testing.T) {
+	a, b := leaseOwner("processor-1"), leaseOwner("processor-1")
+	if a == b || !strings.HasPrefix(a, "processor-1/") || !strings.HasPrefix(b, "processor-1/") {
+		t.Fatalf("lease owners %q and %q", a, b)
+	}
+}

@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -267,7 +268,7 @@ func open(ctx context.Context, env *cli.Env, fs *flag.FlagSet) (s *services, err
 	}
 	s.proc, err = processor.New(processor.Config{Queue: s.db, Receipts: s.db, Registry: s.db.Registry(), Blobs: blobs, Archive: s.arch,
 		Env: tenv, Schemas: schemas, TSA: s.tsa, DecryptionCert: dkey.Certificate(), Decrypter: dec,
-		PayloadLimits: payload.Limits{MaxSize: cfg.MaxDeclarationBytes}, HandOffDir: cfg.HandOffDir, Owner: cfg.Instance,
+		PayloadLimits: payload.Limits{MaxSize: cfg.MaxDeclarationBytes}, HandOffDir: cfg.HandOffDir, Owner: leaseOwner(cfg.Instance),
 		Lease: time.Duration(cfg.Lease), Workers: cfg.Workers,
 		Backoff:     processor.Backoff{Min: time.Duration(cfg.BackoffMin), Max: time.Duration(cfg.BackoffMax)},
 		AlertBefore: time.Duration(cfg.AlertBefore), JobTimeout: time.Duration(cfg.JobTimeout),
@@ -276,6 +277,20 @@ func open(ctx context.Context, env *cli.Env, fs *flag.FlagSet) (s *services, err
 		return nil, err
 	}
 	return s, nil
+}
+
+// leaseOwner is the name this process leases jobs under: the instance name and a random suffix of this
+// process. Leases are checked by owner, so two processes under one instance name (a cron `processor
+// once` overlapping `processor run` on the same host) must not share one: the second one's start would
+// release the first one's leases and both would work on the same jobs. The price: after a crash, the
+// restarted process waits for the dead one's leases to expire (the lease setting) instead of taking
+// them back at once.
+func leaseOwner(instance string) string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Sprintf("%s/%d", instance, os.Getpid())
+	}
+	return fmt.Sprintf("%s/%x", instance, b)
 }
 
 // crashHook turns TAGDIJ_PROCESSOR_CRASH_AT=STEP[:N] into a hook that SIGKILLs this process the N-th

@@ -113,7 +113,8 @@ type Config struct {
 	// HandOffDir is the back office's directory: one directory per finished package appears there
 	// atomically. Plaintext is written nowhere else.
 	HandOffDir string
-	// Owner is this processor's instance name, unique among the processors sharing the store.
+	// Owner is the name this processor leases jobs under, unique among the processes sharing the store
+	// (cmd/processor adds a random suffix per process to the instance name).
 	Owner string
 	// Lease is how long a claimed job stays reserved without renewal (it is renewed while the job
 	// runs); DefaultLease when zero.
