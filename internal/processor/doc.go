@@ -10,8 +10,9 @@
 // next attempt finishes:
 //
 //  1. claim: the Queue leases the job to this processor (Config.Owner) for Config.Lease, renewed while
-//     the job runs; a crashed processor's job is taken over when its lease expires, and a processor
-//     restarting under the same instance name takes its own back at once (Queue.Release);
+//     the job runs; a crashed processor's job is taken over when its lease expires (cmd/processor
+//     leases under a name of its own per process, so a restart waits for the expiry too, and two
+//     processes under one instance name never release each other's leases);
 //  2. resume: if the archive already holds the package (an earlier attempt crashed after archiving),
 //     its archived outcome stands; only the hand-off and the store update remain;
 //  3. final validation: pack.Verify of the stored package bytes at the current time with online

@@ -234,7 +234,7 @@ func (s *Summary) add(r result) {
 
 // RunOnce processes every job that is due, with Config.Workers at once, until none is left (jobs
 // rescheduled during the pass are not taken again in it). It first releases the leases this Owner
-// still holds (a previous run of the same instance that crashed). Cancelling ctx stops claiming; the
+// still holds (an earlier pass of this Owner that ended without finishing them). Cancelling ctx stops claiming; the
 // jobs in progress finish (within JobTimeout). The error is for a queue that cannot be read; the
 // outcome of each job is in the Summary.
 func (p *Processor) RunOnce(ctx context.Context) (Summary, error) {

@@ -114,8 +114,8 @@ type Queue interface {
 	Claim(ctx context.Context, c Claim) ([]Job, error)
 	// Renew extends the lease of a job c.Owner holds until until.
 	Renew(ctx context.Context, sum [32]byte, owner string, until time.Time) error
-	// Release ends every lease owner holds (a processor restarting under the same instance name takes
-	// back its own jobs at once instead of waiting for the leases to expire); it returns how many.
+	// Release ends every lease owner holds (an owner taking back its own unfinished jobs at once
+	// instead of waiting for the leases to expire); it returns how many.
 	Release(ctx context.Context, owner string) (int, error)
 	// Retry reschedules a job owner holds and ends the lease.
 	Retry(ctx context.Context, sum [32]byte, owner string, r Retry) error
