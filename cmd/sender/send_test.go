@@ -674,4 +674,34 @@ func TestBrokenReceiptSignature(t *testing.T) {
 		t.Errorf("resend: %d %s", code, errOut)
 	}
 	backupRestore(t, f, 1, 1, 1)
+
+	// The evidence bundle carries both letters; a notification row naming a file outside
+	// notifications/ (a tampered database from a restored backup) is refused, not copied.
+	ev := filepath.Join(t.TempDir(), "evidence")
+	if code, out, errOut := f.run(t, "evidence", p, "--config", f.cfg, "--out", ev); code != 0 {
+		t.Fatalf("evidence: %d %s %s", code, out, errOut)
+	}
+	letters, _ := filepath.Glob(filepath.Join(ev, "ERTESITES_*"))
+	if len(letters) != 2 {
+		t.Errorf("evidence letters: %v", letters)
+	}
+	secret := filepath.Join(f.dir, "secret.txt")
+	os.WriteFile(secret, []byte("not for third parties"), 0o600)
+	ws2, err := workspace.Open(ctx, filepath.Join(f.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws2.AddNotification(ctx, workspace.Notification{Receipt: r.SHA256, Created: time.Now(), Recipient: "fund",
+		Text: "x", File: "../secret.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	ws2.Close()
+	ev2 := filepath.Join(t.TempDir(), "evidence")
+	code, _, errOut = f.run(t, "evidence", p, "--config", f.cfg, "--out", ev2)
+	if code == 0 || !strings.Contains(errOut, "notifications/") {
+		t.Errorf("evidence with a notification outside notifications/: exit %d, %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ev2, "secret.txt")); b != nil {
+		t.Error("a file outside the workspace went into the evidence bundle")
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/tagdij/tagdij/internal/durable"
+	"github.com/tagdij/tagdij/internal/workspace"
 )
 
 // Evidence file names (besides the package, the receipt and the container, which keep theirs).
@@ -98,7 +99,13 @@ func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]st
 			return nil, err
 		}
 		for _, n := range ns {
-			letter, err := os.ReadFile(filepath.Join(s.WS.Dir(), n.File))
+			// The database may come from a restored, untrusted backup: read only a letter under
+			// notifications/, never a path that leaves it.
+			rel := filepath.Clean(filepath.FromSlash(n.File))
+			if filepath.IsAbs(rel) || filepath.Dir(rel) != workspace.NotificationsDir || !filepath.IsLocal(rel) {
+				return nil, fmt.Errorf("outbox: evidence: az értesítés helye érvénytelen / the notification's path is not under %s/: %q", workspace.NotificationsDir, n.File)
+			}
+			letter, err := os.ReadFile(filepath.Join(s.WS.Dir(), rel))
 			if err != nil {
 				return nil, fmt.Errorf("outbox: evidence: notification %s: %w", n.File, err)
 			}
