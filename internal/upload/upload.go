@@ -152,15 +152,18 @@ func retryAfter(v string) time.Duration {
 		if n < 0 {
 			return 0
 		}
-		return time.Duration(min(n, 7*24*3600)) * time.Second
+		return time.Duration(min(n, int(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {
-			return d
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0
 }
+
+// maxRetryAfter bounds what a Retry-After may ask for, in either form: a week.
+const maxRetryAfter = 7 * 24 * time.Hour
 
 // Status is the receiver's answer to GET /v1/packages/{sha256}/status (the receiver's own wire type).
 type Status = wire.Status

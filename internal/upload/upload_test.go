@@ -29,6 +29,12 @@ func TestRetryAfter(t *testing.T) {
 			t.Errorf("retryAfter(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
+	if d := retryAfter(time.Now().AddDate(5, 0, 0).UTC().Format(http.TimeFormat)); d != maxRetryAfter {
+		t.Errorf("a date five years away: %s, want the cap %s", d, maxRetryAfter)
+	}
+	if d := retryAfter("99999999999999999"); d != maxRetryAfter {
+		t.Errorf("a huge number of seconds: %s, want the cap %s", d, maxRetryAfter)
+	}
 	if d := retryAfter(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)); d < 59*time.Minute || d > time.Hour {
 		t.Errorf("HTTP date an hour ahead: %s", d)
 	}
