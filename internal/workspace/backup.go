@@ -221,19 +221,19 @@ func Restore(ctx context.Context, in, dir string) (*Manifest, error) {
 	if err != nil || check != "ok" {
 		return nil, fmt.Errorf("%w: database integrity check: %v %s", ErrBadBackup, err, check)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("workspace: %w", err)
+	// One rename puts the whole restored tree in place, so a crash leaves either nothing or all of it
+	// (moving entry by entry could leave blobs without their database). dir was checked to be empty
+	// or absent; an empty directory is removed first (os.Remove refuses one that filled meanwhile).
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("workspace: restore: %w", err)
 	}
-	es, err := os.ReadDir(tmp)
-	if err != nil {
-		return nil, err
+	if err := os.Chmod(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("workspace: restore: %w", err)
 	}
-	for _, e := range es {
-		if err := os.Rename(filepath.Join(tmp, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-			return nil, fmt.Errorf("workspace: restore: %w", err)
-		}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, fmt.Errorf("workspace: restore: %w", err)
 	}
-	if err := durable.SyncDir(dir); err != nil {
+	if err := durable.SyncDir(parent); err != nil {
 		return nil, err
 	}
 	return m, nil
