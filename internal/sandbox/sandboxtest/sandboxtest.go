@@ -24,6 +24,7 @@ package sandboxtest
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -221,7 +222,12 @@ func Start(t testing.TB, opts ...Option) *Env {
 	go func() { done <- sandbox.Serve(ctx, ln, g) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		switch err := <-done; {
+		case errors.Is(err, context.DeadlineExceeded):
+			// A connection was still busy after the graceful-shutdown grace (a loaded CI machine):
+			// the server closed it. The test's own assertions are over; this is not its failure.
+			t.Logf("sandboxtest: %v (connections closed)", err)
+		case err != nil:
 			t.Errorf("sandboxtest: %v", err)
 		}
 		http.DefaultClient.CloseIdleConnections()
