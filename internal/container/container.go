@@ -109,52 +109,9 @@ func Read(d *es3.Dossier, set *schema.Set) (*Parsed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container: %s: %w", DocumentTitle, err)
 	}
-	if err := set.ValidateBytes(schema.Container, meta); err != nil {
-		return nil, fmt.Errorf("container: %s: %w", DocumentTitle, err)
-	}
-	var w wire
-	if err := xml.NewDecoder(bytes.NewReader(meta)).Decode(&w); err != nil {
-		return nil, fmt.Errorf("container: %s: %w", DocumentTitle, err)
-	}
-	p := &Parsed{Title: d.Title}
-	p.Created, _ = time.Parse(time.RFC3339Nano, w.Created)
-	p.Package = Ref{Name: w.Package.Name, ID: w.Package.ID}
-	hex.Decode(p.Package.SHA256[:], []byte(w.Package.SHA256))
-	if w.Receipt != nil {
-		r := &Ref{Name: w.Receipt.Name}
-		if w.Receipt.ID != nil {
-			r.ID = *w.Receipt.ID
-		}
-		hex.Decode(r.SHA256[:], []byte(w.Receipt.SHA256))
-		p.Receipt = r
-	}
-	for _, a := range w.SendLog.Attempts {
-		t, _ := time.Parse(time.RFC3339Nano, a.Time)
-		at := Attempt{Time: t, URL: a.URL, Outcome: a.Outcome}
-		if a.Status != nil {
-			at.HTTPStatus = *a.Status
-		}
-		if a.Detail != nil {
-			at.Detail = *a.Detail
-		}
-		p.SendLog = append(p.SendLog, at)
-	}
-	if w.Check != nil {
-		p.CheckState = w.Check.State
-	}
-	if w.Notifications != nil {
-		for _, nt := range w.Notifications.Notices {
-			t, _ := time.Parse(time.RFC3339Nano, nt.Time)
-			p.Notifications = append(p.Notifications, Notification{Time: t, Recipient: nt.Recipient, Address: nt.Address, Text: nt.Text})
-		}
-	}
-	if w.Data != nil {
-		if p.PackageData, err = dataOf(w.Data.Package); err != nil {
-			return nil, err
-		}
-		if p.ReceiptData, err = dataOf(w.Data.Receipt); err != nil {
-			return nil, err
-		}
+	p, err := decodeMeta(meta, set, d.Title)
+	if err != nil {
+		return nil, err
 	}
 
 	// The documents against kontener.xml.
@@ -205,6 +162,77 @@ func Read(d *es3.Dossier, set *schema.Set) (*Parsed, error) {
 		}
 	}
 	return p, nil
+}
+
+// decodeMeta validates kontener.xml against kontener.xsd and decodes it (the documents are compared
+// with it by Read). The bytes come from a container someone else built: every value is checked, no
+// length is trusted.
+func decodeMeta(meta []byte, set *schema.Set, title string) (*Parsed, error) {
+	if err := set.ValidateBytes(schema.Container, meta); err != nil {
+		return nil, fmt.Errorf("container: %s: %w", DocumentTitle, err)
+	}
+	var w wire
+	if err := xml.NewDecoder(bytes.NewReader(meta)).Decode(&w); err != nil {
+		return nil, fmt.Errorf("container: %s: %w", DocumentTitle, err)
+	}
+	p := &Parsed{Title: title}
+	p.Created, _ = time.Parse(time.RFC3339Nano, w.Created)
+	p.Package = Ref{Name: w.Package.Name, ID: w.Package.ID}
+	if err := decodeSum(&p.Package.SHA256, w.Package.SHA256); err != nil {
+		return nil, err
+	}
+	if w.Receipt != nil {
+		r := &Ref{Name: w.Receipt.Name}
+		if w.Receipt.ID != nil {
+			r.ID = *w.Receipt.ID
+		}
+		if err := decodeSum(&r.SHA256, w.Receipt.SHA256); err != nil {
+			return nil, err
+		}
+		p.Receipt = r
+	}
+	for _, a := range w.SendLog.Attempts {
+		t, _ := time.Parse(time.RFC3339Nano, a.Time)
+		at := Attempt{Time: t, URL: a.URL, Outcome: a.Outcome}
+		if a.Status != nil {
+			at.HTTPStatus = *a.Status
+		}
+		if a.Detail != nil {
+			at.Detail = *a.Detail
+		}
+		p.SendLog = append(p.SendLog, at)
+	}
+	if w.Check != nil {
+		p.CheckState = w.Check.State
+	}
+	if w.Notifications != nil {
+		for _, nt := range w.Notifications.Notices {
+			t, _ := time.Parse(time.RFC3339Nano, nt.Time)
+			p.Notifications = append(p.Notifications, Notification{Time: t, Recipient: nt.Recipient, Address: nt.Address, Text: nt.Text})
+		}
+	}
+	if w.Data != nil {
+		var err error
+		if p.PackageData, err = dataOf(w.Data.Package); err != nil {
+			return nil, err
+		}
+		if p.ReceiptData, err = dataOf(w.Data.Receipt); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// decodeSum reads a SHA-256 in hex (kontener.xsd allows only 64 hex digits; checked here again, as
+// hex.Decode would write past a short destination).
+func decodeSum(dst *[32]byte, s string) error {
+	if len(s) != 2*len(dst) {
+		return fmt.Errorf("container: %s: SHA-256 %.80q", DocumentTitle, s)
+	}
+	if _, err := hex.Decode(dst[:], []byte(s)); err != nil {
+		return fmt.Errorf("container: %s: SHA-256 %.80q: %w", DocumentTitle, s, err)
+	}
+	return nil
 }
 
 func dataOf(w *wireData) (*xades.ValidationData, error) {
