@@ -127,6 +127,26 @@ func (l Limits) ForSigned() Limits {
 }
 
 // treeBudget is the number of tree nodes a document of size bytes may have.
+// newParseState allocates (C memory, freed by the caller) the shim's parse state carrying lim's limits
+// for an input of size bytes: the one place the tree parser and the streaming validator get them from.
+// Nil when out of memory.
+func newParseState(lim Limits, size int) *C.tg_parse_state {
+	st := (*C.tg_parse_state)(C.calloc(1, C.size_t(unsafe.Sizeof(C.tg_parse_state{}))))
+	if st == nil {
+		return nil
+	}
+	st.max_depth = C.int(lim.MaxDepth)
+	st.max_attrs = C.int(lim.MaxAttrs)
+	st.max_namespaces = C.long(lim.MaxNamespaces)
+	st.max_ns_scope = C.int(lim.MaxNamespacesInScope)
+	st.max_nodes = C.long(lim.MaxNodes)
+	st.max_text = C.long(lim.MaxTextBytes)
+	st.max_total_attrs = C.long(lim.MaxTotalAttrs)
+	st.max_tree = C.long(lim.treeBudget(size))
+	st.max_names = C.long(lim.MaxNames)
+	return st
+}
+
 func (l Limits) treeBudget(size int) int64 {
 	return l.BaseTreeNodes + int64(size)/l.BytesPerTreeNode
 }
@@ -279,20 +299,11 @@ func (p Parser) parse(data []byte, prescanFirst bool) (*Document, scanStats, err
 	if len(data) > math.MaxInt32 {
 		return nil, scanStats{}, &Error{Kind: KindLimit, Msg: fmt.Sprintf("input is %d bytes, more than libxml2 reads", len(data))}
 	}
-	st := (*C.tg_parse_state)(C.calloc(1, C.size_t(unsafe.Sizeof(C.tg_parse_state{}))))
+	st := newParseState(lim, len(data))
 	if st == nil {
 		return nil, scanStats{}, &Error{Kind: KindInternal, Msg: "out of memory"}
 	}
 	defer C.free(unsafe.Pointer(st))
-	st.max_depth = C.int(lim.MaxDepth)
-	st.max_attrs = C.int(lim.MaxAttrs)
-	st.max_namespaces = C.long(lim.MaxNamespaces)
-	st.max_ns_scope = C.int(lim.MaxNamespacesInScope)
-	st.max_nodes = C.long(lim.MaxNodes)
-	st.max_text = C.long(lim.MaxTextBytes)
-	st.max_total_attrs = C.long(lim.MaxTotalAttrs)
-	st.max_tree = C.long(lim.treeBudget(len(data)))
-	st.max_names = C.long(lim.MaxNames)
 	doc := C.tg_parse((*C.char)(unsafe.Pointer(&data[0])), C.int(len(data)), st)
 	counts := scanStats{nodes: int64(st.nodes), attrs: int64(st.total_attrs), tree: int64(st.tree), names: int(st.names),
 		namespaces: int64(st.namespaces)}

@@ -89,7 +89,7 @@ func (p Parser) ValidateStream(data []byte, s *Schema) (*Events, error) {
 	if len(data) > math.MaxInt32 {
 		return nil, &Error{Kind: KindLimit, Msg: fmt.Sprintf("input is %d bytes, more than libxml2 reads", len(data))}
 	}
-	st := (*C.tg_parse_state)(C.calloc(1, C.size_t(unsafe.Sizeof(C.tg_parse_state{}))))
+	st := newParseState(lim, len(data))
 	ev := (*C.tg_events)(C.calloc(1, C.size_t(unsafe.Sizeof(C.tg_events{}))))
 	if st == nil || ev == nil {
 		C.free(unsafe.Pointer(st))
@@ -97,15 +97,6 @@ func (p Parser) ValidateStream(data []byte, s *Schema) (*Events, error) {
 		return nil, &Error{Kind: KindInternal, Msg: "out of memory"}
 	}
 	defer C.free(unsafe.Pointer(st))
-	st.max_depth = C.int(lim.MaxDepth)
-	st.max_attrs = C.int(lim.MaxAttrs)
-	st.max_namespaces = C.long(lim.MaxNamespaces)
-	st.max_ns_scope = C.int(lim.MaxNamespacesInScope)
-	st.max_nodes = C.long(lim.MaxNodes)
-	st.max_text = C.long(lim.MaxTextBytes)
-	st.max_total_attrs = C.long(lim.MaxTotalAttrs)
-	st.max_tree = C.long(lim.treeBudget(len(data)))
-	st.max_names = C.long(lim.MaxNames)
 	var probs C.tg_problems
 	rc := C.tg_stream((*C.char)(unsafe.Pointer(&data[0])), C.int(len(data)), st, s.s, &probs, ev)
 	runtime.KeepAlive(s)
