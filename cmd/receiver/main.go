@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -149,7 +150,7 @@ func runServe(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []string
 	if err := s.pol.CheckReceiptKey(rkey.Certificate(), tlsCert.Leaf); err != nil {
 		return fmt.Errorf("receiptKey (SEC-14): %w", err)
 	}
-	tsa := &tsp.Client{URL: cfg.TSAURL, Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, Algorithms: tenv.Algorithms(), SigCache: tenv.SigCache},
+	tsa := &tsp.Client{URL: cfg.TSAURL, HTTP: tsp.NewHTTPClient(cmp.Or(cfg.Limits.MaxConcurrentUploads, receiver.DefaultLimits().MaxConcurrentUploads)), Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, Algorithms: tenv.Algorithms(), SigCache: tenv.SigCache},
 		ParseCertificates: tenv.SigCache.ParseCertificates}
 	blobs, err := blob.Open(cfg.BlobDir())
 	if err != nil {

@@ -43,6 +43,7 @@ import (
 	"github.com/tagdij/tagdij/internal/blob"
 	"github.com/tagdij/tagdij/internal/es3"
 	"github.com/tagdij/tagdij/internal/intake"
+	"github.com/tagdij/tagdij/internal/keys"
 	"github.com/tagdij/tagdij/internal/receipt"
 	"github.com/tagdij/tagdij/internal/receiptpkg"
 	"github.com/tagdij/tagdij/internal/receiver"
@@ -109,7 +110,7 @@ func TestBenchReceiverLoad(t *testing.T) {
 	// Past the grace period (sandbox policy: OCSP 2 s, CRL 5 s) of every package's time-stamp.
 	s.SB.Clock.Advance(10 * time.Second)
 
-	keys := []benchKey{ecdsaReceiptKey(t, s), sandboxReceiptKey(s)}
+	keys := []benchKey{ecdsaReceiptKey(t, s), sandboxReceiptKey(t, s)}
 	for _, k := range keys {
 		for _, clients := range []int{16, 64} {
 			bare := func(dir string) (receiver.Submitter, receiver.Reads) {
@@ -234,10 +235,23 @@ type benchKey struct {
 	chain  []*x509.Certificate
 }
 
-// sandboxReceiptKey is the sandbox's fund-receipt key (RSA-2048).
-func sandboxReceiptKey(s *receivertest.Stack) benchKey {
+// sandboxReceiptKey is the sandbox's fund-receipt key (RSA-2048), held as `receiver serve` holds a
+// PKCS#12 receipt key (keys.NewSoftwareKey is OpenPKCS12 after decoding: RSA signs through OpenSSL).
+func sandboxReceiptKey(t *testing.T, s *receivertest.Stack) benchKey {
+	t.Helper()
 	rk := s.SB.World.MustEntity(sandbox.FundReceipt)
-	return benchKey{name: "rsa-2048", signer: rk.Key, cert: rk.Cert, chain: rk.Chain}
+	return benchKey{name: "rsa-2048", signer: softwareKey(t, rk.Key, rk.Cert, rk.Chain), cert: rk.Cert, chain: rk.Chain}
+}
+
+// softwareKey wraps a private key as the receiver's PKCS#12 key loading does.
+func softwareKey(t *testing.T, priv crypto.Signer, cert *x509.Certificate, chain []*x509.Certificate) crypto.Signer {
+	t.Helper()
+	k, err := keys.NewSoftwareKey(priv, append([]*x509.Certificate{cert}, chain...), "bench receipt key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	return k
 }
 
 // ecdsaReceiptKey is a fresh ECDSA P-256 receipt key with a certificate the sandbox's advanced CA
@@ -268,7 +282,7 @@ func ecdsaReceiptKey(t *testing.T, s *receivertest.Stack) benchKey {
 	if err := s.Policy.CheckReceiptKey(cert, s.SB.World.MustEntity(sandbox.FundTLS).Cert); err != nil {
 		t.Fatal(err)
 	}
-	return benchKey{name: "ecdsa-p256", signer: key, cert: cert, chain: rk.Chain}
+	return benchKey{name: "ecdsa-p256", signer: softwareKey(t, key, cert, rk.Chain), cert: cert, chain: rk.Chain}
 }
 
 func openStores(t *testing.T, dir string) (*sqlite.DB, *blob.Store) {

@@ -36,7 +36,7 @@ func TestReceiverCPUPerUpload(t *testing.T) {
 	s := receivertest.Start(t, receivertest.Options{})
 	ups := buildPackages(t, s, n)
 	s.SB.Clock.Advance(10 * time.Second)
-	keys := []benchKey{ecdsaReceiptKey(t, s), sandboxReceiptKey(s)}
+	keys := []benchKey{ecdsaReceiptKey(t, s), sandboxReceiptKey(t, s)}
 
 	type phase struct {
 		name string
@@ -93,6 +93,11 @@ func TestReceiverCPUPerUpload(t *testing.T) {
 				allocBytes[p.name] = b
 			}
 		}
+	}
+	// The reference engine on the same packages (see reference_bench_test.go).
+	if v, sg := xmlsecReference(t, s, ups); v > 0 {
+		fmt.Printf("receiver-cpu phase=xmlsec1-verify uploads=%d rounds=1 cpu_ms_min=%.2f cpu_ms_median=%.2f allocs=0 alloc_kb=0\n", n, ms(v), ms(v))
+		fmt.Printf("receiver-cpu phase=xmlsec1-sign uploads=%d rounds=1 cpu_ms_min=%.2f cpu_ms_median=%.2f allocs=0 alloc_kb=0\n", n, ms(sg), ms(sg))
 	}
 	for _, p := range phases {
 		c := slices.Clone(cpu[p.name])

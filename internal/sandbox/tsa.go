@@ -219,7 +219,7 @@ func (s *server) tsaToken(imprint []byte, nonce *big.Int, certReq bool, now time
 		},
 		SkipCertificates: !certReq,
 	}
-	if err := sd.AddSigner(unit.Cert, unit.Key, cfg); err != nil {
+	if err := sd.AddSigner(unit.Cert, s.tsaKey, cfg); err != nil {
 		return nil, err
 	}
 	// The chain below the root goes into the token when certReq is set, so a verifier that trusts only

@@ -42,13 +42,27 @@ const (
 	ContentTypeReply = "application/timestamp-reply"
 )
 
+// NewHTTPClient returns an HTTP client for a Client that up to conns goroutines use at once (a
+// receiver stamps one receipt per upload in progress). It keeps up to conns idle connections to the
+// TSA, where http.DefaultClient keeps two: beyond two concurrent stamps, every other request would
+// open a new connection, and for an https TSA that is a TLS handshake per receipt on deadline day.
+// conns below 2 count as 2. It honours the environment's HTTP(S)_PROXY, as the default client does.
+func NewHTTPClient(conns int) *http.Client {
+	conns = max(conns, 2)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = max(t.MaxIdleConns, conns)
+	t.MaxIdleConnsPerHost = conns
+	return &http.Client{Transport: t}
+}
+
 // Client requests time-stamp tokens from one TSA over HTTP (RFC 3161 §3.4).
 // A Client is safe for concurrent use once configured.
 type Client struct {
 	// URL of the TSA. Required.
 	URL string
 	// HTTP is the client used for the POST; nil means http.DefaultClient
-	// (the deadline comes from Timeout and the context).
+	// (the deadline comes from Timeout and the context). A client used
+	// concurrently wants NewHTTPClient's connection reuse.
 	HTTP *http.Client
 	// Hash is the imprint hash used when Stamp is given h == 0 and by
 	// StampData; zero means SHA-256.

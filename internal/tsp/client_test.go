@@ -10,11 +10,15 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -302,5 +306,55 @@ func TestStampTamperEveryByte(t *testing.T) {
 	t.Logf("%d of %d single-byte flips accepted (outside the signed content)", accepted, len(resp))
 	if accepted > len(resp)/2 {
 		t.Errorf("too many flips accepted: %d of %d", accepted, len(resp))
+	}
+}
+
+// Concurrent stamps through NewHTTPClient reuse their connections: a second wave of as many
+// concurrent requests as the client was sized for opens (almost) no new connection, where
+// http.DefaultClient would keep two and dial the rest again.
+func TestNewHTTPClientReusesConnections(t *testing.T) {
+	p := newPKI(t)
+	cert, key := p.issue(t, certSpec{cn: "EC TSA", keyUsage: x509.KeyUsageContentCommitment})
+	var opened atomic.Int64
+	srv := httptest.NewUnstartedServer(&testTSA{cert: cert, key: key, chain: []*x509.Certificate{p.root}})
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	const conns = 16
+	c := &Client{URL: srv.URL, HTTP: NewHTTPClient(conns), Trust: PoolVerifier{Roots: p.roots}}
+	wave := func() {
+		var wg sync.WaitGroup
+		errs := make(chan error, conns)
+		for i := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.Stamp(context.Background(), digestOf(crypto.SHA256, fmt.Sprint(i)), crypto.SHA256); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	wave()
+	first := opened.Load()
+	if first > conns {
+		t.Fatalf("%d connections for %d concurrent requests", first, conns)
+	}
+	for range 3 {
+		wave()
+	}
+	// A few redials are tolerated (a connection handed back a moment after the next request
+	// looked for one); the default client's two idle connections would make it about 14 a wave.
+	if again := opened.Load() - first; again > conns/2 {
+		t.Fatalf("%d new connections in three more waves of %d (first wave: %d): connections are not reused", again, conns, first)
 	}
 }

@@ -110,7 +110,7 @@ func NewBuilder(t testing.TB, sb *sandboxtest.Env) *Builder {
 		t.Fatal(err)
 	}
 	env.Online.Now = sb.Clock.Now
-	tsa := &tsp.Client{URL: sb.TSAURL, Trust: pathval.TSAVerifier{Anchors: env.TSAs, Algorithms: env.Algorithms(), SigCache: env.SigCache}, Now: sb.Clock.Now,
+	tsa := &tsp.Client{URL: sb.TSAURL, HTTP: tsp.NewHTTPClient(receiver.DefaultLimits().MaxConcurrentUploads), Trust: pathval.TSAVerifier{Anchors: env.TSAs, Algorithms: env.Algorithms(), SigCache: env.SigCache}, Now: sb.Clock.Now,
 		ParseCertificates: env.SigCache.ParseCertificates}
 	set, err := schema.Load(libxml.Parser{})
 	if err != nil {
