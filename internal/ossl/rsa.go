@@ -16,6 +16,7 @@ package ossl
 /*
 #cgo pkg-config: libcrypto
 #include <stdlib.h>
+#include <string.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
