@@ -270,7 +270,7 @@ func TestKillProcessorsAtRandom(t *testing.T) {
 				if p.mode == "once" && p.err == nil {
 					continue
 				}
-				t.Fatalf("%s did not die of the SIGKILL: %v\n%s", p.name, p.err, tail(p))
+				t.Fatalf("%s did not die of the SIGKILL (it ended with %v)\n%s", p.name, p.err, tail(p))
 			}
 			kills = append(kills, k)
 			left[i]--
