@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -510,7 +511,9 @@ func (p *Processor) finish(ctx context.Context, j *Job, o *outcome, log *slog.Lo
 }
 
 // resume finishes a job whose outcome an earlier attempt archived: hand-off (unless it is there) and
-// the store update.
+// the store update. The archived outcome stands (the archive is write-once); the findings with their
+// locations and texts, which the archive's leaf keeps only as codes, are recovered from the archived
+// report and by checking the content again (recover).
 func (p *Processor) resume(ctx context.Context, j *Job, e *archive.Entry, log *slog.Logger) result {
 	log.Info("resuming an archived job", slog.String("event", "processor.resume"), slog.String("archive", e.ID), slog.String("outcome", e.Outcome))
 	o := &outcome{kind: Outcome(e.Outcome), state: receipt.Valid}
@@ -518,38 +521,78 @@ func (p *Processor) resume(ctx context.Context, j *Job, e *archive.Entry, log *s
 		o.findings = append(o.findings, errcode.New(errcode.Code(c), "", ""))
 	}
 	switch o.kind {
-	case Processed, ContentRejected:
-	case FinalInvalid:
-		raw, err := p.cfg.Archive.Read(ctx, e, archive.Report)
-		if err != nil {
-			return p.retry(ctx, j, log, fmt.Errorf("archive: %w", err), time.Time{}, "")
-		}
-		var rep report.Document
-		if err := json.Unmarshal(raw, &rep); err != nil {
-			return p.retry(ctx, j, log, fmt.Errorf("archived report: %w", err), time.Time{}, "")
-		}
-		o.state = receipt.StateOf(rep.Verdict.Indication)
+	case Processed, ContentRejected, FinalInvalid:
 	default:
 		return p.retry(ctx, j, log, fmt.Errorf("archive entry %s: unknown outcome %q", e.ID, e.Outcome), time.Time{}, "")
 	}
-	if o.kind == Processed && !p.handedOff(j) {
+	raw, err := p.cfg.Archive.Read(ctx, e, archive.Report)
+	if err != nil {
+		return p.retry(ctx, j, log, fmt.Errorf("archive: %w", err), time.Time{}, "")
+	}
+	var rep report.Document
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return p.retry(ctx, j, log, fmt.Errorf("archived report: %w", err), time.Time{}, "")
+	}
+	switch {
+	case o.kind == FinalInvalid:
+		o.state = receipt.StateOf(rep.Verdict.Indication)
+		o.findings = rep.AllFindings()
+	case p.handedOff(j):
+		// Published before the crash, with its findings: only the store update is left.
+	default:
 		data, err := p.cfg.Blobs.Read(j.SHA256)
 		if err != nil {
 			return p.retry(ctx, j, log, fmt.Errorf("package blob: %w", err), time.Time{}, "")
 		}
 		decl, findings, err := p.decryptBytes(data)
-		if err != nil || len(findings) > 0 {
-			return p.retry(ctx, j, log, fmt.Errorf("decryption of an archived, processed package failed: %v %v", err, findings), time.Time{}, "")
+		if err != nil || o.kind == Processed && len(findings) > 0 {
+			return p.retry(ctx, j, log, fmt.Errorf("decryption of an archived package failed: %v %v", err, findings), time.Time{}, "")
 		}
-		o.decl = decl
 		defer clear(decl)
 		p.hook(StepDecrypted, j)
-		if _, sum, err := p.content(ctx, j, decl); err == nil {
-			o.summary = sum
+		again, sum, err := p.recheck(ctx, j, &rep, findings, decl)
+		switch {
+		case err != nil:
+			// Only the predecessor lookup can make a second check fail: the codes stand alone.
+			log.Warn("content not checked again on resume; the hand-off names the archived codes only",
+				slog.String("event", "processor.resume.content"), slog.String("error", err.Error()))
+		case !slices.Equal(distinctCodes(again), codesOf(e.Codes)):
+			log.Warn("the findings checked again differ from the archived codes; the hand-off names the archived codes only",
+				slog.String("event", "processor.resume.findings"), slog.Any("archived", e.Codes), slog.Any("again", codeStrings(again)))
+		default:
+			o.findings = again
+		}
+		o.summary = sum
+		if o.kind == Processed {
+			o.decl = decl
 		}
 	}
 	p.hook(StepArchived, j)
 	return p.handOffAndComplete(ctx, j, e, o, log)
+}
+
+// recheck repeats, for a resumed job, what process found beyond the archived report: the findings of
+// the report, of decryption (decFindings) and, when decryption succeeded, of the content check, and
+// the declaration's summary.
+func (p *Processor) recheck(ctx context.Context, j *Job, rep *report.Document, decFindings []errcode.Finding, decl []byte) ([]errcode.Finding, *declSummary, error) {
+	all := append(rep.AllFindings(), decFindings...)
+	if len(decFindings) > 0 {
+		return all, nil, nil
+	}
+	cf, sum, err := p.content(ctx, j, decl)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(all, cf...), sum, nil
+}
+
+// codesOf converts an archive leaf's codes.
+func codesOf(cs []string) []errcode.Code {
+	out := make([]errcode.Code, len(cs))
+	for i, c := range cs {
+		out[i] = errcode.Code(c)
+	}
+	return out
 }
 
 func (p *Processor) handOffAndComplete(ctx context.Context, j *Job, e *archive.Entry, o *outcome, log *slog.Logger) result {
