@@ -98,20 +98,28 @@ func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]st
 		if err != nil {
 			return nil, err
 		}
+		copied := map[string]bool{}
 		for _, n := range ns {
 			// The database may come from a restored, untrusted backup: read only a letter under
-			// notifications/, never a path that leaves it.
+			// notifications/, never a path that leaves it, and only a file named as letters are, which
+			// cannot replace another part of the bundle (the package, a report) under its name.
 			rel := filepath.Clean(filepath.FromSlash(n.File))
-			if filepath.IsAbs(rel) || filepath.Dir(rel) != workspace.NotificationsDir || !filepath.IsLocal(rel) {
-				return nil, fmt.Errorf("outbox: evidence: az értesítés helye érvénytelen / the notification's path is not under %s/: %q", workspace.NotificationsDir, n.File)
+			base := filepath.Base(rel)
+			if filepath.IsAbs(rel) || filepath.Dir(rel) != workspace.NotificationsDir || !filepath.IsLocal(rel) || !isLetterName(base) {
+				return nil, fmt.Errorf("outbox: evidence: az értesítés helye érvénytelen / the notification's path is not a letter (%s….txt) under %s/: %q",
+					letterPrefix, workspace.NotificationsDir, n.File)
+			}
+			if copied[base] {
+				continue
 			}
 			letter, err := os.ReadFile(filepath.Join(s.WS.Dir(), rel))
 			if err != nil {
 				return nil, fmt.Errorf("outbox: evidence: notification %s: %w", n.File, err)
 			}
-			if err := put(filepath.Base(n.File), letter); err != nil {
+			if err := put(base, letter); err != nil {
 				return nil, err
 			}
+			copied[base] = true
 		}
 	}
 	atts, err := s.WS.Attempts(ctx, pkgSum)
