@@ -25,7 +25,7 @@ import (
 // fixture is a real fund receiver on loopback TLS (receivertest: the sandbox's TSA, OCSP and CRLs,
 // SQLite, the intake pipeline), a fault-injecting front (front) that wraps the receiver's own handler,
 // a sender workspace in t.TempDir() and an outbox.Sender over the real HTTPS client (internal/upload).
-// The sender runs on the sandbox's clock; its waits advance that clock instead of sleeping.
+// The sender runs on the sandbox's clock, frozen; its waits advance that clock instead of sleeping.
 type fixture struct {
 	stack  *receivertest.Stack
 	http   *receivertest.HTTP
@@ -40,6 +40,9 @@ type fixture struct {
 func newFixture(t *testing.T, o receivertest.Options) *fixture {
 	t.Helper()
 	stack := receivertest.Start(t, o)
+	// Time moves only when the test (or a wait of the sender) moves it: whether a check is final
+	// (the sandbox's grace periods are seconds) never depends on the machine's speed.
+	stack.SB.Clock.Freeze()
 	h := stack.StartHTTP(t, o)
 	f := &fixture{stack: stack, http: h}
 	f.front = startFront(t, h)

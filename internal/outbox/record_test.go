@@ -243,6 +243,20 @@ func TestEvidence(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "notifications", "sub", "x.txt"), []byte(secret), 0o600)
 		}},
 		{name: "the directory itself", file: "notifications", refused: true},
+		// Named as letters are, but not directly under notifications/.
+		{name: "a letter name at the top of the state directory", file: "ERTESITES_felso.txt", refused: true, prepare: func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "ERTESITES_felso.txt"), []byte(secret), 0o600)
+		}},
+		{name: "a letter name under packages/", file: "packages/ERTESITES_x.txt", refused: true, prepare: func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "packages", "ERTESITES_x.txt"), []byte(secret), 0o600)
+		}},
+		{name: "a letter name nested under notifications/", file: "notifications/sub/ERTESITES_x.txt", refused: true, prepare: func(t *testing.T, dir string) {
+			os.MkdirAll(filepath.Join(dir, "notifications", "sub"), 0o700)
+			os.WriteFile(filepath.Join(dir, "notifications", "sub", "ERTESITES_x.txt"), []byte(secret), 0o600)
+		}},
+		{name: "a letter name beside the state directory", file: "../ERTESITES_x.txt", refused: true, prepare: func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(filepath.Dir(dir), "ERTESITES_x.txt"), []byte(secret), 0o600)
+		}},
 		// A file under notifications/ named like another part of the bundle would replace that part (and
 		// SHA256SUMS would vouch for the replacement).
 		{name: "named like the package check report", file: "notifications/" + outbox.EvidencePackageReport, refused: true,
@@ -422,7 +436,7 @@ func TestContainerVersions(t *testing.T) {
 				}
 			} else {
 				// The wait ends a second past the grace period (the evidence must be issued after it).
-				if len(f.waits) != 1 || waitFrom[0].Add(f.waits[0]).Before(final.Add(time.Second)) || f.waits[0] > final.Sub(start)+time.Second {
+				if len(f.waits) != 1 || !waitFrom[0].Equal(start) || f.waits[0] != final.Sub(start)+time.Second {
 					t.Fatalf("waits %v from %v, the grace period ends %v", f.waits, waitFrom, final)
 				}
 				if res.ReceiptReport.Verdict.Indication != report.TotalPassed || res.Receipt.State != string(receipt.Valid) || len(cs) != 2 || res.Container.Version != 2 {
