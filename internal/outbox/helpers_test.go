@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
 	"io"
 	"net/http"
@@ -273,13 +274,30 @@ func (c *capture) WriteHeader(s int) {
 func (c *capture) Write(b []byte) (int, error) { return c.buf.Write(b) }
 func (c *capture) Unwrap() http.ResponseWriter { return c.real }
 
-// copyState copies the workspace's state directory (SQLite and blobs) to a new directory and opens
-// it, for a test that changes the records without touching the original.
-func copyState(t *testing.T, ws *workspace.Workspace) *workspace.Workspace {
+// copyState copies the workspace's state directory (SQLite and blobs) to a new directory, runs the
+// SQL statements tamper on the copy's database (as a doctored backup would have it) and opens it, for
+// a test that changes the records without touching the original.
+func copyState(t *testing.T, ws *workspace.Workspace, tamper ...string) *workspace.Workspace {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "state")
 	if err := os.CopyFS(dir, os.DirFS(ws.Dir())); err != nil {
 		t.Fatal(err)
+	}
+	if len(tamper) > 0 {
+		db, err := sql.Open("sqlite", filepath.Join(dir, workspace.DBFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range tamper {
+			if res, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			} else if n, _ := res.RowsAffected(); n == 0 {
+				t.Fatalf("%s: no row changed", q)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c, err := workspace.Open(context.Background(), dir)
 	if err != nil {

@@ -363,6 +363,81 @@ func TestEvidence(t *testing.T) {
 	}
 }
 
+// TestEvidenceNames: the bundle's file names come from the records (a package's, a receipt's, a
+// container's name), which a doctored backup may have changed; each must be a plain file name that
+// no other part of the bundle has, so that nothing is written outside the bundle or in place of
+// another part.
+func TestEvidenceNames(t *testing.T) {
+	f := newFixture(t, receivertest.Options{})
+	ctx := context.Background()
+	data, name := f.pkg(t, receivertest.PackageOptions{Seed: 650})
+	res, err := f.sender.Send(ctx, data, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgRow := fmt.Sprintf("UPDATE packages SET name = '%%s' WHERE name = '%s'", name)
+	rcptRow := fmt.Sprintf("UPDATE receipts SET name = '%%s' WHERE name = '%s'", res.Receipt.Name)
+	contRow := fmt.Sprintf("UPDATE containers SET name = '%%s' WHERE name = '%s'", res.Container.Name)
+	outside := filepath.Join(t.TempDir(), "kivul.es3")
+	cases := []struct {
+		name    string
+		tamper  string
+		escapes string // a path outside the bundle the tampered name points at ("" none)
+		ok      bool
+	}{
+		{name: "untouched", ok: true},
+		{name: "package renamed within the rules", tamper: fmt.Sprintf(pkgRow, "TBA_masik.es3"), ok: true},
+		{name: "package name climbing out", tamper: fmt.Sprintf(pkgRow, "../kivul.es3"), escapes: "../kivul.es3"},
+		{name: "package name absolute", tamper: fmt.Sprintf(pkgRow, outside), escapes: outside},
+		{name: "receipt name in a subdirectory", tamper: fmt.Sprintf(rcptRow, "al/TBN_x.es3")},
+		{name: "container name climbing out", tamper: fmt.Sprintf(contRow, "../TBK_x.es3"), escapes: "../TBK_x.es3"},
+		{name: "receipt named as the package", tamper: fmt.Sprintf(rcptRow, name)},
+		{name: "package named as the send log", tamper: fmt.Sprintf(pkgRow, outbox.EvidenceSendLog)},
+		{name: "package named as the README", tamper: fmt.Sprintf(pkgRow, outbox.EvidenceReadme)},
+		{name: "package named SHA256SUMS", tamper: fmt.Sprintf(pkgRow, outbox.EvidenceSums)},
+		{name: "container named as the receipt report", tamper: fmt.Sprintf(contRow, outbox.EvidenceReceiptReport)},
+		{name: "empty receipt name", tamper: fmt.Sprintf(rcptRow, "")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var tamper []string
+			if tc.tamper != "" {
+				tamper = append(tamper, tc.tamper)
+			}
+			ws := copyState(t, f.ws, tamper...)
+			s := *f.sender
+			s.WS = ws
+			out := filepath.Join(t.TempDir(), "bizonyitek")
+			files, err := outbox.Evidence(ctx, &s, res.Package.SHA256, out)
+			if tc.escapes != "" {
+				p := tc.escapes
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(out, p)
+				}
+				if _, err := os.Stat(p); err == nil {
+					t.Errorf("the bundle wrote %s", p)
+				}
+			}
+			if !tc.ok {
+				if err == nil {
+					t.Fatalf("a tampered name was written: %v", files)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, n := range files {
+				if seen[n] || filepath.Base(n) != n {
+					t.Errorf("file %q twice or not plain", n)
+				}
+				seen[n] = true
+			}
+		})
+	}
+}
+
 // TestContainerVersions (SND-31): the container gets a new version when what it records changes — the
 // receipt's check becoming final after its grace period, waited for by Send within Retry.FinalWait
 // or found by Recheck — and none when nothing changed.
