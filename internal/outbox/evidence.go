@@ -32,8 +32,9 @@ const (
 // receipt to a third party (SND-32): the package and the receipt exactly as sent and received, the
 // latest container, the reports of the checks, the send log, the notification letters, the
 // certificates the checks used, SHA256SUMS and a README. It returns the file names written, relative
-// to dir, in the order of SHA256SUMS. Extra files (a printable page) may be added by the caller
-// with AddEvidenceFile.
+// to dir, in the order of SHA256SUMS. Every name is a plain file name written once (the records'
+// names are checked, as the database may come from an untrusted backup). Extra files (a printable
+// page) may be added by the caller, who then writes SHA256SUMS again with WriteSums.
 func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]string, error) {
 	pkg, err := s.WS.Package(ctx, pkgSum)
 	if err != nil {
