@@ -32,8 +32,9 @@ const (
 // receipt to a third party (SND-32): the package and the receipt exactly as sent and received, the
 // latest container, the reports of the checks, the send log, the notification letters, the
 // certificates the checks used, SHA256SUMS and a README. It returns the file names written, relative
-// to dir, in the order of SHA256SUMS. Extra files (a printable page) may be added by the caller
-// with AddEvidenceFile.
+// to dir, in the order of SHA256SUMS. Every name is a plain file name written once (the records'
+// names are checked, as the database may come from an untrusted backup). Extra files (a printable
+// page) may be added by the caller, who then writes SHA256SUMS again with WriteSums.
 func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]string, error) {
 	pkg, err := s.WS.Package(ctx, pkgSum)
 	if err != nil {
@@ -43,7 +44,15 @@ func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]st
 		return nil, err
 	}
 	var names []string
+	written := map[string]bool{EvidenceSums: true}
 	put := func(name string, data []byte) error {
+		// The names of the package, the receipt and the container come from the database, which may
+		// come from a restored, untrusted backup: each must be a plain file name, written once, so that
+		// nothing lands outside dir or in place of another part of the bundle.
+		if !filepath.IsLocal(name) || filepath.Base(name) != name || written[name] {
+			return fmt.Errorf("outbox: evidence: érvénytelen vagy ismétlődő fájlnév / a file name that is not plain or is used twice: %q", name)
+		}
+		written[name] = true
 		if err := durable.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			return err
 		}
@@ -98,20 +107,28 @@ func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]st
 		if err != nil {
 			return nil, err
 		}
+		copied := map[string]bool{}
 		for _, n := range ns {
 			// The database may come from a restored, untrusted backup: read only a letter under
-			// notifications/, never a path that leaves it.
+			// notifications/, never a path that leaves it, and only a file named as letters are, which
+			// cannot replace another part of the bundle (the package, a report) under its name.
 			rel := filepath.Clean(filepath.FromSlash(n.File))
-			if filepath.IsAbs(rel) || filepath.Dir(rel) != workspace.NotificationsDir || !filepath.IsLocal(rel) {
-				return nil, fmt.Errorf("outbox: evidence: az értesítés helye érvénytelen / the notification's path is not under %s/: %q", workspace.NotificationsDir, n.File)
+			base := filepath.Base(rel)
+			if filepath.IsAbs(rel) || filepath.Dir(rel) != workspace.NotificationsDir || !filepath.IsLocal(rel) || !isLetterName(base) {
+				return nil, fmt.Errorf("outbox: evidence: az értesítés helye érvénytelen / the notification's path is not a letter (%s….txt) under %s/: %q",
+					letterPrefix, workspace.NotificationsDir, n.File)
+			}
+			if copied[base] {
+				continue
 			}
 			letter, err := os.ReadFile(filepath.Join(s.WS.Dir(), rel))
 			if err != nil {
 				return nil, fmt.Errorf("outbox: evidence: notification %s: %w", n.File, err)
 			}
-			if err := put(filepath.Base(n.File), letter); err != nil {
+			if err := put(base, letter); err != nil {
 				return nil, err
 			}
+			copied[base] = true
 		}
 	}
 	atts, err := s.WS.Attempts(ctx, pkgSum)

@@ -34,6 +34,18 @@ import (
 // delivers them (the command says so, loudly) to the addresses of the configuration's notify section
 // (fund, supervisor). Without an address the record says "not configured".
 
+// A letter's file name is letterPrefix + recipient, receipt and time + letterSuffix; no other file
+// of an evidence bundle is named so.
+const (
+	letterPrefix = "ERTESITES_"
+	letterSuffix = ".txt"
+)
+
+// isLetterName reports whether a base name has the letters' form.
+func isLetterName(base string) bool {
+	return len(base) > len(letterPrefix)+len(letterSuffix) && strings.HasPrefix(base, letterPrefix) && strings.HasSuffix(base, letterSuffix)
+}
+
 // notConfigured is the address written when the configuration names none.
 const notConfigured = "nincs beállítva (notify a beállításban) / not configured (notify in the configuration)"
 
@@ -50,7 +62,7 @@ func (s *Sender) notify(ctx context.Context, pkg workspace.Package, rec *workspa
 			addr = notConfigured
 		}
 		text := s.letter(pkg, rec, to.hu, to.en, now)
-		file := filepath.Join(workspace.NotificationsDir, fmt.Sprintf("ERTESITES_%s_%s_%s.txt", to.who, hex.EncodeToString(rec.SHA256[:8]), now.Format("20060102T150405Z")))
+		file := filepath.Join(workspace.NotificationsDir, fmt.Sprintf(letterPrefix+"%s_%s_%s"+letterSuffix, to.who, hex.EncodeToString(rec.SHA256[:8]), now.Format("20060102T150405Z")))
 		body := fmt.Sprintf("Címzett / To: %s (%s)\nCím / Address: %s\nIdőpont / Time: %s\n\n%s\n", to.hu, to.en, addr, now.Format(time.RFC3339), text)
 		if err := durable.WriteFile(filepath.Join(s.WS.Dir(), file), []byte(body), 0o600); err != nil {
 			return nil, err

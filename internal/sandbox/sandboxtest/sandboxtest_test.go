@@ -101,3 +101,28 @@ func TestStopResume(t *testing.T) {
 		t.Fatalf("%d OCSP requests counted, want 1", n)
 	}
 }
+
+// A frozen clock moves only with Advance; a running one moves with real time.
+func TestClockFreeze(t *testing.T) {
+	for _, frozen := range []bool{false, true} {
+		c := &sandboxtest.Clock{}
+		c.Advance(time.Hour)
+		if frozen {
+			c.Freeze()
+		}
+		a := c.Now()
+		// Wait for real time to move (a condition, not a sleep).
+		for r := time.Now(); !time.Now().After(r); {
+		}
+		if moved := !c.Now().Equal(a); moved == frozen {
+			t.Errorf("frozen %v: the clock moved with real time: %v", frozen, moved)
+		}
+		if frozen {
+			c.Advance(5 * time.Second)
+			c.Freeze() // a second Freeze does nothing
+			if got := c.Now().Sub(a); got != 5*time.Second {
+				t.Errorf("Advance on a frozen clock: %v", got)
+			}
+		}
+	}
+}
