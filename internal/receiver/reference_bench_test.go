@@ -69,7 +69,9 @@ func xmlsecReference(t *testing.T, s *receivertest.Stack, ups []loadgen.Upload) 
 		}
 		return p
 	}
-	certPEM := func(c *x509.Certificate) []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}) }
+	certPEM := func(c *x509.Certificate) []byte {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
 	root := write("root.pem", certPEM(s.SB.World.MustEntity(sandbox.RootCA).Cert))
 	// Templates for signing: the same dossiers with their digest and signature values emptied and
 	// the unsigned properties (the time-stamp) removed; xmlsec1 fills them in again.
