@@ -52,8 +52,15 @@ type InitOptions struct {
 	TSAKey  KeyAlg
 	OCSPKey KeyAlg
 	// Keys produces the private keys; nil means GenerateKey. It may be
-	// called from several goroutines at once.
+	// called from several goroutines at once, in any order.
 	Keys KeySource
+	// RankedKeys, when set, produces the keys instead of Keys: it is told
+	// each key's rank among the sandbox's keys of the same algorithm (0, 1,
+	// ... in the order of the entities), so a source that hands out stored
+	// keys gives every entity the same key in every Init, whatever order the
+	// concurrent calls come in. It may be called from several goroutines at
+	// once.
+	RankedKeys func(alg KeyAlg, rank int) (crypto.Signer, error)
 	// Password protects the PKCS#12 files and is written to
 	// dir/secrets/p12.pass; nil means a fresh random password.
 	Password []byte
@@ -143,7 +150,17 @@ func Init(dir string, opts InitOptions) error {
 	if err != nil {
 		return err
 	}
-	keys, err := generateKeys(specs, opts.Keys)
+	src := func(i int) (crypto.Signer, error) { return opts.Keys(specs[i].alg) }
+	if opts.RankedKeys != nil {
+		rank := make([]int, len(specs))
+		seen := map[KeyAlg]int{}
+		for i, s := range specs {
+			rank[i] = seen[s.alg]
+			seen[s.alg]++
+		}
+		src = func(i int) (crypto.Signer, error) { return opts.RankedKeys(specs[i].alg, rank[i]) }
+	}
+	keys, err := generateKeys(specs, src)
 	if err != nil {
 		return err
 	}
@@ -414,7 +431,7 @@ func buildSpecs(o InitOptions) (*Manifest, []spec, error) {
 
 // generateKeys produces one key per spec, a few at a time (RSA generation
 // dominates Init's run time).
-func generateKeys(specs []spec, src KeySource) ([]crypto.Signer, error) {
+func generateKeys(specs []spec, src func(i int) (crypto.Signer, error)) ([]crypto.Signer, error) {
 	keys := make([]crypto.Signer, len(specs))
 	errs := make([]error, len(specs))
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
@@ -424,7 +441,7 @@ func generateKeys(specs []spec, src KeySource) ([]crypto.Signer, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			k, err := src(specs[i].alg)
+			k, err := src(i)
 			if err == nil {
 				if got, ok := keyAlgOf(k.Public()); !ok || got != specs[i].alg {
 					err = fmt.Errorf("key source returned %T, want %s", k.Public(), specs[i].alg)

@@ -216,8 +216,8 @@ func Start(t testing.TB, opts ...Option) *Env {
 	url := "http://" + ln.Addr().String()
 	dir := t.TempDir()
 	cfg.init.BaseURL = url
-	if cfg.shared && cfg.init.Keys == nil {
-		cfg.init.Keys = newPoolSource()
+	if cfg.shared && cfg.init.Keys == nil && cfg.init.RankedKeys == nil {
+		cfg.init.RankedKeys = poolKey
 	}
 	if err := sandbox.Init(dir, cfg.init); err != nil {
 		ln.Close()
@@ -258,34 +258,26 @@ var pool struct {
 	keys map[sandbox.KeyAlg][]crypto.Signer
 }
 
-// newPoolSource returns a KeySource handing out the pool's keys in order,
-// each at most once per source (per sandbox), growing the pool as needed.
-func newPoolSource() sandbox.KeySource {
-	var mu sync.Mutex
-	used := map[sandbox.KeyAlg]int{}
-	return func(alg sandbox.KeyAlg) (crypto.Signer, error) {
-		mu.Lock()
-		i := used[alg]
-		used[alg]++
-		mu.Unlock()
-		pool.mu.Lock()
-		if pool.keys == nil {
-			pool.keys = map[sandbox.KeyAlg][]crypto.Signer{}
-		}
-		have := len(pool.keys[alg])
-		pool.mu.Unlock()
-		for have <= i {
-			k, err := sandbox.GenerateKey(alg)
-			if err != nil {
-				return nil, fmt.Errorf("sandboxtest: key pool: %w", err)
-			}
-			pool.mu.Lock()
-			pool.keys[alg] = append(pool.keys[alg], k)
-			have = len(pool.keys[alg])
-			pool.mu.Unlock()
-		}
-		pool.mu.Lock()
-		defer pool.mu.Unlock()
-		return pool.keys[alg][i], nil
+// poolKey returns the pool's key of rank i for alg (sandbox.InitOptions.RankedKeys), growing the pool
+// as needed: every sandbox of the test binary gets the same key for the same entity.
+func poolKey(alg sandbox.KeyAlg, i int) (crypto.Signer, error) {
+	pool.mu.Lock()
+	if pool.keys == nil {
+		pool.keys = map[sandbox.KeyAlg][]crypto.Signer{}
 	}
+	have := len(pool.keys[alg])
+	pool.mu.Unlock()
+	for have <= i {
+		k, err := sandbox.GenerateKey(alg)
+		if err != nil {
+			return nil, fmt.Errorf("sandboxtest: key pool: %w", err)
+		}
+		pool.mu.Lock()
+		pool.keys[alg] = append(pool.keys[alg], k)
+		have = len(pool.keys[alg])
+		pool.mu.Unlock()
+	}
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	return pool.keys[alg][i], nil
 }
