@@ -210,10 +210,10 @@ func runEvidence(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []str
 		if err := receiptHTML(&page, r, decodeStored(body, st), &rep, ns); err != nil {
 			return err
 		}
-		if err := writeFileDurable(filepath.Join(out, "nyugta.html"), page.Bytes()); err != nil {
+		if err := writeFileDurable(filepath.Join(out, outbox.EvidenceReceiptPage), page.Bytes()); err != nil {
 			return err
 		}
-		files = append(files[:len(files)-1], "nyugta.html")
+		files = append(files[:len(files)-1], outbox.EvidenceReceiptPage)
 		if err := outbox.WriteSums(out, files); err != nil {
 			return err
 		}

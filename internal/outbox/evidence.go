@@ -25,7 +25,10 @@ const (
 	EvidenceRoots         = "tanusitvanylancok.pem"  // the certificates the checks used
 	EvidenceSums          = "SHA256SUMS"             // sha256sum -c format
 	EvidenceReadme        = "OLVASSEL-README.txt"    // how to verify, both languages
-	evidenceDirMode       = 0o700
+	// EvidenceReceiptPage is reserved for the receipt's printable page (SND-28), which the caller
+	// (`sender evidence`) adds: no record's name may take it.
+	EvidenceReceiptPage = "nyugta.html"
+	evidenceDirMode     = 0o700
 )
 
 // Evidence writes into dir (created; owner-only, SEC-05) everything needed to prove a package and its
@@ -44,7 +47,7 @@ func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]st
 		return nil, err
 	}
 	var names []string
-	written := map[string]bool{EvidenceSums: true}
+	written := map[string]bool{EvidenceSums: true, EvidenceReceiptPage: true}
 	put := func(name string, data []byte) error {
 		// The names of the package, the receipt and the container come from the database, which may
 		// come from a restored, untrusted backup: each must be a plain file name, written once, so that
