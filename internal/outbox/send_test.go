@@ -107,6 +107,41 @@ func TestSendRefusesDuplicates(t *testing.T) {
 				}
 				return data
 			}},
+		{name: "same id, the first refused with 400 (never recorded by the fund)", want: "",
+			first: func(t *testing.T, seed uint64) []byte {
+				data, name := f.pkg(t, receivertest.PackageOptions{Seed: seed})
+				f.front.plan(fault{status: http.StatusBadRequest, body: []byte("bad request")})
+				var refused *outbox.ErrRefused
+				if _, err := f.sender.Send(ctx, data, name); !errors.As(err, &refused) {
+					t.Fatalf("first send: %v", err)
+				}
+				return data
+			}},
+		{name: "same id, the first answered only with R001 (not accepted, retry)", want: "",
+			first: func(t *testing.T, seed uint64) []byte {
+				data, name := f.pkg(t, receivertest.PackageOptions{Seed: seed})
+				f.stack.SB.Stop(sandboxtest.TSA)
+				defer f.stack.SB.Resume(sandboxtest.TSA)
+				s := *f.sender
+				s.Retry.Attempts = 1
+				var later *outbox.ErrTryLater
+				if _, err := s.Send(ctx, data, name); !errors.As(err, &later) || later.Last.Answer == nil {
+					t.Fatalf("first send: %v", err)
+				}
+				return data
+			}},
+		{name: "same id, the first's answer lost (it may be recorded)", want: "dup-unknown",
+			first: func(t *testing.T, seed uint64) []byte {
+				data, name := f.pkg(t, receivertest.PackageOptions{Seed: seed})
+				f.front.plan(fault{cutAfter: 2048})
+				s := *f.sender
+				s.Retry.Attempts = 1
+				var later *outbox.ErrTryLater
+				if _, err := s.Send(ctx, data, name); !errors.As(err, &later) {
+					t.Fatalf("first send: %v", err)
+				}
+				return data
+			}},
 		{name: "same id, the first recorded but never uploaded", want: "",
 			first: func(t *testing.T, seed uint64) []byte {
 				// What a crash between recording the package and its first upload leaves behind.
