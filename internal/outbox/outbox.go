@@ -31,12 +31,12 @@ package outbox
 
 import (
 	"context"
-	"slices"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
