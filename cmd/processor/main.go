@@ -17,6 +17,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -28,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,7 +233,7 @@ func open(ctx context.Context, env *cli.Env, fs *flag.FlagSet) (s *services, err
 	if err != nil {
 		return nil, err
 	}
-	s.tsa = &tsp.Client{URL: cfg.TSAURL, HTTP: tsp.NewHTTPClient(cfg.Workers), Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, Algorithms: tenv.Algorithms(), SigCache: tenv.SigCache}}
+	s.tsa = &tsp.Client{URL: cfg.TSAURL, HTTP: tsp.NewHTTPClient(cmp.Or(cfg.Workers, runtime.NumCPU())), Trust: pathval.TSAVerifier{Anchors: tenv.TSAs, Algorithms: tenv.Algorithms(), SigCache: tenv.SigCache}}
 	// The receiver writes the package store; the processor only reads it and must not clear the
 	// receiver's uploads in progress, as blob.Open would (an hour-old temporary file is a crash's).
 	blobs, err := blob.OpenShared(cfg.BlobDir(), time.Hour)

@@ -46,10 +46,11 @@ static const EVP_MD *tg_md(int id) {
 
 // tg_rsa_sign signs the digest dgst (made with the hash mdid) with k: PKCS #1 v1.5 when saltlen is
 // below -100, else PSS with MGF1 over the same hash and the OpenSSL salt length saltlen. *siglen holds
-// the size of sig on entry and the signature's length on return. 1 on success; the OpenSSL error
-// queue of this thread is cleared either way.
+// the size of sig on entry and the signature's length on return. 1 on success; on failure errbuf
+// receives OpenSSL's last error text (when it has one). The OpenSSL error queue of this thread is
+// cleared either way.
 static int tg_rsa_sign(EVP_PKEY *k, int mdid, int saltlen, const unsigned char *dgst, size_t dlen,
-		unsigned char *sig, size_t *siglen) {
+		unsigned char *sig, size_t *siglen, char *errbuf, size_t errlen) {
 	int ok = 0;
 	const EVP_MD *md = tg_md(mdid);
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k, NULL);
@@ -66,6 +67,10 @@ static int tg_rsa_sign(EVP_PKEY *k, int mdid, int saltlen, const unsigned char *
 	if (EVP_PKEY_sign(ctx, sig, siglen, dgst, dlen) <= 0) goto done;
 	ok = 1;
 done:
+	if (!ok) {
+		unsigned long e = ERR_peek_last_error();
+		if (e != 0) ERR_error_string_n(e, errbuf, errlen);
+	}
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;
@@ -74,7 +79,10 @@ done:
 import "C"
 
 import (
+	"bytes"
+	"cmp"
 	"crypto"
+	"crypto/fips140"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -131,7 +139,8 @@ func NewRSASigner(priv *rsa.PrivateKey) (*RSASigner, error) {
 	der := x509.MarshalPKCS1PrivateKey(priv)
 	cder := C.CBytes(der)
 	k := C.tg_rsa_load((*C.uchar)(cder), C.long(len(der)))
-	// The DER copies hold the private key: wipe both before they are released.
+	// The DER copies hold the private key: wipe them before they are released (what
+	// x509.MarshalPKCS1PrivateKey's encoder held on the way is out of reach, left to the collector).
 	clear(der)
 	C.memset(cder, 0, C.size_t(len(der)))
 	C.free(cder)
@@ -142,6 +151,12 @@ func NewRSASigner(priv *rsa.PrivateKey) (*RSASigner, error) {
 	s := &RSASigner{priv: priv, h: h}
 	runtime.AddCleanup(s, (*handle).free, h)
 	return s, nil
+}
+
+func (s *RSASigner) closed() bool {
+	s.h.mu.RLock()
+	defer s.h.mu.RUnlock()
+	return s.h.k == nil
 }
 
 // Close frees OpenSSL's copy of the key. Later calls of Sign fail; Close is idempotent.
@@ -160,6 +175,13 @@ func (s *RSASigner) Public() crypto.PublicKey { return s.priv.Public() }
 // v1.5 otherwise); rnd is used only on the crypto/rsa fallback (OpenSSL draws from its own DRBG). A
 // signature is returned only after crypto/rsa has verified it.
 func (s *RSASigner) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if s.closed() {
+		return nil, ErrClosed
+	}
+	if fips140.Enabled() {
+		// In FIPS 140-3 mode every signature goes through Go's validated module.
+		return s.priv.Sign(rnd, digest, opts)
+	}
 	h := opts.HashFunc()
 	mdid := 0
 	switch h {
@@ -193,17 +215,19 @@ func (s *RSASigner) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) (
 	}
 	sig := make([]byte, s.priv.Size())
 	n := C.size_t(len(sig))
+	var errbuf [256]byte
 	s.h.mu.RLock()
 	if s.h.k == nil {
 		s.h.mu.RUnlock()
 		return nil, ErrClosed
 	}
 	ok := C.tg_rsa_sign(s.h.k, C.int(mdid), C.int(salt), (*C.uchar)(unsafe.Pointer(&digest[0])), C.size_t(len(digest)),
-		(*C.uchar)(unsafe.Pointer(&sig[0])), &n)
+		(*C.uchar)(unsafe.Pointer(&sig[0])), &n, (*C.char)(unsafe.Pointer(&errbuf[0])), C.size_t(len(errbuf)))
 	s.h.mu.RUnlock()
 	runtime.KeepAlive(s)
 	if ok != 1 || int(n) != len(sig) {
-		return nil, errors.New("ossl: OpenSSL could not sign")
+		msg := string(errbuf[:max(0, bytes.IndexByte(errbuf[:], 0))])
+		return nil, fmt.Errorf("ossl: OpenSSL could not sign: %s", cmp.Or(msg, "no error text"))
 	}
 	var err error
 	if isPSS {

@@ -268,3 +268,42 @@ func BenchmarkSignParallel(b *testing.B) {
 		})
 	})
 }
+
+// The check after signing: with the Go key swapped for another, OpenSSL still signs with the key it
+// was given, crypto/rsa's check fails and no signature leaves — for PKCS #1 v1.5 and for PSS, which
+// also proves both are made by OpenSSL (the Go fallback would sign with the swapped key and pass).
+func TestSignatureCheckedAfterSigning(t *testing.T) {
+	s, err := NewRSASigner(newKey(t, 2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.priv = newKey(t, 2048)
+	d := digest(crypto.SHA256, "x")
+	for _, opts := range []crypto.SignerOpts{crypto.SHA256, &rsa.PSSOptions{Hash: crypto.SHA256, SaltLength: rsa.PSSSaltLengthEqualsHash}} {
+		if sig, err := s.Sign(rand.Reader, d, opts); err == nil || sig != nil {
+			t.Errorf("%T: a signature that does not verify was returned (%v)", opts, err)
+		}
+	}
+}
+
+// After Close nothing is signed, on any path.
+func TestEveryPathRefusedAfterClose(t *testing.T) {
+	s, err := NewRSASigner(newKey(t, 2048))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	d1 := sha1.Sum([]byte("x"))
+	for _, tc := range []struct {
+		digest []byte
+		opts   crypto.SignerOpts
+	}{
+		{digest(crypto.SHA256, "x"), crypto.SHA256},
+		{digest(crypto.SHA256, "x"), &rsa.PSSOptions{Hash: crypto.SHA256}},
+		{d1[:], crypto.SHA1}, // the crypto/rsa fallback
+	} {
+		if _, err := s.Sign(rand.Reader, tc.digest, tc.opts); err != ErrClosed {
+			t.Errorf("%v after Close: %v, want ErrClosed", tc.opts, err)
+		}
+	}
+}

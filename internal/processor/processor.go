@@ -525,6 +525,12 @@ func (p *Processor) resume(ctx context.Context, j *Job, e *archive.Entry, log *s
 	default:
 		return p.retry(ctx, j, log, fmt.Errorf("archive entry %s: unknown outcome %q", e.ID, e.Outcome), time.Time{}, "")
 	}
+	if o.kind != FinalInvalid && p.handedOff(j) {
+		// Published before the crash, with its findings: only the store update is left (a final-invalid
+		// outcome's state still comes from its report, below).
+		p.hook(StepArchived, j)
+		return p.handOffAndComplete(ctx, j, e, o, log)
+	}
 	raw, err := p.cfg.Archive.Read(ctx, e, archive.Report)
 	if err != nil {
 		return p.retry(ctx, j, log, fmt.Errorf("archive: %w", err), time.Time{}, "")
@@ -533,13 +539,10 @@ func (p *Processor) resume(ctx context.Context, j *Job, e *archive.Entry, log *s
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		return p.retry(ctx, j, log, fmt.Errorf("archived report: %w", err), time.Time{}, "")
 	}
-	switch {
-	case o.kind == FinalInvalid:
+	if o.kind == FinalInvalid {
 		o.state = receipt.StateOf(rep.Verdict.Indication)
 		o.findings = rep.AllFindings()
-	case p.handedOff(j):
-		// Published before the crash, with its findings: only the store update is left.
-	default:
+	} else {
 		data, err := p.cfg.Blobs.Read(j.SHA256)
 		if err != nil {
 			return p.retry(ctx, j, log, fmt.Errorf("package blob: %w", err), time.Time{}, "")
@@ -560,9 +563,8 @@ func (p *Processor) resume(ctx context.Context, j *Job, e *archive.Entry, log *s
 			log.Warn("the findings checked again differ from the archived codes; the hand-off names the archived codes only",
 				slog.String("event", "processor.resume.findings"), slog.Any("archived", e.Codes), slog.Any("again", codeStrings(again)))
 		default:
-			o.findings = again
+			o.findings, o.summary = again, sum
 		}
-		o.summary = sum
 		if o.kind == Processed {
 			o.decl = decl
 		}

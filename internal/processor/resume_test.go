@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tagdij/tagdij/internal/declaration"
 	"github.com/tagdij/tagdij/internal/errcode"
 	"github.com/tagdij/tagdij/internal/processor"
+	"github.com/tagdij/tagdij/internal/receipt"
 	"github.com/tagdij/tagdij/internal/receiver/receivertest"
 	"github.com/tagdij/tagdij/internal/sandbox"
 )
@@ -114,7 +118,12 @@ func TestResumeKeepsFindings(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			plain, _ := summaryOf(t, r.HandOff, sums[i].plain)
-			resumed, _ := summaryOf(t, r.HandOff, sums[i].resumed)
+			resumed, dir := summaryOf(t, r.HandOff, sums[i].resumed)
+			// The plaintext declaration is handed off for a processed package only.
+			_, err := os.Stat(filepath.Join(dir, processor.HandOffDeclaration))
+			if (c.outcome == processor.Processed) != (err == nil) {
+				t.Errorf("outcome %s, declaration in the hand-off: %v", c.outcome, err == nil)
+			}
 			if resumed.Outcome != string(c.outcome) || plain.Outcome != string(c.outcome) {
 				t.Fatalf("outcomes: resumed %q, uninterrupted %q, want %q", resumed.Outcome, plain.Outcome, c.outcome)
 			}
@@ -168,4 +177,73 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestResumeAfterHandOff: a job interrupted after its hand-off was published, before the store
+// update, is recorded on the next pass with the archived outcome and final state — for a final-invalid
+// package too, whose state (ERVENYTELEN) only its archived report says — and its hand-off is kept as
+// it was.
+func TestResumeAfterHandOff(t *testing.T) {
+	var (
+		mu          sync.Mutex
+		interrupted = map[[32]byte]bool{}
+	)
+	r := newRig(t, func(c *processor.Config) {
+		c.Workers = 1
+		c.Hook = func(s processor.Step, j *processor.Job) {
+			mu.Lock()
+			stop := s == processor.StepHandedOff && !interrupted[j.SHA256]
+			interrupted[j.SHA256] = interrupted[j.SHA256] || stop
+			mu.Unlock()
+			if stop {
+				runtime.Goexit()
+			}
+		}
+	})
+	// One signer: revoked after the first package's time-stamp and before the second's, the first
+	// stays valid (processed) and the second is final-invalid (A005).
+	good, _ := r.submit(t, receivertest.PackageOptions{})
+	r.SB.Clock.Advance(10 * time.Second)
+	revokedAt := r.SB.Clock.Now().Add(-time.Second)
+	bad, _ := r.submit(t, receivertest.PackageOptions{})
+	signer, _ := r.SB.World.Signers("pelda")
+	r.SB.Revoke(t, signer[0].Name, sandbox.ReasonKeyCompromise, revokedAt)
+	r.afterGrace()
+	for pass := 0; ; pass++ {
+		if pass > 6 {
+			t.Fatalf("jobs still pending after %d passes", pass)
+		}
+		r.run(t)
+		if r.status(t, good).Status != "awaiting-final-check" && r.status(t, bad).Status != "awaiting-final-check" {
+			break
+		}
+	}
+	mu.Lock()
+	if len(interrupted) != 2 {
+		t.Fatalf("%d jobs interrupted after their hand-off, want 2", len(interrupted))
+	}
+	mu.Unlock()
+	for _, c := range []struct {
+		name    string
+		sum     [32]byte
+		outcome processor.Outcome
+		state   receipt.State
+		code    errcode.Code
+	}{
+		{"valid", good, processor.Processed, receipt.Valid, ""},
+		{"revoked before its time-stamp", bad, processor.FinalInvalid, receipt.Invalid, errcode.A005},
+	} {
+		st := r.status(t, c.sum)
+		if st.Status != string(c.outcome) || st.Processing.FinalState != c.state || c.code != "" && !hasCode(codesOf(st), c.code) {
+			t.Errorf("%s: status %q, final state %q, codes %v; want %s, %s, %s", c.name, st.Status, st.Processing.FinalState, codesOf(st),
+				c.outcome, c.state, c.code)
+		}
+		hs, _ := summaryOf(t, r.HandOff, c.sum)
+		if hs.Outcome != string(c.outcome) || hs.FinalState != string(c.state) {
+			t.Errorf("%s: hand-off says %q %q", c.name, hs.Outcome, hs.FinalState)
+		}
+	}
+	if n := len(r.handOffs(t)); n != 2 {
+		t.Errorf("%d hand-offs, want 2", n)
+	}
 }

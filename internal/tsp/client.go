@@ -49,7 +49,10 @@ const (
 // conns below 2 count as 2. It honours the environment's HTTP(S)_PROXY, as the default client does.
 func NewHTTPClient(conns int) *http.Client {
 	conns = max(conns, 2)
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := &http.Transport{Proxy: http.ProxyFromEnvironment}
+	if d, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = d.Clone()
+	}
 	t.MaxIdleConns = max(t.MaxIdleConns, conns)
 	t.MaxIdleConnsPerHost = conns
 	return &http.Client{Transport: t}
