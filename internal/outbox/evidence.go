@@ -47,15 +47,17 @@ func Evidence(ctx context.Context, s *Sender, pkgSum [32]byte, dir string) ([]st
 		return nil, err
 	}
 	var names []string
-	written := map[string]bool{EvidenceSums: true, EvidenceReceiptPage: true}
+	// Names are compared without case: a bundle copied to a case-insensitive volume (a USB stick)
+	// must not have two names for one file.
+	written := map[string]bool{strings.ToLower(EvidenceSums): true, strings.ToLower(EvidenceReceiptPage): true}
 	put := func(name string, data []byte) error {
 		// The names of the package, the receipt and the container come from the database, which may
 		// come from a restored, untrusted backup: each must be a plain file name, written once, so that
 		// nothing lands outside dir or in place of another part of the bundle.
-		if !filepath.IsLocal(name) || filepath.Base(name) != name || written[name] {
+		if !filepath.IsLocal(name) || filepath.Base(name) != name || written[strings.ToLower(name)] {
 			return fmt.Errorf("outbox: evidence: érvénytelen vagy ismétlődő fájlnév / a file name that is not plain or is used twice: %q", name)
 		}
-		written[name] = true
+		written[strings.ToLower(name)] = true
 		if err := durable.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			return err
 		}

@@ -12,9 +12,8 @@
 //     or whose fate is unknown because an upload of it may have been recorded without its receipt
 //     coming back (ErrDuplicateSubmission). A package whose same-id predecessor was rejected may go:
 //     that is the corrected package the fund expects; so may one whose predecessor's every upload was
-//     answered "not taken" (a client error such as 400, or the fund's signed R001), which the fund
-//     has no record of. Where this guess is wrong the fund itself answers T004, never a second
-//     acceptance.
+//     answered with a client error (4xx) and no receipt, which the fund has no record of. Where this
+//     guess is wrong the fund itself answers T004, never a second acceptance.
 //  2. The initial check (pack.Verify, with the receiver's name rule) must say valid (SIG-23, SND-14);
 //     otherwise ErrNotValid with the report.
 //  3. Attempts, each with the same bytes: the receiver answers a byte-identical upload with its
@@ -340,15 +339,15 @@ func (s *Sender) checkSubmission(ctx context.Context, sum [32]byte, id string) e
 }
 
 // mayHaveBeenRecorded reports whether the fund may hold the upload of attempt a although no receipt
-// came back: the answer was lost (a network error), was not the receiver's (a response that is not a
-// receipt package, a 5xx without the fund's signed R001: a proxy's answer after the receiver may have
-// recorded it). A 4xx without a receipt, and an R001 ("not accepted, retry"), say it was not taken.
+// came back: the answer was lost (a network error), or may not be the receiver's own (a response that
+// is not a receipt package; any 5xx, even one carrying an R001 "not accepted, retry", whose signature
+// nothing here has checked). Only a 4xx without a receipt says the upload was not taken.
 func mayHaveBeenRecorded(a workspace.Attempt) bool {
 	switch a.Outcome {
 	case workspace.OutcomeNetwork, workspace.OutcomeBadResponse:
 		return true
 	case workspace.OutcomeHTTP:
-		return a.Answer == nil && a.HTTPStatus >= 500
+		return a.HTTPStatus >= 500 || a.HTTPStatus < 400
 	}
 	return false
 }

@@ -396,6 +396,8 @@ func TestEvidenceNames(t *testing.T) {
 		{name: "package named as the README", tamper: fmt.Sprintf(pkgRow, outbox.EvidenceReadme)},
 		{name: "package named SHA256SUMS", tamper: fmt.Sprintf(pkgRow, outbox.EvidenceSums)},
 		{name: "receipt named as the printable page", tamper: fmt.Sprintf(rcptRow, outbox.EvidenceReceiptPage)},
+		{name: "receipt named as the printable page in capitals", tamper: fmt.Sprintf(rcptRow, strings.ToUpper(outbox.EvidenceReceiptPage))},
+		{name: "package named as the send log in capitals", tamper: fmt.Sprintf(pkgRow, strings.ToUpper(outbox.EvidenceSendLog))},
 		{name: "container named as the receipt report", tamper: fmt.Sprintf(contRow, outbox.EvidenceReceiptReport)},
 		{name: "empty receipt name", tamper: fmt.Sprintf(rcptRow, "")},
 	}

@@ -117,7 +117,7 @@ func TestSendRefusesDuplicates(t *testing.T) {
 				}
 				return data
 			}},
-		{name: "same id, the first answered only with R001 (not accepted, retry)", want: "",
+		{name: "same id, the first answered only with R001 (its signature unchecked: it may be recorded)", want: "dup-unknown",
 			first: func(t *testing.T, seed uint64) []byte {
 				data, name := f.pkg(t, receivertest.PackageOptions{Seed: seed})
 				f.stack.SB.Stop(sandboxtest.TSA)
