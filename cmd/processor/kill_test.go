@@ -106,7 +106,7 @@ func TestKillProcessorsAtRandom(t *testing.T) {
 	// The packages are submitted on a sandbox clock a minute behind the wall clock, which the processor
 	// binaries run on; the sandbox (TSA, OCSP, CRLs) is then moved back onto the wall clock, past every
 	// package's grace period. The revocation evidence the processors fetch is produced after it.
-	const behind = time.Minute
+	const behind = 10 * time.Minute
 	w.SB.Clock.Advance(-behind)
 	spread := w.Spread(receivertest.PackageOptions{})
 	sums := w.SubmitMany(t, n, 2, func(i int) receivertest.PackageOptions {
