@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -196,18 +195,12 @@ func runEvidence(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []str
 	}
 	if r, err := st.ws.ReceiptFor(ctx, sum); err == nil {
 		// The receipt's printable page (SND-28) beside the rest.
-		body, err := st.ws.Blob(r.SHA256)
+		content, rep, ns, err := loadStored(ctx, st, r)
 		if err != nil {
 			return err
 		}
-		ns, err := st.ws.Notifications(ctx, r.SHA256)
-		if err != nil {
-			return err
-		}
-		var rep report.Document
-		json.Unmarshal(r.Report, &rep)
 		var page bytes.Buffer
-		if err := receiptHTML(&page, r, decodeStored(body, st), &rep, ns); err != nil {
+		if err := receiptHTML(&page, r, content, &rep, ns); err != nil {
 			return err
 		}
 		if err := writeFileDurable(filepath.Join(out, outbox.EvidenceReceiptPage), page.Bytes()); err != nil {

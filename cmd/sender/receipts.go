@@ -117,17 +117,10 @@ func runReceiptsShow(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args [
 	if err != nil {
 		return notFoundExit(err, args[0])
 	}
-	body, err := st.ws.Blob(r.SHA256)
+	content, rep, ns, err := loadStored(ctx, st, r)
 	if err != nil {
 		return err
 	}
-	content := decodeStored(body, st)
-	ns, err := st.ws.Notifications(ctx, r.SHA256)
-	if err != nil {
-		return err
-	}
-	var rep report.Document
-	json.Unmarshal(r.Report, &rep)
 	if fs.Lookup("json").Value.(flag.Getter).Get().(bool) {
 		return cli.WriteJSON(env.Stdout, struct {
 			*receiptView
@@ -149,6 +142,10 @@ func runReceiptsShow(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args [
 		}
 	}
 	if out := fs.Lookup("save").Value.String(); out != "" {
+		body, err := st.ws.Blob(r.SHA256)
+		if err != nil {
+			return err
+		}
 		if err := writeNew(out, body); err != nil {
 			return err
 		}
@@ -161,6 +158,27 @@ func runReceiptsShow(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args [
 		fmt.Fprintf(env.Stdout, "HTML: %s\n", out)
 	}
 	return receiptExit(r)
+}
+
+// loadStored reads what the display of a stored receipt needs: its content (decodeStored), the stored
+// check of the fund's signature and the SND-30 notifications. A stored check that does not decode (a
+// damaged or doctored record) is an error, not an empty check.
+func loadStored(ctx context.Context, st *outboxStack, r *workspace.Receipt) (*receipt.Receipt, report.Document, []workspace.Notification, error) {
+	var rep report.Document
+	body, err := st.ws.Blob(r.SHA256)
+	if err != nil {
+		return nil, rep, nil, err
+	}
+	ns, err := st.ws.Notifications(ctx, r.SHA256)
+	if err != nil {
+		return nil, rep, nil, err
+	}
+	if len(r.Report) > 0 {
+		if err := json.Unmarshal(r.Report, &rep); err != nil {
+			return nil, rep, nil, fmt.Errorf("a nyugta tárolt ellenőrzése olvashatatlan / the receipt's stored check cannot be read (%s): %w", r.Name, err)
+		}
+	}
+	return decodeStored(body, st), rep, ns, nil
 }
 
 // decodeStored reads a stored receipt's content for display only when its signature allows (the
