@@ -11,19 +11,7 @@ SB=$1
 PKG=$2
 OUT=$3
 BIN=$(cd "$(dirname "$0")/.." && pwd)/bin
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect() {
-  local want=$1; shift
-  set +e; "$@"; local got=$?; set -e
-  if [ "$got" != "$want" ]; then echo "demo: expected exit status $want, got $got: $*" >&2; exit 1; fi
-}
-free_port() {
-  local p
-  for p in $(seq "$1" "$(( $1 + 98 ))"); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port from $1" >&2; exit 3
-}
+. "$(dirname "$0")/demo-lib.sh" # step, expect, free_port
 RCFG=$SB/receiver.json
 PCFG=$SB/processor.json
 export TAGDIJ_RECEIVER_LISTEN=127.0.0.1:$(free_port 18443)

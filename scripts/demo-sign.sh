@@ -9,12 +9,7 @@ SB=$1
 PKG=$2
 OUT=$3
 BIN=$(cd "$(dirname "$0")/.." && pwd)/bin
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect() { # expect STATUS command...: run, show output, fail the demo if the exit status differs
-  local want=$1; shift
-  set +e; "$@"; local got=$?; set -e
-  if [ "$got" != "$want" ]; then echo "demo: expected exit status $want, got $got: $*" >&2; exit 1; fi
-}
+. "$(dirname "$0")/demo-lib.sh" # step, expect, free_port
 CFG=$SB/sender-pelda.json
 
 step "8a. Signing needs a person: without --yes and without a terminal nothing is signed (exit 3)"

@@ -4,12 +4,7 @@
 set -euo pipefail
 SB=$1
 BIN=$(cd "$(dirname "$0")/.." && pwd)/bin
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect() { # expect STATUS command...: run, show output, fail the demo if the exit status differs
-  local want=$1; shift
-  set +e; "$@"; local got=$?; set -e
-  if [ "$got" != "$want" ]; then echo "demo: expected exit status $want, got $got: $*" >&2; exit 1; fi
-}
+. "$(dirname "$0")/demo-lib.sh" # step, expect, free_port
 TRUST=(--trust "$SB/trust.json" --policy sandbox)
 
 step "6a. The signature policy in force (SIG-19) — the sandbox TEST policy, grace 2 s (OCSP) / 5 s (CRL)"

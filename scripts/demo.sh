@@ -10,12 +10,7 @@ SB=$OUT/sandbox
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect() { # expect STATUS command...: run it, fail the demo if its exit status differs
-  local want=$1; shift
-  set +e; "$@"; local got=$?; set -e
-  if [ "$got" != "$want" ]; then echo "demo: expected exit status $want, got $got: $*" >&2; exit 1; fi
-}
+. scripts/demo-lib.sh # step, expect, free_port
 pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do
@@ -25,15 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  for p in $(seq 18901 18999); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port in 18901-18999" >&2; exit 3
-}
-
-PORT=$(free_port)
+PORT=$(free_port 18901)
 step "1. Sandbox trust services: test PKI, RFC 3161 TSA, OCSP, CRLs on 127.0.0.1:$PORT"
 "$BIN/sandbox" init "$SB" --listen "127.0.0.1:$PORT"
 "$BIN/sandbox" list "$SB" | sed -n '1,12p'
