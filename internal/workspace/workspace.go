@@ -39,6 +39,7 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"github.com/tagdij/tagdij/internal/blob"
+	"github.com/tagdij/tagdij/internal/sqlmigrate"
 )
 
 // File and directory names inside the state directory.
@@ -200,49 +201,15 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 }
 
 // Version is the schema version applied.
-func (w *Workspace) Version(ctx context.Context) (int, error) { return version(ctx, w.db) }
-
-func version(ctx context.Context, db *sql.DB) (int, error) {
-	var v sql.NullInt64
-	err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
-	return int(v.Int64), err
-}
+func (w *Workspace) Version(ctx context.Context) (int, error) { return sqlmigrate.Version(ctx, w.db) }
 
 func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("workspace: migrations: %w", err)
-	}
-	have, err := version(ctx, db)
-	if err != nil {
-		return fmt.Errorf("workspace: migrations: %w", err)
-	}
-	if have > len(migrations) {
-		return fmt.Errorf("workspace: az adatbázis sémaverziója %d, ez a program %d-ig ismeri; régebbi programot nem futtatok rajta / "+
-			"the database has schema version %d, this program knows %d: refusing to run an older program on it", have, len(migrations), have, len(migrations))
-	}
-	for v := have + 1; v <= len(migrations); v++ {
-		err := inTx(ctx, db, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v, time.Now().UnixNano())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("workspace: migration %d: %w", v, err)
-		}
+	if err := sqlmigrate.Apply(ctx, db, migrations, nil); err != nil {
+		return fmt.Errorf("workspace: %w", err)
 	}
 	return nil
 }
 
 func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return sqlmigrate.InTx(ctx, db, fn)
 }

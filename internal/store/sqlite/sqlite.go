@@ -16,6 +16,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/tagdij/tagdij/internal/sqlmigrate"
 )
 
 // DB is an open store. It is safe for concurrent use by one process; several processes may open the
@@ -171,11 +173,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func (s *DB) Close() error { return s.db.Close() }
 
 // Version is the schema version applied.
-func (s *DB) Version(ctx context.Context) (int, error) {
-	var v sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
-	return int(v.Int64), err
-}
+func (s *DB) Version(ctx context.Context) (int, error) { return sqlmigrate.Version(ctx, s.db) }
 
 // Ping checks that the database answers and is writable (for /readyz).
 func (s *DB) Ping(ctx context.Context) error {
@@ -196,27 +194,9 @@ func (s *DB) Ping(ctx context.Context) error {
 }
 
 func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrations: %w", err)
-	}
-	have, err := s.Version(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlite: migrations: %w", err)
-	}
-	if have > len(migrations) {
-		return fmt.Errorf("sqlite: the database has schema version %d, this program knows %d: refusing to run an older program on it", have, len(migrations))
-	}
-	for v := have + 1; v <= len(migrations); v++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v, time.Now().UnixNano())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %d: %w", v, err)
-		}
+	// Each migration takes this process's write turn, as every write does.
+	if err := sqlmigrate.Apply(ctx, s.db, migrations, s.tx); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	return nil
 }
