@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -64,11 +66,14 @@ func runSubmit(ctx context.Context, env *cli.Env, fs *flag.FlagSet, args []strin
 	sub.Stdout = &packOut
 	code := run(ctx, &sub, withCfg("pack", decl, "--json"))
 	var pr packReport
-	json.Unmarshal(packOut.Bytes(), &pr)
+	perr := json.Unmarshal(packOut.Bytes(), &pr) // a failed pack may print no report: its findings, if any
 	if code != cli.ExitOK {
 		cli.WriteFindings(w, pr.Findings)
 		return stop(code, "a bevallás nem csomagolható; javítsa, majd: sender declaration validate "+decl,
 			"the declaration cannot be packed; fix it, then: sender declaration validate "+decl)
+	}
+	if perr != nil || pr.Path == "" {
+		return fmt.Errorf("submit: a csomagolás jelentése olvashatatlan / the packing report cannot be read: %v", cmp.Or(perr, errors.New("no path")))
 	}
 	pkg := pr.Path
 	fmt.Fprintf(w, "   %s (SHA-256 %s)\n", pkg, pr.SHA256)
